@@ -1,0 +1,291 @@
+/**
+ * A local SendGrid-compatible Integrations API (`/v3/marketing/integrations`), faithful to the
+ * official OpenAPI spec: the five operations, its error body shapes, Bearer auth, the label
+ * default, and the limit of 10 Segment integrations per account, where the `on-behalf-of` header
+ * selects the account. Serves loopback only. Used by the tests, by `npm run emulator`, and by users
+ * who want to run their own stacks offline (`pulumi-sendgrid-segment/emulator`).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { DESTINATION_REGIONS, DESTINATIONS, EMAIL_EVENTS, WRITE_KEY_MAX, WRITE_KEY_MIN } from "../provider/types";
+
+const BASE = "/v3/marketing/integrations";
+export const INTEGRATION_LIMIT = 10;
+const DEFAULT_LABEL = "Untitled Integration";
+
+export interface EmulatorOptions {
+  /** Loopback address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 (default) picks a free one. */
+  port?: number;
+  /** Accepted API keys. Default: any non-empty Bearer token. */
+  apiKeys?: string[];
+  /** How GET and list return the write key; the real API does not document it. Default "full". */
+  writeKeyMode?: "full" | "masked" | "omitted";
+  /** Delay before every answer, in milliseconds, to model a real network. Default 0. */
+  latencyMs?: number;
+  /** Integrations per account. Default 10, as SendGrid. */
+  limit?: number;
+}
+
+export interface StoredIntegration {
+  integration_id: string;
+  user_id: string;
+  label: string;
+  destination: string;
+  filters: { email_events: string[] };
+  properties: { write_key: string; destination_region: string };
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  /** The `ids` query of a DELETE. */
+  ids?: string;
+  onBehalfOf?: string;
+  status: number;
+}
+
+export interface Emulator {
+  readonly url: string;
+  /** Every request answered, in order (never the Authorization header). */
+  readonly requests: LoggedRequest[];
+  /** The integrations of one account ("" is the parent account). */
+  integrations(account?: string): StoredIntegration[];
+  /** Every account and its integrations. */
+  accounts(): Map<string, StoredIntegration[]>;
+  /** Add an integration directly, as if made in the SendGrid UI. */
+  seed(integration: Omit<StoredIntegration, "integration_id" | "user_id">, account?: string): StoredIntegration;
+  close(): Promise<void>;
+}
+
+type ApiError = { message: string; field?: string | null; parameter?: string };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errors: ApiError[],
+  ) {
+    super(errors.map((e) => e.message).join(", "));
+  }
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? "127.0.0.1";
+  const limit = options.limit ?? INTEGRATION_LIMIT;
+  const store = new Map<string, Map<string, StoredIntegration>>();
+  const requests: LoggedRequest[] = [];
+
+  const accountOf = (account: string) => {
+    let integrations = store.get(account);
+    if (!integrations) store.set(account, (integrations = new Map()));
+    return integrations;
+  };
+  const userIdOf = (account: string) =>
+    account === "" ? "1000001" : String(2000000 + ([...account].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7)));
+
+  const view = (i: StoredIntegration): StoredIntegration => {
+    const mode = options.writeKeyMode ?? "full";
+    if (mode === "full") return i;
+    const { write_key, ...rest } = i.properties;
+    const properties = mode === "masked" ? { ...rest, write_key: `${"*".repeat(write_key.length - 4)}${write_key.slice(-4)}` } : rest;
+    return { ...i, properties } as StoredIntegration;
+  };
+
+  function create(account: string, body: unknown): StoredIntegration {
+    const input = validate(body, true);
+    const integrations = accountOf(account);
+    if (integrations.size >= limit) {
+      throw new HttpError(403, [
+        { message: `you have reached your limit of ${limit} integrations for destination Segment`, field: null },
+      ]);
+    }
+    const integration: StoredIntegration = {
+      integration_id: randomUUID(),
+      user_id: userIdOf(account),
+      label: input.label ?? DEFAULT_LABEL,
+      destination: input.destination!,
+      filters: { email_events: input.filters!.email_events! },
+      properties: { write_key: input.properties!.write_key!, destination_region: input.properties!.destination_region! },
+    };
+    integrations.set(integration.integration_id, integration);
+    return integration;
+  }
+
+  function find(account: string, id: string): StoredIntegration {
+    const found = accountOf(account).get(id);
+    if (!found) throw new HttpError(404, [{ message: `integration does not exist (${id})` }]);
+    return found;
+  }
+
+  function update(account: string, id: string, body: unknown): StoredIntegration {
+    const current = find(account, id);
+    const patch = validate(body, false);
+    const next: StoredIntegration = {
+      ...current,
+      label: patch.label ?? current.label,
+      destination: patch.destination ?? current.destination,
+      filters: { email_events: patch.filters?.email_events ?? current.filters.email_events },
+      properties: {
+        write_key: patch.properties?.write_key ?? current.properties.write_key,
+        destination_region: patch.properties?.destination_region ?? current.properties.destination_region,
+      },
+    };
+    accountOf(account).set(id, next);
+    return next;
+  }
+
+  function remove(account: string, ids: string | null) {
+    if (ids === null) throw new HttpError(400, [{ message: "ids is required", parameter: "ids" }]);
+    const list = ids.split(",");
+    list.forEach((id, i) => {
+      if (id.trim() === "") throw new HttpError(400, [{ message: "IDs cannot be an empty string", parameter: `ids[${i}]` }]);
+    });
+    for (const id of list) find(account, id);
+    for (const id of list) accountOf(account).delete(id);
+  }
+
+  async function route(req: IncomingMessage, url: URL, account: string): Promise<[number, unknown]> {
+    const path = url.pathname.replace(/\/+$/, "");
+    if (path === BASE) {
+      if (req.method === "GET") return [200, { result: [...accountOf(account).values()].map(view) }];
+      if (req.method === "POST") return [201, create(account, await readJson(req))];
+      if (req.method === "DELETE") return remove(account, url.searchParams.get("ids")), [204, undefined];
+    } else if (path.startsWith(`${BASE}/`)) {
+      const id = decodeURIComponent(path.slice(BASE.length + 1));
+      if (req.method === "GET") return [200, view(find(account, id))];
+      if (req.method === "PATCH") return [200, update(account, id, await readJson(req))];
+    } else {
+      throw new HttpError(404, [{ message: "not found", field: null }]);
+    }
+    throw new HttpError(405, [{ message: `method ${req.method} not allowed`, field: null }]);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "http://emulator");
+    const onBehalfOf = headerValue(req.headers["on-behalf-of"]);
+    const account = onBehalfOf ?? "";
+    let status: number;
+    let body: unknown;
+    try {
+      authorize(req.headers.authorization, options.apiKeys);
+      [status, body] = await route(req, url, account);
+    } catch (error) {
+      const e = error instanceof HttpError ? error : new HttpError(500, [{ message: "internal error" }]);
+      status = e.status;
+      body = { errors: e.errors };
+    }
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    requests.push({
+      method: req.method ?? "",
+      path: url.pathname,
+      ...(url.searchParams.has("ids") ? { ids: url.searchParams.get("ids")! } : {}),
+      ...(onBehalfOf !== undefined ? { onBehalfOf } : {}),
+      status,
+    });
+    if (body === undefined) {
+      res.writeHead(status).end();
+    } else {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
+    }
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    requests,
+    integrations: (account = "") => [...accountOf(account).values()],
+    accounts: () => new Map([...store].map(([k, v]) => [k, [...v.values()]])),
+    seed: (integration, account = "") => {
+      const stored = { ...integration, integration_id: randomUUID(), user_id: userIdOf(account) };
+      accountOf(account).set(stored.integration_id, stored);
+      return stored;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function authorize(header: string | undefined, apiKeys: string[] | undefined) {
+  const token = /^Bearer (.+)$/.exec(header ?? "")?.[1];
+  if (!token || (apiKeys && !apiKeys.includes(token))) {
+    throw new HttpError(401, [{ field: null, message: "authorization required" }]);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new HttpError(400, [{ message: "request body is not valid JSON", field: "request" }]);
+  }
+}
+
+interface IntegrationBody {
+  label?: string;
+  destination?: string;
+  filters?: { email_events?: string[] };
+  properties?: { write_key?: string; destination_region?: string };
+}
+
+/** Spec validation: `IntegrationInput` for POST (required fields), `IntegrationPatch` for PATCH. */
+function validate(body: unknown, isCreate: boolean): IntegrationBody {
+  const problems: string[] = [];
+  const b = (body ?? {}) as Record<string, any>;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, [{ message: "request body must be a JSON object", field: "request" }]);
+  }
+  const need = (present: boolean, name: string) => {
+    if (isCreate && !present) problems.push(`${name} is required`);
+  };
+  need(b.destination !== undefined, "destination");
+  if (b.destination !== undefined && !(DESTINATIONS as readonly string[]).includes(b.destination)) {
+    problems.push("destination must be Segment");
+  }
+  if (b.label !== undefined && typeof b.label !== "string") problems.push("label must be a string");
+  need(b.filters !== undefined, "filters");
+  if (b.filters !== undefined) {
+    const events = b.filters?.email_events;
+    need(events !== undefined, "email_events");
+    if (events !== undefined) {
+      if (!Array.isArray(events) || events.length === 0) problems.push("email_events must be a non-empty array");
+      else if (events.some((e) => !(EMAIL_EVENTS as readonly string[]).includes(e))) {
+        problems.push(`email_events must be one of ${EMAIL_EVENTS.join(", ")}`);
+      }
+    }
+  }
+  need(b.properties !== undefined, "properties");
+  if (b.properties !== undefined) {
+    const { write_key, destination_region } = b.properties ?? {};
+    need(write_key !== undefined, "write_key");
+    need(destination_region !== undefined, "destination_region");
+    if (write_key !== undefined && (typeof write_key !== "string" || write_key.length < WRITE_KEY_MIN || write_key.length > WRITE_KEY_MAX)) {
+      problems.push(`write_key must be between ${WRITE_KEY_MIN} and ${WRITE_KEY_MAX} characters`);
+    }
+    if (destination_region !== undefined && !(DESTINATION_REGIONS as readonly string[]).includes(destination_region)) {
+      problems.push("destination_region must be EU or US");
+    }
+  }
+  // The spec's InvalidRequest: one message, failures separated by commas.
+  if (problems.length) throw new HttpError(400, [{ message: problems.join(", "), field: "request" }]);
+  return b as IntegrationBody;
+}

@@ -1,0 +1,133 @@
+/**
+ * The one HTTP client for the Integrations API, on `got`: base URL, Bearer auth, JSON, a request
+ * timeout, and a User-Agent naming this package and version. Each method is exactly one API call
+ * (retries live in got's retry options, never in loops here). Errors become `ApiError` or
+ * `RequestError` with messages that never hold a credential.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Got } from "got" with { "resolution-mode": "import" };
+import { requireApiKey, type Settings } from "./config";
+import { ApiError, InvalidIdError, type Operation, RequestError } from "./errors";
+import type { WireIntegration, WireIntegrationInput } from "./types";
+
+const PATH = "v3/marketing/integrations";
+
+/** An id that addresses exactly one integration: never empty, no `,` `&` `/` `?` or spaces. */
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function assertIntegrationId(id: unknown): asserts id is string {
+  if (typeof id !== "string" || !ID.test(id)) throw new InvalidIdError(id);
+}
+
+export interface ClientOptions {
+  /** Extra secrets to keep out of error messages (write keys in flight). */
+  secrets?: readonly string[];
+}
+
+export class IntegrationsClient {
+  private constructor(
+    private readonly http: Got,
+    private readonly secrets: readonly string[],
+  ) {}
+
+  /** got is ESM-only: it is imported when the first client is made, in the provider process. */
+  static async create(settings: Settings): Promise<IntegrationsClient> {
+    const apiKey = requireApiKey(settings);
+    const { default: got } = await import("got");
+    const http = got.extend({
+      prefixUrl: settings.baseUrl,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        "user-agent": USER_AGENT,
+        accept: "application/json",
+      },
+      responseType: "json",
+      timeout: { request: settings.requestTimeoutMs },
+      retry: { limit: 0 },
+    });
+    return new IntegrationsClient(http, [apiKey]);
+  }
+
+  async create(body: WireIntegrationInput, onBehalfOf?: string): Promise<WireIntegration> {
+    return this.call("create", describeNew(body), [body.properties.write_key], () =>
+      this.http.post(PATH, { json: body, headers: behalf(onBehalfOf) }).json<WireIntegration>(),
+    );
+  }
+
+  async get(id: string, onBehalfOf?: string): Promise<WireIntegration> {
+    assertIntegrationId(id);
+    return this.call("read", describeId(id), [], () =>
+      this.http.get(`${PATH}/${id}`, { headers: behalf(onBehalfOf) }).json<WireIntegration>(),
+    );
+  }
+
+  async list(onBehalfOf?: string): Promise<WireIntegration[]> {
+    const subject = `SendGrid integrations${onBehalfOf ? ` of ${JSON.stringify(onBehalfOf)}` : ""}`;
+    const body = await this.call("list", subject, [], () =>
+      this.http.get(PATH, { headers: behalf(onBehalfOf) }).json<{ result?: WireIntegration[] }>(),
+    );
+    return Array.isArray(body?.result) ? body.result : [];
+  }
+
+  async update(id: string, body: WireIntegrationInput, onBehalfOf?: string): Promise<WireIntegration> {
+    assertIntegrationId(id);
+    return this.call("update", describeId(id), [body.properties.write_key], () =>
+      this.http.patch(`${PATH}/${id}`, { json: body, headers: behalf(onBehalfOf) }).json<WireIntegration>(),
+    );
+  }
+
+  async delete(id: string, onBehalfOf?: string): Promise<void> {
+    assertIntegrationId(id);
+    await this.call("delete", describeId(id), [], () =>
+      this.http.delete(PATH, { searchParams: { ids: id }, headers: behalf(onBehalfOf) }).text(),
+    );
+  }
+
+  private async call<T>(
+    operation: Operation,
+    subject: string,
+    extraSecrets: readonly string[],
+    request: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw toProviderError(operation, subject, error, [...this.secrets, ...extraSecrets]);
+    }
+  }
+}
+
+const behalf = (onBehalfOf?: string): Record<string, string> =>
+  onBehalfOf ? { "on-behalf-of": onBehalfOf } : {};
+
+const describeId = (id: string) => `SendGrid Segment integration ${id}`;
+const describeNew = (body: WireIntegrationInput) =>
+  `SendGrid Segment integration ${JSON.stringify(body.label)}`;
+
+/** Map a got error to ours, keeping only safe parts (got's error holds the request headers). */
+function toProviderError(operation: Operation, subject: string, error: unknown, secrets: string[]): Error {
+  const e = error as { name?: string; code?: string; message?: string; response?: { statusCode: number; body: unknown } };
+  if (e?.response && typeof e.response.statusCode === "number") {
+    return new ApiError(operation, subject, e.response.statusCode, e.response.body, secrets);
+  }
+  if (e?.name === "TimeoutError") return new RequestError(operation, subject, `request timed out (${e.message})`, secrets);
+  if (e?.code) return new RequestError(operation, subject, `request failed (${e.code})`, secrets);
+  return new RequestError(operation, subject, `request failed (${e?.message ?? String(error)})`, secrets);
+}
+
+/** Name and version of this package, from its own package.json (found upward from this file). */
+function packageIdentity(): { name: string; version: string } {
+  for (let dir = __dirname, i = 0; i < 4; dir = dirname(dir), i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      if (pkg.name === "pulumi-sendgrid-segment") return { name: pkg.name, version: pkg.version };
+    } catch {
+      // not here; look one level up
+    }
+  }
+  return { name: "pulumi-sendgrid-segment", version: "unknown" };
+}
+
+const identity = packageIdentity();
+export const USER_AGENT = `${identity.name}/${identity.version} (+pulumi dynamic provider; node ${process.version})`;

@@ -1,0 +1,69 @@
+/**
+ * Diff between stored state and new (checked) inputs: the provider's `diff`. Makes no API call.
+ *
+ * Reordered or duplicated events and an omitted label vs its default are not changes. label,
+ * events, writeKey and destinationRegion update in place; destination and onBehalfOf (which
+ * account owns the integration) can only change by replacement. `__provider` is ignored, so a
+ * new release of this package alone is never a change.
+ */
+import { containsUnknown } from "./schema";
+import { DEFAULT_DESTINATION, DEFAULT_LABEL } from "./types";
+
+export interface IntegrationDiff {
+  changes: boolean;
+  /** Changed properties, as paths (for messages and tests). */
+  changed: string[];
+  replaces: string[];
+  stables: string[];
+  deleteBeforeReplace: boolean;
+}
+
+type Props = Record<string, unknown>;
+
+interface Field {
+  path: string;
+  read: (p: Props) => unknown;
+  same?: (a: unknown, b: unknown) => boolean;
+  replaces?: boolean;
+}
+
+const at = (p: Props, key: string): Props =>
+  p[key] !== null && typeof p[key] === "object" ? (p[key] as Props) : {};
+
+const sameEventSet = (a: unknown, b: unknown): boolean => {
+  if (!Array.isArray(a) || !Array.isArray(b)) return a === b;
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((e) => right.has(e));
+};
+
+const FIELDS: Field[] = [
+  { path: "label", read: (p) => p.label ?? DEFAULT_LABEL },
+  { path: "filters.emailEvents", read: (p) => at(p, "filters").emailEvents, same: sameEventSet },
+  { path: "properties.writeKey", read: (p) => at(p, "properties").writeKey },
+  { path: "properties.destinationRegion", read: (p) => at(p, "properties").destinationRegion },
+  { path: "destination", read: (p) => p.destination ?? DEFAULT_DESTINATION, replaces: true },
+  // "" and absent both mean the parent account.
+  { path: "onBehalfOf", read: (p) => p.onBehalfOf || undefined, replaces: true },
+];
+
+export function diffIntegration(olds: Props, news: Props): IntegrationDiff {
+  const changed: string[] = [];
+  const replaces = new Set<string>();
+  for (const field of FIELDS) {
+    const before = field.read(olds);
+    const after = field.read(news);
+    const same = !containsUnknown(after) && (field.same ?? Object.is)(before, after);
+    if (same) continue;
+    changed.push(field.path);
+    if (field.replaces) replaces.add(field.path);
+  }
+  return {
+    changes: changed.length > 0,
+    changed,
+    replaces: [...replaces],
+    // The ids survive any in-place update, so dependents can use them during preview.
+    stables: replaces.size === 0 ? ["integrationId", "userId"] : [],
+    deleteBeforeReplace: false,
+  };
+}

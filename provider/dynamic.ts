@@ -1,0 +1,85 @@
+/**
+ * The SegmentIntegration provider: configure, check, diff, create, read, update, delete.
+ *
+ * This module is what the serialized shim (`shim.ts`) loads by package name inside the Pulumi
+ * dynamic-provider process, so none of it (and no credential) is ever written into state.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { IntegrationsClient } from "./client";
+import { resolveSettings, type StackConfig } from "./config";
+import { diffIntegration } from "./diff";
+import { isNotFound } from "./errors";
+import { checkInputs, toIntegrationInputs } from "./schema";
+import { fromWire, type IntegrationOutputs, toWire } from "./types";
+
+type Props = Record<string, any>;
+
+let stackConfig: StackConfig = () => undefined;
+let client: Promise<IntegrationsClient> | undefined;
+
+/** Settings are resolved on first use, so check and diff (preview) work without any key. */
+function api(): Promise<IntegrationsClient> {
+  client ??= Promise.resolve()
+    .then(() => IntegrationsClient.create(resolveSettings(stackConfig)))
+    .catch((error) => {
+      client = undefined; // a later operation may retry with fixed configuration
+      throw error;
+    });
+  return client;
+}
+
+/** Receives the whole stack config (namespaced keys) once per provider process. */
+export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+  stackConfig = (key) => {
+    const value = req.config.get(key);
+    return value === undefined || value === null ? undefined : String(value);
+  };
+  client = undefined;
+}
+
+export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+  return checkInputs(news);
+}
+
+export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  const { changes, replaces, stables, deleteBeforeReplace } = diffIntegration(olds, news);
+  return { changes, replaces, stables, deleteBeforeReplace };
+}
+
+export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult<IntegrationOutputs>> {
+  const desired = toIntegrationInputs(inputs);
+  const created = await (await api()).create(toWire(desired), desired.onBehalfOf);
+  const outs = fromWire(created, desired);
+  if (!outs.integrationId) {
+    throw new Error("Unable to create SendGrid Segment integration: the response carried no integration_id");
+  }
+  return { id: outs.integrationId, outs };
+}
+
+export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult<IntegrationOutputs | Props>> {
+  const known = toIntegrationInputs(props);
+  try {
+    const live = await (await api()).get(id, known.onBehalfOf);
+    return { id, props: { ...fromWire(live, known), integrationId: id } };
+  } catch (error) {
+    // Deleted outside Pulumi: an empty id tells the engine the resource is gone.
+    if (isNotFound(error)) return { id: "", props: {} };
+    throw error;
+  }
+}
+
+export async function update(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult<IntegrationOutputs>> {
+  const desired = toIntegrationInputs(news);
+  const updated = await (await api()).update(id, toWire(desired), desired.onBehalfOf);
+  const outs = fromWire(updated, desired);
+  return { outs: { ...outs, integrationId: id, userId: outs.userId || String(olds.userId ?? "") } };
+}
+
+export async function del(id: string, props: Props): Promise<void> {
+  try {
+    await (await api()).delete(id, toIntegrationInputs(props).onBehalfOf);
+  } catch (error) {
+    if (!isNotFound(error)) throw error; // already deleted is deleted
+  }
+}
+export { del as delete };

@@ -1,0 +1,193 @@
+/**
+ * Validation and normalization of SegmentIntegration inputs: the provider's `check`.
+ *
+ * Runs before any API call and needs no credentials, so `pulumi preview` reports every bad field
+ * at once, each with its property path (`properties.writeKey`, `filters.emailEvents[2]`).
+ * Values still unknown during preview are not failures.
+ */
+import { z } from "zod";
+import {
+  DEFAULT_DESTINATION,
+  DEFAULT_LABEL,
+  DESTINATIONS,
+  DESTINATION_REGIONS,
+  EMAIL_EVENTS,
+  type EmailEvent,
+  type IntegrationInputs,
+  normalizeEvents,
+  WRITE_KEY_MAX,
+  WRITE_KEY_MIN,
+} from "./types";
+
+/** How the engine encodes a value that is not known yet (during preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The key under which the dynamic-provider runtime stores the serialized provider. */
+export const PROVIDER_KEY = "__provider";
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+const describe = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`;
+
+/** Quote a value that is safe to echo (never used for write keys), cut to a readable length. */
+const quote = (value: unknown): string => {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+};
+
+const required = (what: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `is required: ${what}` : `must be ${what}, got ${describe(issue.input)}`;
+
+const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
+  typeof issue.input === "string"
+    ? `must be one of ${values.join(", ")}; got ${quote(issue.input)}`
+    : `must be one of ${values.join(", ")}; got ${describe(issue.input)}`;
+
+const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
+
+/** No control characters: the value travels as an HTTP header. */
+const HEADER_SAFE = /^[^\u0000-\u001f\u007f]+$/;
+
+const integrationSchema = z.strictObject(
+  {
+    label: z
+      .string({ error: required("a string") })
+      .min(1, { error: `must not be empty (omit it for the default "${DEFAULT_LABEL}")` })
+      .optional(),
+    destination: z.enum(DESTINATIONS, { error: oneOf(DESTINATIONS) }).optional(),
+    filters: z.strictObject(
+      {
+        emailEvents: z
+          .array(z.enum(EMAIL_EVENTS, { error: oneOf(EMAIL_EVENTS) }), {
+            error: required("a non-empty list of email events"),
+          })
+          .min(1, { error: "must list at least one email event" }),
+      },
+      { error: required("an object with emailEvents") },
+    ),
+    properties: z.strictObject(
+      {
+        writeKey: z
+          .string({ error: required("the Segment source's write key (a string)") })
+          .min(WRITE_KEY_MIN, { error: (i) => `${writeKeyLength} (got ${lengthOf(i.input)})` })
+          .max(WRITE_KEY_MAX, { error: (i) => `${writeKeyLength} (got ${lengthOf(i.input)})` }),
+        destinationRegion: z.enum(DESTINATION_REGIONS, { error: oneOf(DESTINATION_REGIONS) }),
+      },
+      { error: required("an object with writeKey and destinationRegion") },
+    ),
+    onBehalfOf: z
+      .string({ error: required("a subuser name (a string)") })
+      .min(1, { error: "must not be empty (omit it to manage the parent account's integration)" })
+      .regex(HEADER_SAFE, { error: "must not contain control characters" })
+      .optional(),
+  },
+  { error: required("an object") },
+);
+
+const lengthOf = (value: unknown): string =>
+  typeof value === "string" ? `${value.length}` : "?";
+
+/** `["filters", "emailEvents", 2]` → `filters.emailEvents[2]`. */
+export function propertyPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** Whether the value at `path`, or any value on the way to it, is still unknown. */
+function reachesUnknown(root: unknown, path: readonly PropertyKey[]): boolean {
+  let value: unknown = root;
+  for (const part of path) {
+    if (value === UNKNOWN) return true;
+    if (value === null || typeof value !== "object") return false;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value === UNKNOWN;
+}
+
+export function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+/** A copy without `undefined` anywhere: a gRPC Struct cannot hold it. */
+export function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(withoutUndefined) as T;
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = withoutUndefined(v);
+    return out as T;
+  }
+  return value;
+}
+
+/**
+ * Validate `news` and return them normalized: label and destination defaulted, events unique and
+ * sorted (so order and duplicates are never a change). Never throws on any input.
+ */
+export function checkInputs(news: Record<string, unknown>): {
+  inputs: Record<string, unknown>;
+  failures: CheckFailure[];
+} {
+  const { [PROVIDER_KEY]: _provider, ...raw } = isRecord(news) ? news : {};
+  const failures: CheckFailure[] = [];
+  const result = integrationSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
+      for (const key of keys) {
+        const path = key === undefined ? issue.path : [...issue.path, key];
+        if (reachesUnknown(raw, path)) continue;
+        failures.push({
+          property: propertyPath(path) || "inputs",
+          reason: key === undefined ? issue.message : "is not a property of SegmentIntegration",
+        });
+      }
+    }
+  }
+  return { inputs: withoutUndefined(normalize(raw)), failures };
+}
+
+/** Apply defaults and the event set normalization wherever the values are known. */
+function normalize(raw: Record<string, unknown>): Record<string, unknown> {
+  const inputs: Record<string, unknown> = { ...raw };
+  if (inputs.label === undefined) inputs.label = DEFAULT_LABEL;
+  if (inputs.destination === undefined) inputs.destination = DEFAULT_DESTINATION;
+  const filters = inputs.filters;
+  if (isRecord(filters) && Array.isArray(filters.emailEvents)) {
+    const events = filters.emailEvents;
+    if (events.every((e) => typeof e === "string" && e !== UNKNOWN)) {
+      inputs.filters = { ...filters, emailEvents: normalizeEvents(events as EmailEvent[]) };
+    }
+  }
+  return inputs;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Read checked inputs (or stored outputs, which carry the same fields) as typed desired state.
+ * Used after `check` has passed, so it only fills defaults for state written without them.
+ */
+export function toIntegrationInputs(props: Record<string, unknown>): IntegrationInputs {
+  const filters = (props.filters ?? {}) as { emailEvents?: EmailEvent[] };
+  const properties = (props.properties ?? {}) as IntegrationInputs["properties"];
+  const inputs: IntegrationInputs = {
+    label: (props.label as string | undefined) ?? DEFAULT_LABEL,
+    destination: (props.destination as IntegrationInputs["destination"] | undefined) ?? DEFAULT_DESTINATION,
+    filters: { emailEvents: normalizeEvents(filters.emailEvents ?? []) },
+    properties: { writeKey: properties.writeKey, destinationRegion: properties.destinationRegion },
+  };
+  if (typeof props.onBehalfOf === "string" && props.onBehalfOf !== "") inputs.onBehalfOf = props.onBehalfOf;
+  return inputs;
+}

@@ -1,0 +1,120 @@
+/**
+ * The domain of a SendGrid Segment integration, in the camelCase shape programs use, and its
+ * mapping to the snake_case shape of the Integrations API (`/v3/marketing/integrations`).
+ * Enumerations come from the official OpenAPI spec (shared/api/sendgrid-integrations-v3.yaml).
+ */
+
+/** SendGrid email event types that can be forwarded (spec: `components.schemas.Items`). */
+export const EMAIL_EVENTS = [
+  "drop",
+  "processed",
+  "deferred",
+  "group_unsubscribe",
+  "bounce",
+  "delivered",
+  "click",
+  "unsubscribe",
+  "open",
+  "group_resubscribe",
+  "spamreport",
+  "machine_opened",
+] as const;
+export type EmailEvent = (typeof EMAIL_EVENTS)[number];
+
+/** Region of the Segment workspace that owns the write key (spec: `DestinationRegion`). */
+export const DESTINATION_REGIONS = ["US", "EU"] as const;
+export type DestinationRegion = (typeof DESTINATION_REGIONS)[number];
+
+/** Third-party destinations the API knows (spec: `Destination`): only Segment. */
+export const DESTINATIONS = ["Segment"] as const;
+export type Destination = (typeof DESTINATIONS)[number];
+
+/** The API's default label (spec: `IntegrationInput.label.default`). */
+export const DEFAULT_LABEL = "Untitled Integration";
+export const DEFAULT_DESTINATION: Destination = "Segment";
+
+/** Segment write key length bounds from the spec's field description ("between 6 and 51"). */
+export const WRITE_KEY_MIN = 6;
+export const WRITE_KEY_MAX = 51;
+
+/** The desired state of an integration after check: defaults applied, events sorted and unique. */
+export interface IntegrationInputs {
+  label: string;
+  destination: Destination;
+  filters: { emailEvents: EmailEvent[] };
+  properties: { writeKey: string; destinationRegion: DestinationRegion };
+  /** Subuser (or `account-id <id>`) whose integration this is; sent as the `on-behalf-of` header. */
+  onBehalfOf?: string;
+}
+
+/** What the provider stores as outputs: the inputs as SendGrid stored them, plus its ids. */
+export interface IntegrationOutputs extends IntegrationInputs {
+  integrationId: string;
+  userId: string;
+}
+
+/** An integration as the API returns it (spec: `components.schemas.Integration`). */
+export interface WireIntegration {
+  integration_id?: string;
+  user_id?: string;
+  label?: string;
+  destination?: string;
+  filters?: { email_events?: string[] };
+  properties?: { write_key?: string; destination_region?: string };
+}
+
+/** The body of POST and PATCH (spec: `IntegrationInput`, `IntegrationPatch`). */
+export interface WireIntegrationInput {
+  label: string;
+  destination: string;
+  filters: { email_events: string[] };
+  properties: { write_key: string; destination_region: string };
+}
+
+export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
+  return {
+    label: inputs.label,
+    destination: inputs.destination,
+    filters: { email_events: [...inputs.filters.emailEvents] },
+    properties: {
+      write_key: inputs.properties.writeKey,
+      destination_region: inputs.properties.destinationRegion,
+    },
+  };
+}
+
+/**
+ * The outputs for an integration SendGrid returned. `known` supplies what the response may leave
+ * out: the on-behalf-of account (never echoed) and a write key the API masks or omits.
+ */
+export function fromWire(wire: WireIntegration, known: IntegrationInputs): IntegrationOutputs {
+  const liveKey = wire.properties?.write_key;
+  const outputs: IntegrationOutputs = {
+    integrationId: String(wire.integration_id ?? ""),
+    userId: String(wire.user_id ?? ""),
+    label: wire.label ?? DEFAULT_LABEL,
+    destination: (wire.destination ?? DEFAULT_DESTINATION) as Destination,
+    filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
+    properties: {
+      writeKey: isMaskedWriteKey(liveKey) ? known.properties.writeKey : (liveKey as string),
+      destinationRegion: (wire.properties?.destination_region ??
+        known.properties.destinationRegion) as DestinationRegion,
+    },
+  };
+  if (known.onBehalfOf !== undefined) outputs.onBehalfOf = known.onBehalfOf;
+  return outputs;
+}
+
+/**
+ * Whether a write key in a response is not the real key. The spec does not say whether GET
+ * returns it in full, masked or not at all; a key that is missing, empty or contains `*` is
+ * treated as masked, so refresh keeps the known key instead of reporting drift.
+ */
+export function isMaskedWriteKey(key: unknown): boolean {
+  return typeof key !== "string" || key.length === 0 || key.includes("*");
+}
+
+/** Events as a set: unique and in a stable order, so reordering is never a change. */
+export function normalizeEvents(events: readonly EmailEvent[]): EmailEvent[] {
+  return [...new Set(events)].sort();
+}
