@@ -44,6 +44,7 @@ export interface LoggedRequest {
   /** The `ids` query of a DELETE. */
   ids?: string;
   onBehalfOf?: string;
+  userAgent?: string;
   status: number;
 }
 
@@ -182,6 +183,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       path: url.pathname,
       ...(url.searchParams.has("ids") ? { ids: url.searchParams.get("ids")! } : {}),
       ...(onBehalfOf !== undefined ? { onBehalfOf } : {}),
+      ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
       status,
     });
     if (body === undefined) {

@@ -146,9 +146,11 @@ export function checkInputs(news: Record<string, unknown>): {
       const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
       for (const key of keys) {
         const path = key === undefined ? issue.path : [...issue.path, key];
-        if (reachesUnknown(raw, path)) continue;
+        const property = propertyPath(path) || "inputs";
+        // One failure per field (the first rule it breaks); unknown values are not failures.
+        if (reachesUnknown(raw, path) || failures.some((f) => f.property === property)) continue;
         failures.push({
-          property: propertyPath(path) || "inputs",
+          property,
           reason: key === undefined ? issue.message : "is not a property of SegmentIntegration",
         });
       }

@@ -10,11 +10,9 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-function load() {
-  const { createRequire } = require("node:module");
-  const { join } = require("node:path");
-  return createRequire(join(process.cwd(), "__pulumi_program__.js"))("pulumi-sendgrid-segment/dynamic");
-}
+// `createRequire(cwd + "/")` resolves like a module in the program directory (a trailing slash
+// names a directory), which also lets this repository resolve the package by its own name.
+const load = () => require("node:module").createRequire(`${process.cwd()}/`)("pulumi-sendgrid-segment/dynamic");
 
 export const provider: pulumi.dynamic.ResourceProvider = {
   configure: (req) => load().configure(req),

@@ -1,0 +1,64 @@
+// Layer 1: configuration resolution (stack config over environment, regions, base URL safety).
+import { describe, expect, it } from "vitest";
+import { requireApiKey, resolveSettings } from "../provider/config";
+
+const stack = (values: Record<string, string>) => (key: string) => values[key];
+
+describe("configuration", () => {
+  it("defaults to the global region and a 30 s request timeout", () => {
+    expect(resolveSettings(stack({}), {})).toEqual({
+      apiKey: undefined,
+      region: "global",
+      baseUrl: "https://api.sendgrid.com",
+      requestTimeoutMs: 30000,
+    });
+  });
+
+  it("maps region eu to api.eu.sendgrid.com, from config or environment", () => {
+    expect(resolveSettings(stack({ "sendgrid:region": "eu" }), {}).baseUrl).toBe("https://api.eu.sendgrid.com");
+    expect(resolveSettings(stack({}), { SENDGRID_REGION: "EU" }).baseUrl).toBe("https://api.eu.sendgrid.com");
+  });
+
+  it("lets stack config win over the environment, key by key", () => {
+    const s = resolveSettings(stack({ "sendgrid:apiKey": "SG.from-config", "sendgrid:region": "global" }), {
+      SENDGRID_API_KEY: "SG.from-env",
+      SENDGRID_REGION: "eu",
+      SENDGRID_REQUEST_TIMEOUT_MS: "5000",
+    });
+    expect(s).toMatchObject({ apiKey: "SG.from-config", region: "global", requestTimeoutMs: 5000 });
+  });
+
+  it("rejects an unknown region, naming the setting it came from", () => {
+    expect(() => resolveSettings(stack({ "sendgrid:region": "us" }), {})).toThrow(
+      'Invalid sendgrid:region "us": expected "global" or "eu"',
+    );
+    expect(() => resolveSettings(stack({}), { SENDGRID_REGION: "apac" })).toThrow(/Invalid SENDGRID_REGION/);
+  });
+
+  it.each([
+    ["http://127.0.0.1:8787", "http://127.0.0.1:8787"],
+    ["http://localhost:9000/", "http://localhost:9000"],
+    ["http://[::1]:9000", "http://[::1]:9000"],
+    ["https://proxy.example.com/sendgrid/", "https://proxy.example.com/sendgrid"],
+  ])("accepts base URL %s", (value, expected) => {
+    expect(resolveSettings(stack({ "sendgrid:apiBaseUrl": value }), {}).baseUrl).toBe(expected);
+  });
+
+  it.each(["http://api.sendgrid.com", "http://10.0.0.1:8080", "ftp://127.0.0.1", "not a url", "https://user:pw@example.com"])(
+    "rejects base URL %s",
+    (value) => {
+      expect(() => resolveSettings(stack({}), { SENDGRID_API_BASE_URL: value })).toThrow(/Invalid SENDGRID_API_BASE_URL/);
+    },
+  );
+
+  it("rejects a timeout that is not whole milliseconds", () => {
+    expect(() => resolveSettings(stack({ "sendgrid:requestTimeoutMs": "1.5" }), {})).toThrow(/sendgrid:requestTimeoutMs/);
+    expect(() => resolveSettings(stack({}), { SENDGRID_REQUEST_TIMEOUT_MS: "0" })).toThrow(/SENDGRID_REQUEST_TIMEOUT_MS/);
+  });
+
+  it("requires an API key only when asked, naming both ways to set it", () => {
+    const s = resolveSettings(stack({}), {});
+    expect(() => requireApiKey(s)).toThrow(/sendgrid:apiKey.*SENDGRID_API_KEY/);
+    expect(requireApiKey(resolveSettings(stack({}), { SENDGRID_API_KEY: "SG.x" }))).toBe("SG.x");
+  });
+});

@@ -1,0 +1,217 @@
+// Layer 2: the provider's methods against the emulator over real HTTP.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator";
+import * as provider from "../provider/dynamic";
+import { API_KEY, configureRequest, desired, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+
+let emulator: Emulator;
+const BASE = "/v3/marketing/integrations";
+
+beforeAll(async () => {
+  emulator = await startEmulator({ apiKeys: [API_KEY] });
+});
+afterAll(() => emulator.close());
+beforeEach(async () => {
+  emulator.requests.length = 0;
+  for (const [account, list] of emulator.accounts()) for (const i of list) await provider.delete(i.integration_id, { onBehalfOf: account || undefined });
+  emulator.requests.length = 0;
+  delete process.env.SENDGRID_API_KEY;
+  await provider.configure(configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never);
+});
+afterEach(() => {
+  // Nothing any operation reported may hold a credential.
+  const seen = JSON.stringify(emulator.requests);
+  expect(seen).not.toContain(API_KEY);
+});
+
+async function created(overrides: Record<string, unknown> = {}) {
+  const { inputs, failures } = await provider.check({}, desired(overrides));
+  expect(failures).toEqual([]);
+  const result = await provider.create(inputs);
+  emulator.requests.length = 0;
+  return result;
+}
+
+describe("create", () => {
+  it("makes one POST and takes id and outputs from the response", async () => {
+    const { inputs } = await provider.check({}, desired({ label: undefined }));
+    const { id, outs } = await provider.create(inputs);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${BASE}`]);
+    const [stored] = emulator.integrations();
+    expect(id).toBe(stored!.integration_id);
+    expect(outs).toEqual({
+      integrationId: id,
+      userId: stored!.user_id,
+      label: "Untitled Integration",
+      destination: "Segment",
+      filters: { emailEvents: ["click", "delivered", "open"] },
+      properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+    });
+  });
+
+  it("sends snake_case on the wire and a User-Agent naming the package and version", async () => {
+    await created();
+    const [stored] = emulator.integrations();
+    expect(stored).toMatchObject({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: WRITE_KEY, destination_region: "US" },
+    });
+    const { version } = await import("../package.json");
+    await provider.read(stored!.integration_id, { ...desired() });
+    expect(emulator.requests[0]!.userAgent).toMatch(new RegExp(`^pulumi-sendgrid-segment/${version.replace(/\./g, "\\.")} `));
+  });
+
+  it("creates a subuser's integration in the subuser's account (on-behalf-of)", async () => {
+    const { outs } = await created({ onBehalfOf: "subuser-a" });
+    expect(emulator.integrations("subuser-a")).toHaveLength(1);
+    expect(emulator.integrations("")).toHaveLength(0);
+    expect(outs.onBehalfOf).toBe("subuser-a");
+  });
+
+  it("explains a 403 at the account's limit of 10, with SendGrid's message", async () => {
+    for (let i = 0; i < 10; i++) await created({ onBehalfOf: "full-account" });
+    const { inputs } = await provider.check({}, desired({ onBehalfOf: "full-account" }));
+    const error = await provider.create(inputs).catch((e) => e);
+    expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: /);
+    expect(error.message).toContain("limit of 10 integrations");
+    expect(error.message).toContain("may be at its limit of 10 Segment integrations, or the API key lacks the marketing integrations scope");
+    expect(error.message).not.toMatch(/\n/);
+    expect(error.code).toBe("ERR_SENDGRID_API");
+  });
+
+  it("reports SendGrid's validation message and field on a 400", async () => {
+    // Bypass check, as an older or newer API might disagree with it.
+    const error = await provider.create({ ...desired(), properties: { writeKey: "short", destinationRegion: "US" } }).catch((e) => e);
+    expect(error.message).toContain("HTTP 400 Bad Request: write_key must be between 6 and 51 characters (field \"request\")");
+  });
+
+  it("reports a rejected API key without ever showing it", async () => {
+    await provider.configure(configureRequest({ "sendgrid:apiKey": `${API_KEY}-wrong`, "sendgrid:apiBaseUrl": emulator.url }) as never);
+    const { inputs } = await provider.check({}, desired());
+    const error = await provider.create(inputs).catch((e) => e);
+    expect(error.message).toMatch(/HTTP 401 Unauthorized: authorization required\. Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)/);
+    expect(JSON.stringify({ m: error.message, s: error.stack, e: error })).not.toContain(API_KEY);
+    expect(error.message).not.toContain(WRITE_KEY);
+  });
+});
+
+describe("read (refresh)", () => {
+  it("makes one GET and brings back drift made outside Pulumi", async () => {
+    const { id, outs } = await created();
+    const live = emulator.integrations()[0]!;
+    live.label = "Renamed in the UI";
+    live.filters.email_events = ["bounce"];
+    const result = await provider.read(id, outs);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}/${id}`]);
+    expect(result.id).toBe(id);
+    expect(result.props).toMatchObject({ label: "Renamed in the UI", filters: { emailEvents: ["bounce"] } });
+  });
+
+  it("reports a write key changed outside Pulumi", async () => {
+    const { id, outs } = await created();
+    emulator.integrations()[0]!.properties.write_key = WRITE_KEY_2;
+    expect((await provider.read(id, outs)).props).toMatchObject({ properties: { writeKey: WRITE_KEY_2 } });
+  });
+
+  it("reports an integration deleted outside Pulumi as gone (empty id)", async () => {
+    const { id, outs } = await created();
+    await provider.delete(id, outs);
+    expect(await provider.read(id, outs)).toEqual({ id: "", props: {} });
+  });
+
+  it.each(["masked", "omitted"] as const)("keeps the known write key when the API returns it %s", async (writeKeyMode) => {
+    const masking = await startEmulator({ apiKeys: [API_KEY], writeKeyMode });
+    try {
+      await provider.configure(configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": masking.url }) as never);
+      const { inputs } = await provider.check({}, desired());
+      const { id, outs } = await provider.create(inputs);
+      const { props } = await provider.read(id, outs);
+      expect(props).toEqual(outs);
+    } finally {
+      await masking.close();
+    }
+  });
+});
+
+describe("update", () => {
+  it("makes one PATCH carrying the full desired filters and properties", async () => {
+    const { id, outs } = await created();
+    const { inputs } = await provider.check(outs, desired({ label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } }));
+    const result = await provider.update(id, outs, inputs);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`PATCH ${BASE}/${id}`]);
+    expect(emulator.integrations()[0]).toMatchObject({
+      label: "Renamed",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: WRITE_KEY_2, destination_region: "EU" },
+    });
+    expect(result.outs).toMatchObject({ integrationId: id, userId: outs.userId, label: "Renamed", properties: { destinationRegion: "EU" } });
+  });
+
+  it("updates a subuser's integration in that account", async () => {
+    const { id, outs } = await created({ onBehalfOf: "subuser-b" });
+    const { inputs } = await provider.check(outs, desired({ onBehalfOf: "subuser-b", label: "Sub renamed" }));
+    await provider.update(id, outs, inputs);
+    expect(emulator.requests[0]!.onBehalfOf).toBe("subuser-b");
+    expect(emulator.integrations("subuser-b")[0]!.label).toBe("Sub renamed");
+  });
+});
+
+describe("delete", () => {
+  it("makes one DELETE ?ids=<id>, and treats 404 as already deleted", async () => {
+    const { id, outs } = await created();
+    await provider.delete(id, outs);
+    await provider.delete(id, outs);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path} ${r.ids} ${r.status}`)).toEqual([
+      `DELETE ${BASE} ${id} 204`,
+      `DELETE ${BASE} ${id} 404`,
+    ]);
+    expect(emulator.integrations()).toEqual([]);
+  });
+
+  it.each(["", "a,b", "a&ids=b", "../x", "a b", "x".repeat(129)])("refuses id %j before any request", async (id) => {
+    const { outs } = await created();
+    await expect(provider.delete(id, outs)).rejects.toMatchObject({ code: "ERR_SENDGRID_INVALID_ID" });
+    await expect(provider.read(id, outs)).rejects.toMatchObject({ code: "ERR_SENDGRID_INVALID_ID" });
+    await expect(provider.update(id, outs, outs)).rejects.toMatchObject({ code: "ERR_SENDGRID_INVALID_ID" });
+    expect(emulator.requests).toEqual([]);
+    expect(emulator.integrations()).toHaveLength(1);
+  });
+});
+
+describe("configuration at deployment time", () => {
+  it("check and diff need no API key and make no API call", async () => {
+    await provider.configure(configureRequest({}) as never);
+    const { inputs } = await provider.check({}, desired());
+    await provider.diff("id", inputs, inputs);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("a missing key fails the first operation that needs it, naming both ways to set it", async () => {
+    await provider.configure(configureRequest({ "sendgrid:apiBaseUrl": emulator.url }) as never);
+    const { inputs } = await provider.check({}, desired());
+    await expect(provider.create(inputs)).rejects.toThrow(
+      "No SendGrid API key: set it with `pulumi config set --secret sendgrid:apiKey <key>` or the SENDGRID_API_KEY environment variable",
+    );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("falls back to SENDGRID_API_KEY and SENDGRID_API_BASE_URL", async () => {
+    await provider.configure(configureRequest({}) as never);
+    process.env.SENDGRID_API_KEY = API_KEY;
+    process.env.SENDGRID_API_BASE_URL = emulator.url;
+    try {
+      await created();
+      expect(emulator.integrations()).toHaveLength(1);
+    } finally {
+      delete process.env.SENDGRID_API_BASE_URL;
+    }
+  });
+
+  it("stack config wins over the environment", async () => {
+    process.env.SENDGRID_API_KEY = "SG.env-key-that-the-emulator-rejects";
+    await created();
+    expect(emulator.integrations()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,138 @@
+// Layer 1: check — validation before any API call, and normalization.
+import { describe, expect, it } from "vitest";
+import { checkInputs, UNKNOWN } from "../provider/schema";
+
+const valid = () => ({
+  filters: { emailEvents: ["open", "click", "delivered"] },
+  properties: { writeKey: "wk_123456", destinationRegion: "US" },
+});
+
+const failuresOf = (news: unknown) => checkInputs(news as Record<string, unknown>).failures;
+const props = (news: unknown) => failuresOf(news).map((f) => f.property);
+
+describe("check: normalization", () => {
+  it("defaults label and destination as the API does", () => {
+    const { inputs, failures } = checkInputs(valid());
+    expect(failures).toEqual([]);
+    expect(inputs.label).toBe("Untitled Integration");
+    expect(inputs.destination).toBe("Segment");
+  });
+
+  it("deduplicates and orders events so order and repeats never diff", () => {
+    const a = checkInputs({ ...valid(), filters: { emailEvents: ["open", "click", "open"] } }).inputs;
+    const b = checkInputs({ ...valid(), filters: { emailEvents: ["click", "open"] } }).inputs;
+    expect(a.filters).toEqual({ emailEvents: ["click", "open"] });
+    expect(a).toEqual(b);
+  });
+
+  it("keeps an explicit label and drops undefined (a gRPC Struct cannot hold it)", () => {
+    const { inputs } = checkInputs({ ...valid(), label: "Prod", onBehalfOf: undefined });
+    expect(inputs.label).toBe("Prod");
+    expect("onBehalfOf" in inputs).toBe(false);
+  });
+
+  it("does not send __provider back as an input it validated", () => {
+    const { inputs, failures } = checkInputs({ ...valid(), __provider: "exports.handler = ..." });
+    expect(failures).toEqual([]);
+    expect(inputs.__provider).toBeUndefined();
+  });
+});
+
+describe("check: one failure per bad field, with its property path", () => {
+  it("accepts every valid input", () => {
+    expect(failuresOf({ ...valid(), label: "x", destination: "Segment", onBehalfOf: "sub-1" })).toEqual([]);
+  });
+
+  it("names an unknown event by its index", () => {
+    const f = failuresOf({ ...valid(), filters: { emailEvents: ["open", "click", "opne"] } });
+    expect(f).toHaveLength(1);
+    expect(f[0]!.property).toBe("filters.emailEvents[2]");
+    expect(f[0]!.reason).toContain('"opne"');
+    expect(f[0]!.reason).toContain("machine_opened");
+  });
+
+  it("rejects an empty or missing event list", () => {
+    expect(props({ ...valid(), filters: { emailEvents: [] } })).toEqual(["filters.emailEvents"]);
+    expect(props({ ...valid(), filters: {} })).toEqual(["filters.emailEvents"]);
+  });
+
+  it("rejects a region other than US or EU", () => {
+    const f = failuresOf({ ...valid(), properties: { writeKey: "wk_123456", destinationRegion: "APAC" } });
+    expect(f.map((x) => x.property)).toEqual(["properties.destinationRegion"]);
+    expect(f[0]!.reason).toMatch(/US, EU/);
+  });
+
+  it.each([
+    ["too short", "12345"],
+    ["too long", "k".repeat(52)],
+  ])("rejects a write key %s without echoing it", (_, writeKey) => {
+    const f = failuresOf({ ...valid(), properties: { writeKey, destinationRegion: "US" } });
+    expect(f.map((x) => x.property)).toEqual(["properties.writeKey"]);
+    expect(f[0]!.reason).toMatch(/6 to 51 characters/);
+    expect(f[0]!.reason).not.toContain(writeKey);
+  });
+
+  it("accepts write keys of exactly 6 and 51 characters", () => {
+    for (const writeKey of ["k".repeat(6), "k".repeat(51)]) {
+      expect(failuresOf({ ...valid(), properties: { writeKey, destinationRegion: "EU" } })).toEqual([]);
+    }
+  });
+
+  it("rejects a destination other than Segment", () => {
+    expect(props({ ...valid(), destination: "Mixpanel" })).toEqual(["destination"]);
+  });
+
+  it("reports missing filters and properties", () => {
+    const f = failuresOf({});
+    expect(f.map((x) => x.property).sort()).toEqual(["filters", "properties"]);
+    expect(f.every((x) => x.reason.startsWith("is required"))).toBe(true);
+  });
+
+  it("reports wrong types with what was given", () => {
+    const f = failuresOf({ label: 7, filters: { emailEvents: "open" }, properties: { writeKey: 123456, destinationRegion: "US" } });
+    expect(f.map((x) => x.property).sort()).toEqual(["filters.emailEvents", "label", "properties.writeKey"]);
+    expect(f.find((x) => x.property === "label")!.reason).toMatch(/string, got a number/);
+  });
+
+  it("reports every bad field at once", () => {
+    const f = failuresOf({
+      destination: "X",
+      filters: { emailEvents: ["nope", "open", "bad"] },
+      properties: { writeKey: "1", destinationRegion: "MARS" },
+    });
+    expect(f.map((x) => x.property).sort()).toEqual([
+      "destination",
+      "filters.emailEvents[0]",
+      "filters.emailEvents[2]",
+      "properties.destinationRegion",
+      "properties.writeKey",
+    ]);
+  });
+
+  it("rejects misspelled properties instead of ignoring them", () => {
+    expect(props({ ...valid(), lable: "Prod" })).toEqual(["lable"]);
+    expect(props({ ...valid(), properties: { writeKey: "wk_123456", destinationRegion: "US", region: "EU" } })).toEqual([
+      "properties.region",
+    ]);
+  });
+
+  it("rejects an empty onBehalfOf and one that would inject a header", () => {
+    expect(props({ ...valid(), onBehalfOf: "" })).toEqual(["onBehalfOf"]);
+    expect(props({ ...valid(), onBehalfOf: "sub\r\nx-evil: 1" })).toEqual(["onBehalfOf"]);
+  });
+});
+
+describe("check: values unknown during preview are not failures", () => {
+  it("accepts unknown write key, region, label, events and whole objects", () => {
+    expect(failuresOf({ ...valid(), properties: { writeKey: UNKNOWN, destinationRegion: UNKNOWN } })).toEqual([]);
+    expect(failuresOf({ ...valid(), label: UNKNOWN, onBehalfOf: UNKNOWN })).toEqual([]);
+    expect(failuresOf({ filters: UNKNOWN, properties: UNKNOWN })).toEqual([]);
+    expect(failuresOf({ ...valid(), filters: { emailEvents: UNKNOWN } })).toEqual([]);
+  });
+
+  it("still reports known bad values beside unknown ones, and leaves unknown lists unsorted", () => {
+    const news = { ...valid(), filters: { emailEvents: ["open", UNKNOWN, "nope"] } };
+    expect(props(news)).toEqual(["filters.emailEvents[2]"]);
+    expect((checkInputs(news).inputs.filters as { emailEvents: string[] }).emailEvents).toEqual(["open", UNKNOWN, "nope"]);
+  });
+});

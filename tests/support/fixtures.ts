@@ -1,0 +1,16 @@
+// Shared test values. Recognisable secrets so the leak checks can search for them.
+export const API_KEY = "SG.test-api-key-DO-NOT-LEAK-4f1c";
+export const WRITE_KEY = "wk_DO_NOT_LEAK_prod_93ab";
+export const WRITE_KEY_2 = "wk_DO_NOT_LEAK_rotated_77cd";
+
+export const desired = (overrides: Record<string, unknown> = {}) => ({
+  label: "Prod events",
+  filters: { emailEvents: ["open", "click", "delivered"] },
+  properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+  ...overrides,
+});
+
+/** A ConfigureRequest as the dynamic-provider runtime builds it. */
+export const configureRequest = (config: Record<string, string>) => ({
+  config: { get: (key: string) => config[key], require: (key: string) => config[key]! },
+});
