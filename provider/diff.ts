@@ -14,7 +14,6 @@ export interface IntegrationDiff {
   /** Changed properties, as paths (for messages and tests). */
   changed: string[];
   replaces: string[];
-  stables: string[];
   deleteBeforeReplace: boolean;
 }
 
@@ -62,8 +61,7 @@ export function diffIntegration(olds: Props, news: Props): IntegrationDiff {
     changes: changed.length > 0,
     changed,
     replaces: [...replaces],
-    // The ids survive any in-place update, so dependents can use them during preview.
-    stables: replaces.size === 0 ? ["integrationId", "userId"] : [],
+    // Create the replacement first: the old one keeps forwarding until the new one exists.
     deleteBeforeReplace: false,
   };
 }

@@ -42,8 +42,9 @@ export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.C
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-  const { changes, replaces, stables, deleteBeforeReplace } = diffIntegration(olds, news);
-  return { changes, replaces, stables, deleteBeforeReplace };
+  // `stables` is not forwarded by the dynamic-provider runtime, so it is not computed.
+  const { changes, replaces, deleteBeforeReplace } = diffIntegration(olds, news);
+  return { changes, replaces, deleteBeforeReplace };
 }
 
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult<IntegrationOutputs>> {

@@ -32,10 +32,9 @@ describe("diff", () => {
     ["filters.emailEvents", { filters: { emailEvents: ["open"] } }],
     ["properties.writeKey", { properties: { writeKey: "wk_rotated", destinationRegion: "US" } }],
     ["properties.destinationRegion", { properties: { writeKey: "wk_123456", destinationRegion: "EU" } }],
-  ])("updates %s in place, keeping the ids stable", (path, change) => {
+  ])("updates %s in place", (path, change) => {
     const d = diffIntegration(state(), { ...desired(), ...change });
     expect(d).toMatchObject({ changes: true, changed: [path], replaces: [] });
-    expect(d.stables).toEqual(["integrationId", "userId"]);
   });
 
   it.each([
@@ -43,7 +42,7 @@ describe("diff", () => {
     ["destination", { destination: "Other" }],
   ])("replaces on %s", (path, change) => {
     const d = diffIntegration(state(), { ...desired(), ...change });
-    expect(d).toMatchObject({ changes: true, replaces: [path], stables: [], deleteBeforeReplace: false });
+    expect(d).toMatchObject({ changes: true, replaces: [path], deleteBeforeReplace: false });
   });
 
   it("treats an empty onBehalfOf as the parent account", () => {

@@ -76,3 +76,35 @@ describe("emulator", () => {
     expect(emulator.integrations("limited-sub")).toHaveLength(10);
   });
 });
+
+describe("npm run emulator", () => {
+  it("starts on loopback, prints its URL and serves the API until stopped", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["dist/emulator/cli.js", "--port", "0", "--api-key", KEY], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d) => {
+          out += d;
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once("exit", (code) => reject(new Error(`emulator exited ${code}`)));
+      });
+      const res = await fetch(`${url}/v3/marketing/integrations`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(await res.json()).toEqual({ result: [] });
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
+  it("refuses a non-loopback host and unknown flags", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const remote = spawnSync(process.execPath, ["dist/emulator/cli.js", "--host", "0.0.0.0"], { encoding: "utf8" });
+    expect(remote.status).toBe(2);
+    expect(remote.stderr).toContain("--host must be a loopback address");
+    const unknown = spawnSync(process.execPath, ["dist/emulator/cli.js", "--prot", "1"], { encoding: "utf8" });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("--prot");
+  });
+});

@@ -3,24 +3,10 @@
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_KEY, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { API_KEY, ROOT_INTEGRATIONS, rootProgramSettings, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { linkedConsumer, type ProgramRun, REPO, runProgram } from "./support/programs";
 
 const TYPE = "pulumi-nodejs:dynamic/sendgrid:SegmentIntegration";
-const KEY = "sendgrid-integrations:integrations";
-
-export const rootProgramSettings = (integrations: unknown[]) => ({
-  project: "sendgrid-integrations",
-  stack: "dev",
-  config: { [KEY]: JSON.stringify(integrations), "sendgrid:apiKey": API_KEY },
-  secretKeys: [KEY, "sendgrid:apiKey"],
-});
-
-export const ROOT_INTEGRATIONS = [
-  { name: "prod-events", label: "Prod events", events: ["open", "click", "open"], region: "US", writeKey: WRITE_KEY },
-  { label: "EU Subuser", events: ["bounce", "delivered"], region: "EU", writeKey: WRITE_KEY_2, onBehalfOf: "eu-sub" },
-];
-
 const integrationsOf = (run: ProgramRun) => run.registered.filter((r) => r.type === TYPE);
 
 /** No credential, write key or path of this machine may be in a serialized provider. */

@@ -14,3 +14,18 @@ export const desired = (overrides: Record<string, unknown> = {}) => ({
 export const configureRequest = (config: Record<string, string>) => ({
   config: { get: (key: string) => config[key], require: (key: string) => config[key]! },
 });
+
+/** Stack config for the root program (index.ts) declaring `integrations`. */
+const KEY = "sendgrid-integrations:integrations";
+export const rootProgramSettings = (integrations: unknown[]) => ({
+  project: "sendgrid-integrations",
+  stack: "dev",
+  config: { [KEY]: JSON.stringify(integrations), "sendgrid:apiKey": API_KEY },
+  secretKeys: [KEY, "sendgrid:apiKey"],
+});
+
+export const ROOT_INTEGRATIONS = [
+  { name: "prod-events", label: "Prod events", events: ["open", "click", "open"], region: "US", writeKey: WRITE_KEY },
+  { label: "EU Subuser", events: ["bounce", "delivered"], region: "EU", writeKey: WRITE_KEY_2, onBehalfOf: "eu-sub" },
+];
+

@@ -1,0 +1,179 @@
+// Layer 4: the engine protocol. The real dynamic-provider gRPC server shipped in @pulumi/pulumi is
+// started in the program directory and driven Configure → Check → Create → Diff → Update → Read →
+// Delete with the `__provider` that the root program really serialized, against the emulator.
+// This is how the deployment path is proven without the Pulumi CLI.
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator";
+import { API_KEY, ROOT_INTEGRATIONS, rootProgramSettings, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { REPO, runProgram } from "./support/programs";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startProviderServer, UNKNOWN } = require("./support/engine.cjs");
+
+type Server = Awaited<ReturnType<typeof startProviderServer>>;
+const BASE = "/v3/marketing/integrations";
+
+let emulator: Emulator;
+let server: Server;
+let serializedProvider: string;
+
+/** What the engine sends: the program's inputs with secrets unwrapped (the provider does not accept secrets). */
+const inputs = (extra: Record<string, unknown> = {}) => ({
+  label: "Prod events",
+  filters: { emailEvents: ["open", "click", "open"] },
+  properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+  ...extra,
+  __provider: serializedProvider,
+});
+
+beforeAll(async () => {
+  const run = await runProgram(join(REPO, "index.ts"), rootProgramSettings(ROOT_INTEGRATIONS));
+  serializedProvider = run.registered.find((r) => r.name === "prod-events")!.provider!;
+  emulator = await startEmulator({ apiKeys: [API_KEY] });
+  server = await startProviderServer({ programDir: REPO });
+});
+afterAll(async () => {
+  await server?.stop();
+  await emulator?.close();
+  // Whatever the provider process printed must not hold a credential.
+  expect(server.stderr).not.toContain(API_KEY);
+  expect(server.stderr).not.toContain(WRITE_KEY);
+});
+
+describe("engine protocol against the real dynamic-provider server", () => {
+  let id: string;
+  let state: Record<string, any>;
+
+  it("Configure: takes stack config; the runtime strips secrets before they reach the provider", async () => {
+    const res = await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+    expect(res.acceptSecrets).toBe(false);
+  });
+
+  it("Check: normalizes, and reports bad fields with their paths before any API call", async () => {
+    const ok = await server.check("prod-events", {}, inputs());
+    expect(ok.failures).toEqual([]);
+    expect(ok.inputs).toMatchObject({ filters: { emailEvents: ["click", "open"] }, destination: "Segment", __provider: serializedProvider });
+
+    const bad = await server.check("prod-events", {}, inputs({ filters: { emailEvents: ["open", "nope"] }, properties: { writeKey: "x", destinationRegion: "MARS" } }));
+    expect(bad.failures.map((f: { property: string }) => f.property).sort()).toEqual([
+      "filters.emailEvents[1]",
+      "properties.destinationRegion",
+      "properties.writeKey",
+    ]);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("Check during preview: unknown values are not failures", async () => {
+    const res = await server.check("prod-events", {}, inputs({ properties: { writeKey: UNKNOWN, destinationRegion: "US" }, label: UNKNOWN }));
+    expect(res.failures).toEqual([]);
+  });
+
+  it("Create: one POST; the id is SendGrid's integration_id", async () => {
+    const checked = (await server.check("prod-events", {}, inputs())).inputs;
+    const res = await server.create("prod-events", checked);
+    id = res.id;
+    state = res.properties;
+    const [live] = emulator.integrations();
+    expect(id).toBe(live!.integration_id);
+    expect(state).toMatchObject({ integrationId: id, userId: live!.user_id, label: "Prod events", __provider: serializedProvider });
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${BASE}`]);
+  });
+
+  it("Diff: reordered events are no change; label and write key update in place; onBehalfOf replaces; no API call", async () => {
+    emulator.requests.length = 0;
+    const same = await server.diff("prod-events", id, state, inputs({ filters: { emailEvents: ["click", "open", "click"] } }));
+    expect(same.changes).toBe(false);
+    const relabel = await server.diff("prod-events", id, state, inputs({ label: "Renamed" }));
+    expect(relabel).toMatchObject({ changes: true, replaces: [] });
+    const rotate = await server.diff("prod-events", id, state, inputs({ properties: { writeKey: WRITE_KEY_2, destinationRegion: "US" } }));
+    expect(rotate).toMatchObject({ changes: true, replaces: [] });
+    const move = await server.diff("prod-events", id, state, inputs({ onBehalfOf: "subuser-a" }));
+    expect(move).toMatchObject({ changes: true, replaces: ["onBehalfOf"] });
+    const preview = await server.diff("prod-events", id, state, inputs({ label: UNKNOWN }));
+    expect(preview.changes).toBe(true);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("Diff: a new release of the package (different __provider text) alone is not a change", async () => {
+    const fromOldRelease = { ...state, __provider: `${serializedProvider}\n// an older release` };
+    const res = await server.diff("prod-events", id, fromOldRelease, inputs());
+    expect(res.changes).toBe(false);
+  });
+
+  it("Update: one PATCH /{id} with the full desired filters and properties", async () => {
+    emulator.requests.length = 0;
+    const news = (await server.check("prod-events", state, inputs({ label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } }))).inputs;
+    const res = await server.update("prod-events", id, state, news);
+    state = res.properties;
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`PATCH ${BASE}/${id}`]);
+    expect(emulator.integrations()[0]).toMatchObject({
+      label: "Renamed",
+      filters: { email_events: ["click", "open"] },
+      properties: { write_key: WRITE_KEY_2, destination_region: "EU" },
+    });
+    expect(state).toMatchObject({ integrationId: id, label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } });
+  });
+
+  it("Read: one GET; drift made outside Pulumi comes back", async () => {
+    emulator.requests.length = 0;
+    emulator.integrations()[0]!.label = "Changed in the UI";
+    const res = await server.read("prod-events", id, state);
+    expect(res.id).toBe(id);
+    expect(res.properties).toMatchObject({ label: "Changed in the UI", __provider: serializedProvider });
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}/${id}`]);
+    state = res.properties;
+  });
+
+  it("Delete: one DELETE ?ids=<id>; then Read reports it gone and Delete again succeeds", async () => {
+    emulator.requests.length = 0;
+    await server.delete("prod-events", id, state);
+    expect(emulator.integrations()).toEqual([]);
+    expect((await server.read("prod-events", id, state)).id).toBe("");
+    await server.delete("prod-events", id, state);
+    expect(emulator.requests.map((r) => `${r.method} ${r.ids ?? ""} ${r.status}`)).toEqual([
+      `DELETE ${id} 204`,
+      `GET  404`,
+      `DELETE ${id} 404`,
+    ]);
+  });
+
+  it("Errors reach the engine as one line with the status and SendGrid's message, never the key", async () => {
+    for (let i = 0; i < 10; i++) emulator.seed({ label: `ui-${i}`, destination: "Segment", filters: { email_events: ["open"] }, properties: { write_key: "wk_seeded", destination_region: "US" } }, "full");
+    const checked = (await server.check("full", {}, inputs({ onBehalfOf: "full" }))).inputs;
+    const error = await server.create("full", checked).catch((e: Error) => e);
+    expect(error.message).toMatch(/Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: .*limit of 10/);
+    expect(error.message).not.toContain(API_KEY);
+    expect(error.message).not.toContain(WRITE_KEY);
+  });
+});
+
+describe("engine protocol: configuration from the environment", () => {
+  it("uses SENDGRID_API_KEY and SENDGRID_API_BASE_URL when stack config has none", async () => {
+    const envServer = await startProviderServer({
+      programDir: REPO,
+      env: { SENDGRID_API_KEY: API_KEY, SENDGRID_API_BASE_URL: emulator.url },
+    });
+    try {
+      await envServer.configure({});
+      const checked = (await envServer.check("env", {}, inputs({ label: "From env" }))).inputs;
+      const { id } = await envServer.create("env", checked);
+      expect(emulator.integrations().map((i) => i.integration_id)).toContain(id);
+    } finally {
+      await envServer.stop();
+    }
+  });
+
+  it("a missing key fails the first API operation, naming both ways to set it", async () => {
+    const bare = await startProviderServer({ programDir: REPO, env: { SENDGRID_API_KEY: "" } });
+    try {
+      await bare.configure({ "sendgrid:apiBaseUrl": emulator.url });
+      const checked = (await bare.check("nokey", {}, inputs())).inputs;
+      const error = await bare.create("nokey", checked).catch((e: Error) => e);
+      expect(error.message).toContain("sendgrid:apiKey");
+      expect(error.message).toContain("SENDGRID_API_KEY");
+    } finally {
+      await bare.stop();
+    }
+  });
+});
