@@ -47,7 +47,11 @@ function declaredIntegrations(): DeclaredIntegration[] {
   });
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 
 const integrationIds: Record<string, pulumi.Output<string>> = {};
 declaredIntegrations().forEach((item, i) => {

@@ -38,10 +38,12 @@ async function main() {
   if (values.help) return void process.stdout.write(HELP);
   const number = (flag: string, value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} must be a whole number, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`--${flag} must be a whole number, got ${JSON.stringify(value)}`);
     return n;
   };
-  if (!isLoopback(values.host)) throw new Error(`--host must be a loopback address, got ${JSON.stringify(values.host)}`);
+  if (!isLoopback(values.host))
+    throw new Error(`--host must be a loopback address, got ${JSON.stringify(values.host)}`);
   const mode = values["write-key-mode"];
   if (mode !== "full" && mode !== "masked" && mode !== "omitted") {
     throw new Error(`--write-key-mode must be full, masked or omitted, got ${JSON.stringify(mode)}`);

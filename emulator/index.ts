@@ -1,8 +1,8 @@
 export {
-  startEmulator,
-  INTEGRATION_LIMIT,
   type Emulator,
   type EmulatorOptions,
+  INTEGRATION_LIMIT,
   type LoggedRequest,
   type StoredIntegration,
+  startEmulator,
 } from "./server";

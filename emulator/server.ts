@@ -79,18 +79,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const requests: LoggedRequest[] = [];
 
   const accountOf = (account: string) => {
-    let integrations = store.get(account);
-    if (!integrations) store.set(account, (integrations = new Map()));
+    const integrations = store.get(account) ?? new Map<string, StoredIntegration>();
+    store.set(account, integrations);
     return integrations;
   };
   const userIdOf = (account: string) =>
-    account === "" ? "1000001" : String(2000000 + ([...account].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7)));
+    account === ""
+      ? "1000001"
+      : String(2000000 + [...account].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7));
 
   const view = (i: StoredIntegration): StoredIntegration => {
     const mode = options.writeKeyMode ?? "full";
     if (mode === "full") return i;
     const { write_key, ...rest } = i.properties;
-    const properties = mode === "masked" ? { ...rest, write_key: `${"*".repeat(write_key.length - 4)}${write_key.slice(-4)}` } : rest;
+    const properties =
+      mode === "masked" ? { ...rest, write_key: `${"*".repeat(write_key.length - 4)}${write_key.slice(-4)}` } : rest;
     return { ...i, properties } as StoredIntegration;
   };
 
@@ -108,7 +111,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       label: input.label ?? DEFAULT_LABEL,
       destination: input.destination!,
       filters: { email_events: input.filters!.email_events! },
-      properties: { write_key: input.properties!.write_key!, destination_region: input.properties!.destination_region! },
+      properties: {
+        write_key: input.properties!.write_key!,
+        destination_region: input.properties!.destination_region!,
+      },
     };
     integrations.set(integration.integration_id, integration);
     return integration;
@@ -141,7 +147,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (ids === null) throw new HttpError(400, [{ message: "ids is required", parameter: "ids" }]);
     const list = ids.split(",");
     list.forEach((id, i) => {
-      if (id.trim() === "") throw new HttpError(400, [{ message: "IDs cannot be an empty string", parameter: `ids[${i}]` }]);
+      if (id.trim() === "")
+        throw new HttpError(400, [{ message: "IDs cannot be an empty string", parameter: `ids[${i}]` }]);
     });
     for (const id of list) find(account, id);
     for (const id of list) accountOf(account).delete(id);
@@ -152,7 +159,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (path === BASE) {
       if (req.method === "GET") return [200, { result: [...accountOf(account).values()].map(view) }];
       if (req.method === "POST") return [201, create(account, await readJson(req))];
-      if (req.method === "DELETE") return remove(account, url.searchParams.get("ids")), [204, undefined];
+      if (req.method === "DELETE") {
+        remove(account, url.searchParams.get("ids"));
+        return [204, undefined];
+      }
     } else if (path.startsWith(`${BASE}/`)) {
       const id = decodeURIComponent(path.slice(BASE.length + 1));
       if (req.method === "GET") return [200, view(find(account, id))];
@@ -190,7 +200,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       res.writeHead(status).end();
     } else {
       const text = JSON.stringify(body);
-      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
+      res
+        .writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+        .end(text);
     }
   }
 
@@ -280,7 +292,10 @@ function validate(body: unknown, isCreate: boolean): IntegrationBody {
     const { write_key, destination_region } = b.properties ?? {};
     need(write_key !== undefined, "write_key");
     need(destination_region !== undefined, "destination_region");
-    if (write_key !== undefined && (typeof write_key !== "string" || write_key.length < WRITE_KEY_MIN || write_key.length > WRITE_KEY_MAX)) {
+    if (
+      write_key !== undefined &&
+      (typeof write_key !== "string" || write_key.length < WRITE_KEY_MIN || write_key.length > WRITE_KEY_MAX)
+    ) {
       problems.push(`write_key must be between ${WRITE_KEY_MIN} and ${WRITE_KEY_MAX} characters`);
     }
     if (destination_region !== undefined && !(DESTINATION_REGIONS as readonly string[]).includes(destination_region)) {

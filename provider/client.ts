@@ -6,10 +6,12 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Got } from "got" with { "resolution-mode": "import" };
 import { requireApiKey, type Settings } from "./config";
 import { ApiError, InvalidIdError, type Operation, RequestError } from "./errors";
 import type { WireIntegration, WireIntegrationInput } from "./types";
+
+// got is ESM-only; this CommonJS module names its type through an import-mode type query.
+type Got = import("got", { with: { "resolution-mode": "import" }}).Got;
 
 const PATH = "v3/marketing/integrations";
 
@@ -98,20 +100,24 @@ export class IntegrationsClient {
   }
 }
 
-const behalf = (onBehalfOf?: string): Record<string, string> =>
-  onBehalfOf ? { "on-behalf-of": onBehalfOf } : {};
+const behalf = (onBehalfOf?: string): Record<string, string> => (onBehalfOf ? { "on-behalf-of": onBehalfOf } : {});
 
 const describeId = (id: string) => `SendGrid Segment integration ${id}`;
-const describeNew = (body: WireIntegrationInput) =>
-  `SendGrid Segment integration ${JSON.stringify(body.label)}`;
+const describeNew = (body: WireIntegrationInput) => `SendGrid Segment integration ${JSON.stringify(body.label)}`;
 
 /** Map a got error to ours, keeping only safe parts (got's error holds the request headers). */
 function toProviderError(operation: Operation, subject: string, error: unknown, secrets: string[]): Error {
-  const e = error as { name?: string; code?: string; message?: string; response?: { statusCode: number; body: unknown } };
+  const e = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    response?: { statusCode: number; body: unknown };
+  };
   if (e?.response && typeof e.response.statusCode === "number") {
     return new ApiError(operation, subject, e.response.statusCode, e.response.body, secrets);
   }
-  if (e?.name === "TimeoutError") return new RequestError(operation, subject, `request timed out (${e.message})`, secrets);
+  if (e?.name === "TimeoutError")
+    return new RequestError(operation, subject, `request timed out (${e.message})`, secrets);
   if (e?.code) return new RequestError(operation, subject, `request failed (${e.code})`, secrets);
   return new RequestError(operation, subject, `request failed (${e?.message ?? String(error)})`, secrets);
 }

@@ -55,9 +55,7 @@ export function resolveSettings(stack: StackConfig, env: NodeJS.ProcessEnv = pro
   const region = lookup(SETTING.region, stack, env);
   const regionName = (region.value ?? "global").toLowerCase();
   if (!(regionName in REGION_HOSTS)) {
-    throw new ConfigurationError(
-      `Invalid ${region.from} ${JSON.stringify(region.value)}: expected "global" or "eu"`,
-    );
+    throw new ConfigurationError(`Invalid ${region.from} ${JSON.stringify(region.value)}: expected "global" or "eu"`);
   }
   const base = lookup(SETTING.apiBaseUrl, stack, env);
   const baseUrl = base.value ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];

@@ -26,8 +26,7 @@ interface Field {
   replaces?: boolean;
 }
 
-const at = (p: Props, key: string): Props =>
-  p[key] !== null && typeof p[key] === "object" ? (p[key] as Props) : {};
+const at = (p: Props, key: string): Props => (p[key] !== null && typeof p[key] === "object" ? (p[key] as Props) : {});
 
 const sameEventSet = (a: unknown, b: unknown): boolean => {
   if (!Array.isArray(a) || !Array.isArray(b)) return a === b;

@@ -47,7 +47,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
   return { changes, replaces, deleteBeforeReplace };
 }
 
-export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult<IntegrationOutputs>> {
+export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
   const created = await (await api()).create(toWire(desired), desired.onBehalfOf);
   const outs = fromWire(created, desired);
@@ -57,7 +57,11 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   return { id: outs.integrationId, outs };
 }
 
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult<IntegrationOutputs | Props>> {
+/** An empty id with empty props means the integration is gone. */
+export async function read(
+  id: string,
+  props: Props,
+): Promise<{ id: string; props: IntegrationOutputs | Record<string, never> }> {
   const known = toIntegrationInputs(props);
   try {
     const live = await (await api()).get(id, known.onBehalfOf);
@@ -69,7 +73,11 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   }
 }
 
-export async function update(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult<IntegrationOutputs>> {
+export async function update(
+  id: string,
+  olds: Props,
+  news: Props,
+): Promise<pulumi.dynamic.UpdateResult<IntegrationOutputs>> {
   const desired = toIntegrationInputs(news);
   const updated = await (await api()).update(id, toWire(desired), desired.onBehalfOf);
   const outs = fromWire(updated, desired);

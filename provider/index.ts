@@ -1,9 +1,17 @@
 /**
  * pulumi-sendgrid-segment: SendGrid email-event forwarding to Segment, as Pulumi resources.
  */
+
 export {
-  SegmentIntegration,
+  ApiError,
+  ConfigurationError,
+  InvalidIdError,
+  RequestError,
+  SendGridError,
+} from "./errors";
+export {
   SEGMENT_INTEGRATION_TYPE,
+  SegmentIntegration,
   type SegmentIntegrationArgs,
   type SegmentIntegrationFilters,
   type SegmentIntegrationFiltersArgs,
@@ -14,15 +22,8 @@ export {
   DEFAULT_LABEL,
   DESTINATION_REGIONS,
   DESTINATIONS,
-  EMAIL_EVENTS,
   type Destination,
   type DestinationRegion,
+  EMAIL_EVENTS,
   type EmailEvent,
 } from "./types";
-export {
-  ApiError,
-  ConfigurationError,
-  InvalidIdError,
-  RequestError,
-  SendGridError,
-} from "./errors";

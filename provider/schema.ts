@@ -9,8 +9,8 @@ import { z } from "zod";
 import {
   DEFAULT_DESTINATION,
   DEFAULT_LABEL,
-  DESTINATIONS,
   DESTINATION_REGIONS,
+  DESTINATIONS,
   EMAIL_EVENTS,
   type EmailEvent,
   type IntegrationInputs,
@@ -49,8 +49,8 @@ const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
 
 const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
 
-/** No control characters: the value travels as an HTTP header. */
-const HEADER_SAFE = /^[^\u0000-\u001f\u007f]+$/;
+/** No control characters (Unicode category Cc): the value travels as an HTTP header. */
+const HEADER_SAFE = /^\P{Cc}+$/u;
 
 const integrationSchema = z.strictObject(
   {
@@ -88,8 +88,7 @@ const integrationSchema = z.strictObject(
   { error: required("an object") },
 );
 
-const lengthOf = (value: unknown): string =>
-  typeof value === "string" ? `${value.length}` : "?";
+const lengthOf = (value: unknown): string => (typeof value === "string" ? `${value.length}` : "?");
 
 /** `["filters", "emailEvents", 2]` → `filters.emailEvents[2]`. */
 export function propertyPath(path: readonly PropertyKey[]): string {
@@ -174,8 +173,7 @@ function normalize(raw: Record<string, unknown>): Record<string, unknown> {
   return inputs;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * Read checked inputs (or stored outputs, which carry the same fields) as typed desired state.

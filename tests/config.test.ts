@@ -44,16 +44,23 @@ describe("configuration", () => {
     expect(resolveSettings(stack({ "sendgrid:apiBaseUrl": value }), {}).baseUrl).toBe(expected);
   });
 
-  it.each(["http://api.sendgrid.com", "http://10.0.0.1:8080", "ftp://127.0.0.1", "not a url", "https://user:pw@example.com"])(
-    "rejects base URL %s",
-    (value) => {
-      expect(() => resolveSettings(stack({}), { SENDGRID_API_BASE_URL: value })).toThrow(/Invalid SENDGRID_API_BASE_URL/);
-    },
-  );
+  it.each([
+    "http://api.sendgrid.com",
+    "http://10.0.0.1:8080",
+    "ftp://127.0.0.1",
+    "not a url",
+    "https://user:pw@example.com",
+  ])("rejects base URL %s", (value) => {
+    expect(() => resolveSettings(stack({}), { SENDGRID_API_BASE_URL: value })).toThrow(/Invalid SENDGRID_API_BASE_URL/);
+  });
 
   it("rejects a timeout that is not whole milliseconds", () => {
-    expect(() => resolveSettings(stack({ "sendgrid:requestTimeoutMs": "1.5" }), {})).toThrow(/sendgrid:requestTimeoutMs/);
-    expect(() => resolveSettings(stack({}), { SENDGRID_REQUEST_TIMEOUT_MS: "0" })).toThrow(/SENDGRID_REQUEST_TIMEOUT_MS/);
+    expect(() => resolveSettings(stack({ "sendgrid:requestTimeoutMs": "1.5" }), {})).toThrow(
+      /sendgrid:requestTimeoutMs/,
+    );
+    expect(() => resolveSettings(stack({}), { SENDGRID_REQUEST_TIMEOUT_MS: "0" })).toThrow(
+      /SENDGRID_REQUEST_TIMEOUT_MS/,
+    );
   });
 
   it("requires an API key only when asked, naming both ways to set it", () => {

@@ -40,21 +40,35 @@ describe("emulator", () => {
   it("creates (201) with the label default, gets, lists, patches and deletes", async () => {
     const created = await api("POST", "", input());
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ label: "Untitled Integration", destination: "Segment", user_id: expect.any(String) });
+    expect(created.body).toMatchObject({
+      label: "Untitled Integration",
+      destination: "Segment",
+      user_id: expect.any(String),
+    });
     const id = created.body.integration_id;
     expect((await api("GET", `/${id}`)).body).toEqual(created.body);
     expect((await api("GET", "")).body.result).toContainEqual(created.body);
     const patched = await api("PATCH", `/${id}`, { label: "Renamed" });
     expect(patched).toMatchObject({ status: 200, body: { label: "Renamed", filters: { email_events: ["open"] } } });
     expect((await api("DELETE", `?ids=${id}`)).status).toBe(204);
-    expect(await api("GET", `/${id}`)).toEqual({ status: 404, body: { errors: [{ message: `integration does not exist (${id})` }] } });
+    expect(await api("GET", `/${id}`)).toEqual({
+      status: 404,
+      body: { errors: [{ message: `integration does not exist (${id})` }] },
+    });
   });
 
   it("validates bodies with the spec's InvalidRequest shape", async () => {
     const res = await api("POST", "", input({ properties: { write_key: "a1", destination_region: "APAC" } }));
     expect(res).toEqual({
       status: 400,
-      body: { errors: [{ field: "request", message: "write_key must be between 6 and 51 characters, destination_region must be EU or US" }] },
+      body: {
+        errors: [
+          {
+            field: "request",
+            message: "write_key must be between 6 and 51 characters, destination_region must be EU or US",
+          },
+        ],
+      },
     });
     expect((await api("POST", "", { filters: { email_events: ["open"] } })).status).toBe(400);
   });
@@ -80,7 +94,9 @@ describe("emulator", () => {
 describe("npm run emulator", () => {
   it("starts on loopback, prints its URL and serves the API until stopped", async () => {
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, ["dist/emulator/cli.js", "--port", "0", "--api-key", KEY], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["dist/emulator/cli.js", "--port", "0", "--api-key", KEY], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";

@@ -53,9 +53,17 @@ describe("engine protocol against the real dynamic-provider server", () => {
   it("Check: normalizes, and reports bad fields with their paths before any API call", async () => {
     const ok = await server.check("prod-events", {}, inputs());
     expect(ok.failures).toEqual([]);
-    expect(ok.inputs).toMatchObject({ filters: { emailEvents: ["click", "open"] }, destination: "Segment", __provider: serializedProvider });
+    expect(ok.inputs).toMatchObject({
+      filters: { emailEvents: ["click", "open"] },
+      destination: "Segment",
+      __provider: serializedProvider,
+    });
 
-    const bad = await server.check("prod-events", {}, inputs({ filters: { emailEvents: ["open", "nope"] }, properties: { writeKey: "x", destinationRegion: "MARS" } }));
+    const bad = await server.check(
+      "prod-events",
+      {},
+      inputs({ filters: { emailEvents: ["open", "nope"] }, properties: { writeKey: "x", destinationRegion: "MARS" } }),
+    );
     expect(bad.failures.map((f: { property: string }) => f.property).sort()).toEqual([
       "filters.emailEvents[1]",
       "properties.destinationRegion",
@@ -65,7 +73,11 @@ describe("engine protocol against the real dynamic-provider server", () => {
   });
 
   it("Check during preview: unknown values are not failures", async () => {
-    const res = await server.check("prod-events", {}, inputs({ properties: { writeKey: UNKNOWN, destinationRegion: "US" }, label: UNKNOWN }));
+    const res = await server.check(
+      "prod-events",
+      {},
+      inputs({ properties: { writeKey: UNKNOWN, destinationRegion: "US" }, label: UNKNOWN }),
+    );
     expect(res.failures).toEqual([]);
   });
 
@@ -76,17 +88,32 @@ describe("engine protocol against the real dynamic-provider server", () => {
     state = res.properties;
     const [live] = emulator.integrations();
     expect(id).toBe(live!.integration_id);
-    expect(state).toMatchObject({ integrationId: id, userId: live!.user_id, label: "Prod events", __provider: serializedProvider });
+    expect(state).toMatchObject({
+      integrationId: id,
+      userId: live!.user_id,
+      label: "Prod events",
+      __provider: serializedProvider,
+    });
     expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${BASE}`]);
   });
 
   it("Diff: reordered events are no change; label and write key update in place; onBehalfOf replaces; no API call", async () => {
     emulator.requests.length = 0;
-    const same = await server.diff("prod-events", id, state, inputs({ filters: { emailEvents: ["click", "open", "click"] } }));
+    const same = await server.diff(
+      "prod-events",
+      id,
+      state,
+      inputs({ filters: { emailEvents: ["click", "open", "click"] } }),
+    );
     expect(same.changes).toBe(false);
     const relabel = await server.diff("prod-events", id, state, inputs({ label: "Renamed" }));
     expect(relabel).toMatchObject({ changes: true, replaces: [] });
-    const rotate = await server.diff("prod-events", id, state, inputs({ properties: { writeKey: WRITE_KEY_2, destinationRegion: "US" } }));
+    const rotate = await server.diff(
+      "prod-events",
+      id,
+      state,
+      inputs({ properties: { writeKey: WRITE_KEY_2, destinationRegion: "US" } }),
+    );
     expect(rotate).toMatchObject({ changes: true, replaces: [] });
     const move = await server.diff("prod-events", id, state, inputs({ onBehalfOf: "subuser-a" }));
     expect(move).toMatchObject({ changes: true, replaces: ["onBehalfOf"] });
@@ -103,7 +130,13 @@ describe("engine protocol against the real dynamic-provider server", () => {
 
   it("Update: one PATCH /{id} with the full desired filters and properties", async () => {
     emulator.requests.length = 0;
-    const news = (await server.check("prod-events", state, inputs({ label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } }))).inputs;
+    const news = (
+      await server.check(
+        "prod-events",
+        state,
+        inputs({ label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } }),
+      )
+    ).inputs;
     const res = await server.update("prod-events", id, state, news);
     state = res.properties;
     expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`PATCH ${BASE}/${id}`]);
@@ -112,7 +145,11 @@ describe("engine protocol against the real dynamic-provider server", () => {
       filters: { email_events: ["click", "open"] },
       properties: { write_key: WRITE_KEY_2, destination_region: "EU" },
     });
-    expect(state).toMatchObject({ integrationId: id, label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } });
+    expect(state).toMatchObject({
+      integrationId: id,
+      label: "Renamed",
+      properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" },
+    });
   });
 
   it("Read: one GET; drift made outside Pulumi comes back", async () => {
@@ -139,10 +176,21 @@ describe("engine protocol against the real dynamic-provider server", () => {
   });
 
   it("Errors reach the engine as one line with the status and SendGrid's message, never the key", async () => {
-    for (let i = 0; i < 10; i++) emulator.seed({ label: `ui-${i}`, destination: "Segment", filters: { email_events: ["open"] }, properties: { write_key: "wk_seeded", destination_region: "US" } }, "full");
+    for (let i = 0; i < 10; i++)
+      emulator.seed(
+        {
+          label: `ui-${i}`,
+          destination: "Segment",
+          filters: { email_events: ["open"] },
+          properties: { write_key: "wk_seeded", destination_region: "US" },
+        },
+        "full",
+      );
     const checked = (await server.check("full", {}, inputs({ onBehalfOf: "full" }))).inputs;
     const error = await server.create("full", checked).catch((e: Error) => e);
-    expect(error.message).toMatch(/Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: .*limit of 10/);
+    expect(error.message).toMatch(
+      /Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: .*limit of 10/,
+    );
     expect(error.message).not.toContain(API_KEY);
     expect(error.message).not.toContain(WRITE_KEY);
   });

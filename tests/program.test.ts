@@ -60,21 +60,29 @@ describe("root program (Pulumi.yaml + index.ts)", () => {
   });
 
   it("keeps a write key secret even when it was not set with --secret", async () => {
-    const plain = await runProgram(join(REPO, "index.ts"), { ...rootProgramSettings(ROOT_INTEGRATIONS), secretKeys: [] });
+    const plain = await runProgram(join(REPO, "index.ts"), {
+      ...rootProgramSettings(ROOT_INTEGRATIONS),
+      secretKeys: [],
+    });
     for (const r of integrationsOf(plain)) expect(r.inputs.properties).toHaveProperty("secret");
   });
 
   it("explains missing or malformed stack config", async () => {
     const missing = await runProgram(join(REPO, "index.ts"), { project: "sendgrid-integrations", config: {} });
     expect(missing.error).toContain("Missing stack config sendgrid-integrations:integrations");
-    const dup = await runProgram(join(REPO, "index.ts"), rootProgramSettings([ROOT_INTEGRATIONS[0], ROOT_INTEGRATIONS[0]]));
+    const dup = await runProgram(
+      join(REPO, "index.ts"),
+      rootProgramSettings([ROOT_INTEGRATIONS[0], ROOT_INTEGRATIONS[0]]),
+    );
     expect(dup.error).toContain('duplicate name "prod-events"');
   });
 });
 
 describe("examples/ (the package used by its name from a consumer project)", () => {
   const consumers: Array<{ dispose: () => void }> = [];
-  afterAll(() => consumers.forEach((c) => c.dispose()));
+  afterAll(() => {
+    for (const c of consumers) c.dispose();
+  });
   const consumer = (name: string) => {
     const c = linkedConsumer(join(REPO, "examples", name));
     consumers.push(c);
@@ -109,7 +117,10 @@ describe("examples/ (the package used by its name from a consumer project)", () 
         "segment-composed:subusers": JSON.stringify(["marketing-eu", "marketing-us"]),
       },
       stackReferences: {
-        "acme/segment-sources/prod": { outputs: { writeKey: WRITE_KEY, region: "EU" }, secretOutputNames: ["writeKey"] },
+        "acme/segment-sources/prod": {
+          outputs: { writeKey: WRITE_KEY, region: "EU" },
+          secretOutputNames: ["writeKey"],
+        },
       },
     });
     expect(run.error).toBeUndefined();

@@ -1,4 +1,6 @@
 // Layer 2: the provider's methods against the emulator over real HTTP.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import * as provider from "../provider/dynamic";
@@ -13,10 +15,13 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 beforeEach(async () => {
   emulator.requests.length = 0;
-  for (const [account, list] of emulator.accounts()) for (const i of list) await provider.delete(i.integration_id, { onBehalfOf: account || undefined });
+  for (const [account, list] of emulator.accounts())
+    for (const i of list) await provider.delete(i.integration_id, { onBehalfOf: account || undefined });
   emulator.requests.length = 0;
   delete process.env.SENDGRID_API_KEY;
-  await provider.configure(configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never);
+  await provider.configure(
+    configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never,
+  );
 });
 afterEach(() => {
   // Nothing any operation reported may hold a credential.
@@ -58,9 +63,11 @@ describe("create", () => {
       filters: { email_events: ["click", "delivered", "open"] },
       properties: { write_key: WRITE_KEY, destination_region: "US" },
     });
-    const { version } = await import("../package.json");
+    const { version } = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"));
     await provider.read(stored!.integration_id, { ...desired() });
-    expect(emulator.requests[0]!.userAgent).toMatch(new RegExp(`^pulumi-sendgrid-segment/${version.replace(/\./g, "\\.")} `));
+    expect(emulator.requests[0]!.userAgent).toMatch(
+      new RegExp(`^pulumi-sendgrid-segment/${version.replace(/\./g, "\\.")} `),
+    );
   });
 
   it("creates a subuser's integration in the subuser's account (on-behalf-of)", async () => {
@@ -76,22 +83,32 @@ describe("create", () => {
     const error = await provider.create(inputs).catch((e) => e);
     expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: /);
     expect(error.message).toContain("limit of 10 integrations");
-    expect(error.message).toContain("may be at its limit of 10 Segment integrations, or the API key lacks the marketing integrations scope");
+    expect(error.message).toContain(
+      "may be at its limit of 10 Segment integrations, or the API key lacks the marketing integrations scope",
+    );
     expect(error.message).not.toMatch(/\n/);
     expect(error.code).toBe("ERR_SENDGRID_API");
   });
 
   it("reports SendGrid's validation message and field on a 400", async () => {
     // Bypass check, as an older or newer API might disagree with it.
-    const error = await provider.create({ ...desired(), properties: { writeKey: "short", destinationRegion: "US" } }).catch((e) => e);
-    expect(error.message).toContain("HTTP 400 Bad Request: write_key must be between 6 and 51 characters (field \"request\")");
+    const error = await provider
+      .create({ ...desired(), properties: { writeKey: "short", destinationRegion: "US" } })
+      .catch((e) => e);
+    expect(error.message).toContain(
+      'HTTP 400 Bad Request: write_key must be between 6 and 51 characters (field "request")',
+    );
   });
 
   it("reports a rejected API key without ever showing it", async () => {
-    await provider.configure(configureRequest({ "sendgrid:apiKey": `${API_KEY}-wrong`, "sendgrid:apiBaseUrl": emulator.url }) as never);
+    await provider.configure(
+      configureRequest({ "sendgrid:apiKey": `${API_KEY}-wrong`, "sendgrid:apiBaseUrl": emulator.url }) as never,
+    );
     const { inputs } = await provider.check({}, desired());
     const error = await provider.create(inputs).catch((e) => e);
-    expect(error.message).toMatch(/HTTP 401 Unauthorized: authorization required\. Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)/);
+    expect(error.message).toMatch(
+      /HTTP 401 Unauthorized: authorization required\. Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)/,
+    );
     expect(JSON.stringify({ m: error.message, s: error.stack, e: error })).not.toContain(API_KEY);
     expect(error.message).not.toContain(WRITE_KEY);
   });
@@ -121,24 +138,32 @@ describe("read (refresh)", () => {
     expect(await provider.read(id, outs)).toEqual({ id: "", props: {} });
   });
 
-  it.each(["masked", "omitted"] as const)("keeps the known write key when the API returns it %s", async (writeKeyMode) => {
-    const masking = await startEmulator({ apiKeys: [API_KEY], writeKeyMode });
-    try {
-      await provider.configure(configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": masking.url }) as never);
-      const { inputs } = await provider.check({}, desired());
-      const { id, outs } = await provider.create(inputs);
-      const { props } = await provider.read(id, outs);
-      expect(props).toEqual(outs);
-    } finally {
-      await masking.close();
-    }
-  });
+  it.each(["masked", "omitted"] as const)(
+    "keeps the known write key when the API returns it %s",
+    async (writeKeyMode) => {
+      const masking = await startEmulator({ apiKeys: [API_KEY], writeKeyMode });
+      try {
+        await provider.configure(
+          configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": masking.url }) as never,
+        );
+        const { inputs } = await provider.check({}, desired());
+        const { id, outs } = await provider.create(inputs);
+        const { props } = await provider.read(id, outs);
+        expect(props).toEqual(outs);
+      } finally {
+        await masking.close();
+      }
+    },
+  );
 });
 
 describe("update", () => {
   it("makes one PATCH carrying the full desired filters and properties", async () => {
     const { id, outs } = await created();
-    const { inputs } = await provider.check(outs, desired({ label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } }));
+    const { inputs } = await provider.check(
+      outs,
+      desired({ label: "Renamed", properties: { writeKey: WRITE_KEY_2, destinationRegion: "EU" } }),
+    );
     const result = await provider.update(id, outs, inputs);
     expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`PATCH ${BASE}/${id}`]);
     expect(emulator.integrations()[0]).toMatchObject({
@@ -146,7 +171,12 @@ describe("update", () => {
       filters: { email_events: ["click", "delivered", "open"] },
       properties: { write_key: WRITE_KEY_2, destination_region: "EU" },
     });
-    expect(result.outs).toMatchObject({ integrationId: id, userId: outs.userId, label: "Renamed", properties: { destinationRegion: "EU" } });
+    expect(result.outs).toMatchObject({
+      integrationId: id,
+      userId: outs.userId,
+      label: "Renamed",
+      properties: { destinationRegion: "EU" },
+    });
   });
 
   it("updates a subuser's integration in that account", async () => {
@@ -206,6 +236,27 @@ describe("configuration at deployment time", () => {
       expect(emulator.integrations()).toHaveLength(1);
     } finally {
       delete process.env.SENDGRID_API_BASE_URL;
+    }
+  });
+
+  it("gives up on a slow request after sendgrid:requestTimeoutMs, saying so", async () => {
+    const slow = await startEmulator({ apiKeys: [API_KEY], latencyMs: 400 });
+    try {
+      await provider.configure(
+        configureRequest({
+          "sendgrid:apiKey": API_KEY,
+          "sendgrid:apiBaseUrl": slow.url,
+          "sendgrid:requestTimeoutMs": "100",
+        }) as never,
+      );
+      const { inputs } = await provider.check({}, desired());
+      const started = Date.now();
+      const error = await provider.create(inputs).catch((e) => e);
+      expect(error).toMatchObject({ code: "ERR_SENDGRID_REQUEST" });
+      expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": request timed out/);
+      expect(Date.now() - started).toBeLessThan(400);
+    } finally {
+      await slow.close();
     }
   });
 

@@ -89,7 +89,11 @@ describe("check: one failure per bad field, with its property path", () => {
   });
 
   it("reports wrong types with what was given", () => {
-    const f = failuresOf({ label: 7, filters: { emailEvents: "open" }, properties: { writeKey: 123456, destinationRegion: "US" } });
+    const f = failuresOf({
+      label: 7,
+      filters: { emailEvents: "open" },
+      properties: { writeKey: 123456, destinationRegion: "US" },
+    });
     expect(f.map((x) => x.property).sort()).toEqual(["filters.emailEvents", "label", "properties.writeKey"]);
     expect(f.find((x) => x.property === "label")!.reason).toMatch(/string, got a number/);
   });
@@ -111,9 +115,9 @@ describe("check: one failure per bad field, with its property path", () => {
 
   it("rejects misspelled properties instead of ignoring them", () => {
     expect(props({ ...valid(), lable: "Prod" })).toEqual(["lable"]);
-    expect(props({ ...valid(), properties: { writeKey: "wk_123456", destinationRegion: "US", region: "EU" } })).toEqual([
-      "properties.region",
-    ]);
+    expect(props({ ...valid(), properties: { writeKey: "wk_123456", destinationRegion: "US", region: "EU" } })).toEqual(
+      ["properties.region"],
+    );
   });
 
   it("rejects an empty onBehalfOf and one that would inject a header", () => {
@@ -133,6 +137,10 @@ describe("check: values unknown during preview are not failures", () => {
   it("still reports known bad values beside unknown ones, and leaves unknown lists unsorted", () => {
     const news = { ...valid(), filters: { emailEvents: ["open", UNKNOWN, "nope"] } };
     expect(props(news)).toEqual(["filters.emailEvents[2]"]);
-    expect((checkInputs(news).inputs.filters as { emailEvents: string[] }).emailEvents).toEqual(["open", UNKNOWN, "nope"]);
+    expect((checkInputs(news).inputs.filters as { emailEvents: string[] }).emailEvents).toEqual([
+      "open",
+      UNKNOWN,
+      "nope",
+    ]);
   });
 });

@@ -51,7 +51,9 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
   const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const call = (method, request) =>
     new Promise((resolve, reject) =>
-      client[method](request, (err, res) => (err ? reject(Object.assign(new Error(err.details || err.message), { grpc: err })) : resolve(res))),
+      client[method](request, (err, res) =>
+        err ? reject(Object.assign(new Error(err.details || err.message), { grpc: err })) : resolve(res),
+      ),
     );
   const struct = (obj) => structproto.Struct.fromJavaScript(obj);
   const urn = (name) => `urn:pulumi:test::sendgrid-integrations::${TYPE}::${name}`;
@@ -93,7 +95,12 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
       const res = await call("diff", r);
       const changes = res.getChanges();
       return {
-        changes: changes === provproto.DiffResponse.DiffChanges.DIFF_SOME ? true : changes === provproto.DiffResponse.DiffChanges.DIFF_NONE ? false : undefined,
+        changes:
+          changes === provproto.DiffResponse.DiffChanges.DIFF_SOME
+            ? true
+            : changes === provproto.DiffResponse.DiffChanges.DIFF_NONE
+              ? false
+              : undefined,
         replaces: res.getReplacesList(),
         stables: res.getStablesList(),
       };

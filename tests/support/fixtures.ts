@@ -28,4 +28,3 @@ export const ROOT_INTEGRATIONS = [
   { name: "prod-events", label: "Prod events", events: ["open", "click", "open"], region: "US", writeKey: WRITE_KEY },
   { label: "EU Subuser", events: ["bounce", "delivered"], region: "EU", writeKey: WRITE_KEY_2, onBehalfOf: "eu-sub" },
 ];
-

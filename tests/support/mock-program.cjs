@@ -45,7 +45,7 @@ pulumi.runtime.setMocks(
   {
     newResource(args) {
       if (args.type === "pulumi:pulumi:StackReference") {
-        const ref = (settings.stackReferences || {})[args.inputs.name] || {};
+        const ref = settings.stackReferences?.[args.inputs.name] || {};
         return {
           id: args.inputs.name,
           state: { name: args.inputs.name, outputs: ref.outputs || {}, secretOutputNames: ref.secretOutputNames || [] },
@@ -97,7 +97,7 @@ async function main() {
       return typeof mod.default === "function" ? mod.default() : mod;
     });
   } catch (error) {
-    process.stdout.write(JSON.stringify({ error: String(error && error.message ? error.message : error) }));
+    process.stdout.write(JSON.stringify({ error: String(error?.message ? error.message : error) }));
     process.exitCode = 1;
     return;
   }
@@ -107,6 +107,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stdout.write(JSON.stringify({ error: String(error && error.stack ? error.stack : error) }));
+  process.stdout.write(JSON.stringify({ error: String(error?.stack ? error.stack : error) }));
   process.exitCode = 1;
 });
