@@ -56,8 +56,11 @@ export interface Emulator {
   integrations(account?: string): StoredIntegration[];
   /** Every account and its integrations. */
   accounts(): Map<string, StoredIntegration[]>;
-  /** Add an integration directly, as if made in the SendGrid UI. */
-  seed(integration: Omit<StoredIntegration, "integration_id" | "user_id">, account?: string): StoredIntegration;
+  /** Add an integration directly, as if made in the SendGrid UI (ids are generated unless given). */
+  seed(
+    integration: Omit<StoredIntegration, "integration_id" | "user_id"> & Partial<StoredIntegration>,
+    account?: string,
+  ): StoredIntegration;
   close(): Promise<void>;
 }
 
@@ -220,7 +223,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     integrations: (account = "") => [...accountOf(account).values()],
     accounts: () => new Map([...store].map(([k, v]) => [k, [...v.values()]])),
     seed: (integration, account = "") => {
-      const stored = { ...integration, integration_id: randomUUID(), user_id: userIdOf(account) };
+      const stored = { integration_id: randomUUID(), user_id: userIdOf(account), ...integration };
       accountOf(account).set(stored.integration_id, stored);
       return stored;
     },

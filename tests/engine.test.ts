@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { API_KEY, ROOT_INTEGRATIONS, rootProgramSettings, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { loadStateFixture, runUpgrade } from "./support/lifecycle";
 import { REPO, runProgram } from "./support/programs";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -223,5 +224,13 @@ describe("engine protocol: configuration from the environment", () => {
     } finally {
       await bare.stop();
     }
+  });
+});
+
+describe("upgrades", () => {
+  it("state written by release 0.1.0 is refreshed, diffed, updated and deleted without replacement", async () => {
+    const fixture = loadStateFixture("0.1.0");
+    expect(fixture.outputs.__provider).toBe(fixture.inputs.__provider);
+    await runUpgrade(server, emulator, fixture, serializedProvider);
   });
 });

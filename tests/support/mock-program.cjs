@@ -15,6 +15,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { createRequire } = require("node:module");
+const { pathToFileURL } = require("node:url");
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const programFile = path.resolve(process.argv[2]);
@@ -83,6 +84,17 @@ monitor.registerResource = (req, callback) => {
   return register(req, callback);
 };
 
+/** .mjs, or .js in a package whose nearest package.json says "type": "module". */
+function isEsm(file) {
+  if (file.endsWith(".mjs")) return true;
+  if (!file.endsWith(".js")) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, "package.json");
+    if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, "utf8")).type === "module";
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
 async function main() {
   if (programFile.endsWith(".ts")) {
     fromProgram("ts-node").register({
@@ -93,7 +105,10 @@ async function main() {
   let exported;
   try {
     exported = await pulumi.runtime.runInPulumiStack(async () => {
-      const mod = fromProgram(programFile);
+      // ES modules are imported, CommonJS required, as the Pulumi Node.js host does.
+      const mod = isEsm(programFile)
+        ? { ...(await import(pathToFileURL(programFile).href)) }
+        : fromProgram(programFile);
       return typeof mod.default === "function" ? mod.default() : mod;
     });
   } catch (error) {

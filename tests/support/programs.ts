@@ -31,11 +31,13 @@ export interface ProgramSettings {
   secretKeys?: string[];
   preview?: boolean;
   stackReferences?: Record<string, { outputs: Record<string, unknown>; secretOutputNames?: string[] }>;
+  /** Node binary to run the program with (default: this one). */
+  node?: string;
 }
 
 /** Run a program file under pulumi.runtime.setMocks in a fresh node process. */
 export async function runProgram(programFile: string, settings: ProgramSettings = {}): Promise<ProgramRun> {
-  const child = execFile(process.execPath, [HARNESS, programFile], { maxBuffer: 64 * 1024 * 1024 });
+  const child = execFile(settings.node ?? process.execPath, [HARNESS, programFile], { maxBuffer: 64 * 1024 * 1024 });
   child.stdin!.end(JSON.stringify(settings));
   let stdout = "";
   let stderr = "";

@@ -1,0 +1,174 @@
+// The package where users stand: `npm pack`, install the tarball into fresh consumer projects
+// outside the repository (CommonJS and ESM), run their programs under setMocks, then drive the
+// full lifecycle through the dynamic-provider gRPC server started from the consumer's node_modules,
+// against the emulator shipped in the package. Also: exactly one @pulumi/pulumi, the examples
+// typecheck against the installed package, and state from the previous release still works.
+//
+// Matrix knobs (see .ci/run): CONSUMER_NODE (node binary, default this one) and CONSUMER_PULUMI
+// (@pulumi/pulumi version, default the one this repository pins).
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_KEY, WRITE_KEY, WRITE_KEY_2 } from "../support/fixtures";
+import { loadStateFixture, runLifecycle, runUpgrade } from "../support/lifecycle";
+import { REPO, runProgram } from "../support/programs";
+
+const { startProviderServer } = require("../support/engine.cjs");
+
+const NODE = process.env.CONSUMER_NODE || process.execPath;
+const PULUMI =
+  process.env.CONSUMER_PULUMI ||
+  JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).devDependencies["@pulumi/pulumi"];
+const nodeVersion = execFileSync(NODE, ["--version"], { encoding: "utf8" }).trim();
+const TYPE = "pulumi-nodejs:dynamic/sendgrid:SegmentIntegration";
+
+const work = mkdtempSync(join(tmpdir(), "sendgrid-packed-"));
+let tarball: string;
+
+function npm(args: string[], cwd: string) {
+  // npm runs on this Node; the consumer's programs run on NODE.
+  execFileSync("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], {
+    cwd,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
+}
+
+/** A fresh project outside the repository with the packed package installed, as a user would. */
+function consumerProject(kind: "cjs" | "esm"): string {
+  const dir = join(work, `consumer-${kind}`);
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name: `consumer-${kind}`, private: true, ...(kind === "esm" ? { type: "module" } : {}) }, null, 2),
+  );
+  const extra = kind === "cjs" ? ["typescript@5.9.3", "@types/node@20"] : [];
+  npm(["install", tarball, `@pulumi/pulumi@${PULUMI}`, ...extra], dir);
+  cpSync(join(__dirname, "programs", `${kind}.js`), join(dir, "index.js"));
+  return dir;
+}
+
+/** Every copy of a package under a project's node_modules (nested ones included). */
+function copiesOf(dir: string, pkg: string): string[] {
+  const found: string[] = [];
+  const walk = (nodeModules: string) => {
+    if (!existsSync(nodeModules)) return;
+    if (existsSync(join(nodeModules, pkg, "package.json"))) found.push(join(nodeModules, pkg));
+    for (const entry of readdirSync(nodeModules)) {
+      const scoped = entry.startsWith("@")
+        ? readdirSync(join(nodeModules, entry)).map((e) => `${entry}/${e}`)
+        : [entry];
+      for (const name of scoped) walk(join(nodeModules, name, "node_modules"));
+    }
+  };
+  walk(join(dir, "node_modules"));
+  return found;
+}
+
+beforeAll(() => {
+  console.log(`consumer matrix leg: node ${nodeVersion}, @pulumi/pulumi ${PULUMI}`);
+  const out = execFileSync("npm", ["pack", "--pack-destination", work, "--loglevel=error"], {
+    cwd: REPO,
+    encoding: "utf8",
+  });
+  tarball = join(work, out.trim().split("\n").pop()!);
+}, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("the packed tarball", () => {
+  it("holds the library, the emulator, types and license, and no sources, tests or dev tooling", () => {
+    const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(files).toContain("package/dist/provider/index.js");
+    expect(files).toContain("package/dist/provider/index.d.ts");
+    expect(files).toContain("package/dist/provider/dynamic.js");
+    expect(files).toContain("package/dist/emulator/index.js");
+    expect(files).toContain("package/LICENSE");
+    expect(files).toContain("package/README.md");
+    expect(
+      files.filter((f) => /\/(tests|examples|provider|emulator)\/.*\.ts$/.test(f) && !f.endsWith(".d.ts")),
+    ).toEqual([]);
+    const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["got", "zod"]);
+    expect(manifest.peerDependencies).toHaveProperty("@pulumi/pulumi");
+  });
+});
+
+describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulumi/pulumi ${PULUMI})`, (kind) => {
+  let dir: string;
+  let provider: string;
+
+  beforeAll(() => {
+    dir = consumerProject(kind);
+  }, 300_000);
+
+  it("has exactly one @pulumi/pulumi, the requested version", () => {
+    const copies = copiesOf(dir, "@pulumi/pulumi");
+    expect(copies).toEqual([join(dir, "node_modules", "@pulumi", "pulumi")]);
+    expect(JSON.parse(readFileSync(join(copies[0]!, "package.json"), "utf8")).version).toBe(PULUMI);
+  });
+
+  it("installs the emulator command on the PATH of npm scripts", () => {
+    const help = execFileSync(NODE, [join(dir, "node_modules", ".bin", "sendgrid-segment-emulator"), "--help"], {
+      encoding: "utf8",
+    });
+    expect(help).toContain("Starts a local SendGrid Integrations API");
+  });
+
+  it("runs the program under setMocks: registrations, type token, secret write key", async () => {
+    const run = await runProgram(join(dir, "index.js"), {
+      project: "consumer",
+      config: { "consumer:writeKey": WRITE_KEY },
+      secretKeys: ["consumer:writeKey"],
+      node: NODE,
+    });
+    expect(run.error).toBeUndefined();
+    const integrations = run.registered.filter((r) => r.type === TYPE);
+    expect(integrations.map((r) => r.name)).toEqual([`${kind}-prod`, `${kind}-sub`]);
+    for (const r of integrations) {
+      expect(r.inputs.properties).toEqual({ secret: { writeKey: WRITE_KEY, destinationRegion: "US" } });
+      expect(r.additionalSecretOutputs).toEqual(["properties"]);
+    }
+    expect(run.outputs).toEqual({ ids: [`${kind}-prod-id`, `${kind}-sub-id`] });
+
+    const providers = new Set(integrations.map((r) => r.provider));
+    expect(providers.size).toBe(1);
+    provider = integrations[0]!.provider!;
+    const bytes = Buffer.byteLength(provider);
+    console.log(`${kind} consumer: __provider ${bytes} bytes per resource`);
+    expect(bytes).toBeLessThanOrEqual(4096);
+    for (const forbidden of [API_KEY, WRITE_KEY, dir, work, REPO, tmpdir(), "node_modules"])
+      expect(provider).not.toContain(forbidden);
+  });
+
+  it("runs the full lifecycle and an upgrade through the gRPC server from the consumer's node_modules", async () => {
+    // The emulator as users get it: from the installed package.
+    const fromConsumer = createRequire(join(dir, "index.cjs"));
+    expect(dirname(fromConsumer.resolve("pulumi-sendgrid-segment/emulator"))).toContain(join(dir, "node_modules"));
+    const { startEmulator } = fromConsumer("pulumi-sendgrid-segment/emulator");
+    const emulator = await startEmulator({ apiKeys: [API_KEY] });
+    const server = await startProviderServer({ programDir: dir, node: NODE });
+    try {
+      await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+      await runLifecycle(server, emulator, provider, `${kind}-prod`);
+      await runUpgrade(server, emulator, loadStateFixture("0.1.0"), provider);
+    } finally {
+      await server.stop();
+      await emulator.close();
+    }
+    expect(server.stderr).not.toContain(API_KEY);
+    expect(server.stderr).not.toContain(WRITE_KEY_2);
+  });
+
+  // TypeScript users' projects are CommonJS by default; the examples are checked in that consumer.
+  if (kind === "cjs")
+    it("typechecks examples/ against the installed package", () => {
+      for (const example of ["basic", "composed"]) {
+        const target = join(dir, "examples", example);
+        cpSync(join(REPO, "examples", example), target, { recursive: true });
+        execFileSync(NODE, [join(dir, "node_modules", "typescript", "bin", "tsc"), "-p", target], { stdio: "inherit" });
+      }
+    });
+});
