@@ -5,14 +5,18 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
-import { API_KEY, ROOT_INTEGRATIONS, rootProgramSettings, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { type ProviderServer as Server, startProviderServer, UNKNOWN } from "./support/engine.cjs";
+import {
+  API_KEY,
+  ROOT_INTEGRATIONS,
+  rejectionOf,
+  rootProgramSettings,
+  WRITE_KEY,
+  WRITE_KEY_2,
+} from "./support/fixtures";
 import { loadStateFixture, runUpgrade } from "./support/lifecycle";
 import { REPO, runProgram } from "./support/programs";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startProviderServer, UNKNOWN } = require("./support/engine.cjs");
-
-type Server = Awaited<ReturnType<typeof startProviderServer>>;
 const BASE = "/v3/marketing/integrations";
 
 let emulator: Emulator;
@@ -188,7 +192,7 @@ describe("engine protocol against the real dynamic-provider server", () => {
         "full",
       );
     const checked = (await server.check("full", {}, inputs({ onBehalfOf: "full" }))).inputs;
-    const error = await server.create("full", checked).catch((e: Error) => e);
+    const error = await rejectionOf(server.create("full", checked));
     expect(error.message).toMatch(
       /Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: .*limit of 10/,
     );
@@ -218,7 +222,7 @@ describe("engine protocol: configuration from the environment", () => {
     try {
       await bare.configure({ "sendgrid:apiBaseUrl": emulator.url });
       const checked = (await bare.check("nokey", {}, inputs())).inputs;
-      const error = await bare.create("nokey", checked).catch((e: Error) => e);
+      const error = await rejectionOf(bare.create("nokey", checked));
       expect(error.message).toContain("sendgrid:apiKey");
       expect(error.message).toContain("SENDGRID_API_KEY");
     } finally {

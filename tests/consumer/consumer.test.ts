@@ -12,11 +12,10 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProviderServer } from "../support/engine.cjs";
 import { API_KEY, WRITE_KEY, WRITE_KEY_2 } from "../support/fixtures";
 import { loadStateFixture, runLifecycle, runUpgrade } from "../support/lifecycle";
 import { REPO, runProgram } from "../support/programs";
-
-const { startProviderServer } = require("../support/engine.cjs");
 
 const NODE = process.env.CONSUMER_NODE || process.execPath;
 const PULUMI =

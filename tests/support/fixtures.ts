@@ -28,3 +28,13 @@ export const ROOT_INTEGRATIONS = [
   { name: "prod-events", label: "Prod events", events: ["open", "click", "open"], region: "US", writeKey: WRITE_KEY },
   { label: "EU Subuser", events: ["bounce", "delivered"], region: "EU", writeKey: WRITE_KEY_2, onBehalfOf: "eu-sub" },
 ];
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected the operation to fail, but it succeeded");
+}

@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { Emulator } from "../../emulator";
+import type { ProviderServer as Server } from "./engine.cjs";
 import { WRITE_KEY, WRITE_KEY_2 } from "./fixtures";
 
-type Server = Awaited<ReturnType<typeof import("./engine.cjs").startProviderServer>>;
 type EmulatorLike = Pick<Emulator, "url" | "requests" | "integrations" | "seed">;
 
 const BASE = "/v3/marketing/integrations";
