@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
+    // tests/consumer is the slower packed-consumer matrix: npm run test:consumer.
+    include: ["tests/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Child processes (gRPC server, mock programs) make the engine layers the slow ones.
