@@ -9,6 +9,7 @@
  * | sendgrid:region           | SENDGRID_REGION              | global                     |
  * | sendgrid:apiBaseUrl       | SENDGRID_API_BASE_URL        | from the region            |
  * | sendgrid:requestTimeoutMs | SENDGRID_REQUEST_TIMEOUT_MS  | 30000                      |
+ * | sendgrid:retryBudgetMs    | SENDGRID_RETRY_BUDGET_MS     | 120000                     |
  */
 import { isIP } from "node:net";
 import { ConfigurationError } from "./errors";
@@ -20,6 +21,7 @@ export const REGION_HOSTS = {
 export type Region = keyof typeof REGION_HOSTS;
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_RETRY_BUDGET_MS = 120_000;
 
 export interface Settings {
   /** Undefined until an operation that calls the API needs it (see `requireApiKey`). */
@@ -27,6 +29,8 @@ export interface Settings {
   region: Region;
   baseUrl: string;
   requestTimeoutMs: number;
+  /** Overall time one API call may spend retrying (0: never retry). */
+  retryBudgetMs: number;
 }
 
 /** Looks up a namespaced stack config key; undefined when not set. */
@@ -41,6 +45,7 @@ const SETTING = {
   region: { config: "sendgrid:region", env: "SENDGRID_REGION" },
   apiBaseUrl: { config: "sendgrid:apiBaseUrl", env: "SENDGRID_API_BASE_URL" },
   requestTimeoutMs: { config: "sendgrid:requestTimeoutMs", env: "SENDGRID_REQUEST_TIMEOUT_MS" },
+  retryBudgetMs: { config: "sendgrid:retryBudgetMs", env: "SENDGRID_RETRY_BUDGET_MS" },
 } satisfies Record<string, Setting>;
 
 function lookup(setting: Setting, stack: StackConfig, env: NodeJS.ProcessEnv): { value?: string; from: string } {
@@ -60,22 +65,29 @@ export function resolveSettings(stack: StackConfig, env: NodeJS.ProcessEnv = pro
   const base = lookup(SETTING.apiBaseUrl, stack, env);
   const baseUrl = base.value ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
 
-  const timeout = lookup(SETTING.requestTimeoutMs, stack, env);
-  let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
-  if (timeout.value !== undefined) {
-    requestTimeoutMs = Number(timeout.value);
-    if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > 600_000) {
-      throw new ConfigurationError(
-        `Invalid ${timeout.from} ${JSON.stringify(timeout.value)}: expected whole milliseconds from 1 to 600000`,
-      );
-    }
-  }
   return {
     apiKey: lookup(SETTING.apiKey, stack, env).value,
     region: regionName as Region,
     baseUrl,
-    requestTimeoutMs,
+    requestTimeoutMs: milliseconds(
+      lookup(SETTING.requestTimeoutMs, stack, env),
+      DEFAULT_REQUEST_TIMEOUT_MS,
+      1,
+      600_000,
+    ),
+    retryBudgetMs: milliseconds(lookup(SETTING.retryBudgetMs, stack, env), DEFAULT_RETRY_BUDGET_MS, 0, 3_600_000),
   };
+}
+
+function milliseconds(setting: { value?: string; from: string }, fallback: number, min: number, max: number): number {
+  if (setting.value === undefined) return fallback;
+  const ms = Number(setting.value);
+  if (!Number.isInteger(ms) || ms < min || ms > max) {
+    throw new ConfigurationError(
+      `Invalid ${setting.from} ${JSON.stringify(setting.value)}: expected whole milliseconds from ${min} to ${max}`,
+    );
+  }
+  return ms;
 }
 
 export function requireApiKey(settings: Settings): string {

@@ -53,12 +53,19 @@ export class ApiError extends SendGridError {
   readonly status: number;
   readonly operation: Operation;
   readonly details: ApiErrorDetail[];
-  constructor(operation: Operation, subject: string, status: number, body: unknown, secrets: readonly string[]) {
+  constructor(
+    operation: Operation,
+    subject: string,
+    status: number,
+    body: unknown,
+    secrets: readonly string[],
+    retried = "",
+  ) {
     const details = parseErrorBody(body);
     const reasons = details.map(formatDetail).join("; ");
     let message = `Unable to ${VERB[operation]} ${subject}: HTTP ${status}${statusText(status)}`;
     if (reasons) message += `: ${reasons}`;
-    message += hint(operation, status);
+    message += retried + hint(operation, status);
     super(redact(message, secrets), "ERR_SENDGRID_API");
     this.status = status;
     this.operation = operation;
@@ -69,9 +76,12 @@ export class ApiError extends SendGridError {
 /** The request never got an HTTP answer: timeout, connection reset, DNS, TLS. */
 export class RequestError extends SendGridError {
   readonly operation: Operation;
-  constructor(operation: Operation, subject: string, reason: string, secrets: readonly string[]) {
+  /** The network error code (ETIMEDOUT, ECONNRESET, ...), when there is one. */
+  readonly causeCode: string | undefined;
+  constructor(operation: Operation, subject: string, reason: string, secrets: readonly string[], causeCode?: string) {
     super(redact(`Unable to ${VERB[operation]} ${subject}: ${reason}`, secrets), "ERR_SENDGRID_REQUEST");
     this.operation = operation;
+    this.causeCode = causeCode;
   }
 }
 

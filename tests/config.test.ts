@@ -5,13 +5,22 @@ import { requireApiKey, resolveSettings } from "../provider/config";
 const stack = (values: Record<string, string>) => (key: string) => values[key];
 
 describe("configuration", () => {
-  it("defaults to the global region and a 30 s request timeout", () => {
+  it("defaults to the global region, a 30 s request timeout and a 120 s retry budget", () => {
     expect(resolveSettings(stack({}), {})).toEqual({
       apiKey: undefined,
       region: "global",
       baseUrl: "https://api.sendgrid.com",
       requestTimeoutMs: 30000,
+      retryBudgetMs: 120000,
     });
+  });
+
+  it("reads the retry budget (0 turns retries off) and rejects nonsense", () => {
+    expect(resolveSettings(stack({ "sendgrid:retryBudgetMs": "0" }), {}).retryBudgetMs).toBe(0);
+    expect(resolveSettings(stack({}), { SENDGRID_RETRY_BUDGET_MS: "5000" }).retryBudgetMs).toBe(5000);
+    expect(() => resolveSettings(stack({ "sendgrid:retryBudgetMs": "-1" }), {})).toThrow(
+      'Invalid sendgrid:retryBudgetMs "-1": expected whole milliseconds from 0 to 3600000',
+    );
   });
 
   it("maps region eu to api.eu.sendgrid.com, from config or environment", () => {

@@ -1,0 +1,115 @@
+/**
+ * The retry policy, as got's `retry.calculateDelay`: got performs every retry; this decides whether
+ * and when. Pure, so it is tested on its own.
+ *
+ * - 429 was not processed, so every method (POST included) retries: it waits for `Retry-After`
+ *   when present, else until `X-RateLimit-Reset` (a Unix timestamp in seconds), plus a little
+ *   jitter so waiting clients do not all arrive at once.
+ * - 500/502/503/504, timeouts and connection errors back off exponentially with jitter, for GET,
+ *   PATCH and DELETE (idempotent). For POST only errors that prove nothing was sent are retried
+ *   here; an ambiguous POST failure is reconciled by the caller (see `create` in dynamic.ts).
+ * - Other statuses (400, 401, 403, 404, ...) are final.
+ * - Nothing waits beyond the overall retry budget, counted from the first attempt.
+ */
+
+export const RETRY_STATUS = [429, 500, 502, 503, 504] as const;
+
+/** Connection failures that got reports by code. */
+export const RETRY_ERROR_CODES = [
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EADDRINUSE",
+] as const;
+
+/** Failures that happen before a request is written: safe to retry for any method. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EADDRINUSE"]);
+
+const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE", "HEAD", "OPTIONS", "PUT"]);
+
+export interface RetryTuning {
+  /** Overall time a call may spend, first attempt to last retry, in ms. */
+  budgetMs: number;
+  /** First backoff step in ms; doubles each attempt. */
+  baseMs: number;
+  /** Largest single backoff step in ms (rate-limit waits are bounded by the budget instead). */
+  maxBackoffMs: number;
+  /** Up to this much is added to a rate-limit wait, in ms. */
+  rateLimitJitterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryTuning = {
+  budgetMs: 120_000,
+  baseMs: 250,
+  maxBackoffMs: 10_000,
+  rateLimitJitterMs: 250,
+};
+
+/** What got tells calculateDelay about a failed attempt, reduced to what the policy uses. */
+export interface FailedAttempt {
+  attemptCount: number;
+  method: string;
+  status?: number;
+  code?: string;
+  headers?: Record<string, string | string[] | undefined>;
+  /** When the first attempt started (ms since epoch). */
+  startedAt: number;
+}
+
+export interface RetryDecision {
+  delayMs: number;
+  /** Why it stops, when delayMs is 0. */
+  reason?: string;
+}
+
+export function decideRetry(
+  attempt: FailedAttempt,
+  tuning: RetryTuning,
+  now: number = Date.now(),
+  random: () => number = Math.random,
+): RetryDecision {
+  const { status, code, method } = attempt;
+  let delayMs: number;
+  if (status === 429) {
+    delayMs = rateLimitWait(attempt.headers ?? {}, now) + random() * tuning.rateLimitJitterMs;
+  } else if (status !== undefined) {
+    if (!(RETRY_STATUS as readonly number[]).includes(status)) return { delayMs: 0, reason: "final" };
+    if (!IDEMPOTENT.has(method)) return { delayMs: 0, reason: "ambiguous" };
+    delayMs = backoff(attempt.attemptCount, tuning, random);
+  } else {
+    if (!code || !(RETRY_ERROR_CODES as readonly string[]).includes(code)) return { delayMs: 0, reason: "final" };
+    if (!IDEMPOTENT.has(method) && !NOT_SENT.has(code)) return { delayMs: 0, reason: "ambiguous" };
+    delayMs = backoff(attempt.attemptCount, tuning, random);
+  }
+  const elapsed = now - attempt.startedAt;
+  if (elapsed + delayMs > tuning.budgetMs) return { delayMs: 0, reason: "budget" };
+  return { delayMs: Math.max(1, Math.round(delayMs)) };
+}
+
+/** Exponential backoff with "equal jitter": half fixed, half random, so waits never collapse to 0. */
+function backoff(attemptCount: number, tuning: RetryTuning, random: () => number): number {
+  const step = Math.min(tuning.maxBackoffMs, tuning.baseMs * 2 ** (attemptCount - 1));
+  return step / 2 + random() * (step / 2);
+}
+
+/** How long a 429 asks us to wait: Retry-After (seconds or a date), else X-RateLimit-Reset. */
+export function rateLimitWait(headers: Record<string, string | string[] | undefined>, now: number): number {
+  const header = (name: string) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const retryAfter = header("retry-after");
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  const reset = Number(header("x-ratelimit-reset"));
+  if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - now);
+  return 1000; // a 429 without a hint: wait a second
+}
