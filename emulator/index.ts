@@ -1,6 +1,7 @@
 export {
   type Emulator,
   type EmulatorOptions,
+  type Fault,
   INTEGRATION_LIMIT,
   type LoggedRequest,
   type StoredIntegration,

@@ -4,6 +4,10 @@
  * default, and the limit of 10 Segment integrations per account, where the `on-behalf-of` header
  * selects the account. Serves loopback only. Used by the tests, by `npm run emulator`, and by users
  * who want to run their own stacks offline (`pulumi-sendgrid-segment/emulator`).
+ *
+ * It can also misbehave on purpose: a fixed-window rate limit answering 429 with SendGrid's
+ * X-RateLimit-* headers, and injected faults (an HTTP status, a connection reset, a request that
+ * hangs, or a change committed whose response is then dropped).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -27,7 +31,22 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Integrations per account. Default 10, as SendGrid. */
   limit?: number;
+  /** At most `limit` requests per window of `windowSeconds` (default 1), windows aligned to Unix time. */
+  rateLimit?: { limit: number; windowSeconds?: number };
+  /** Faults to inject from the start (see `Emulator.inject`). */
+  faults?: Fault[];
 }
+
+/**
+ * One misbehaviour, for the next `times` (default 1) requests of `method` (default any):
+ * - `status`: answer that HTTP status without doing anything (429 carries the rate-limit headers);
+ * - `reset`: close the connection before doing anything;
+ * - `hang`: never answer (the client's timeout decides);
+ * - `commit-drop`: do the work, then close the connection without answering.
+ */
+export type Fault =
+  | { kind: "status"; status: number; method?: string; times?: number }
+  | { kind: "reset" | "hang" | "commit-drop"; method?: string; times?: number };
 
 export interface StoredIntegration {
   integration_id: string;
@@ -45,7 +64,10 @@ export interface LoggedRequest {
   ids?: string;
   onBehalfOf?: string;
   userAgent?: string;
+  /** The HTTP status answered; 0 when no answer was sent. */
   status: number;
+  /** The injected fault or rate limit that shaped this answer. */
+  fault?: string;
 }
 
 export interface Emulator {
@@ -56,6 +78,10 @@ export interface Emulator {
   integrations(account?: string): StoredIntegration[];
   /** Every account and its integrations. */
   accounts(): Map<string, StoredIntegration[]>;
+  /** Queue faults for the next matching requests. */
+  inject(...faults: Fault[]): void;
+  /** Faults still queued. */
+  pendingFaults(): Fault[];
   /** Add an integration directly, as if made in the SendGrid UI (ids are generated unless given). */
   seed(
     integration: Omit<StoredIntegration, "integration_id" | "user_id"> & Partial<StoredIntegration>,
@@ -80,6 +106,37 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const limit = options.limit ?? INTEGRATION_LIMIT;
   const store = new Map<string, Map<string, StoredIntegration>>();
   const requests: LoggedRequest[] = [];
+  const faults: Array<Fault & { times: number }> = (options.faults ?? []).map((f) => ({ ...f, times: f.times ?? 1 }));
+  const windowMs = (options.rateLimit?.windowSeconds ?? 1) * 1000;
+  let window = { start: 0, used: 0 };
+
+  /** The rate-limit state for a request now; counts it when `take` and it fits. */
+  function rateLimit(take: boolean): { headers: Record<string, string>; limited: boolean } {
+    if (!options.rateLimit) return { headers: {}, limited: false };
+    return windowState(options.rateLimit.limit, take);
+  }
+
+  function windowState(limit: number, take: boolean): { headers: Record<string, string>; limited: boolean } {
+    const now = Date.now();
+    const start = Math.floor(now / windowMs) * windowMs;
+    if (start !== window.start) window = { start, used: 0 };
+    const limited = window.used >= limit;
+    if (take && !limited) window.used++;
+    const headers = {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(Math.max(0, limit - window.used)),
+      "x-ratelimit-reset": String((start + windowMs) / 1000),
+    };
+    return { headers, limited };
+  }
+
+  function takeFault(method: string): Fault | undefined {
+    const i = faults.findIndex((f) => !f.method || f.method === "*" || f.method.toUpperCase() === method);
+    if (i < 0) return undefined;
+    const fault = faults[i]!;
+    if (--fault.times <= 0) faults.splice(i, 1);
+    return fault;
+  }
 
   const accountOf = (account: string) => {
     const integrations = store.get(account) ?? new Map<string, StoredIntegration>();
@@ -180,10 +237,50 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = new URL(req.url ?? "/", "http://emulator");
     const onBehalfOf = headerValue(req.headers["on-behalf-of"]);
     const account = onBehalfOf ?? "";
+    const log = (status: number, fault?: string) => {
+      requests.push({
+        method: req.method ?? "",
+        path: url.pathname,
+        ...(url.searchParams.has("ids") ? { ids: url.searchParams.get("ids")! } : {}),
+        ...(onBehalfOf !== undefined ? { onBehalfOf } : {}),
+        ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
+        status,
+        ...(fault ? { fault } : {}),
+      });
+    };
+
+    const fault = takeFault(req.method ?? "");
+    if (fault?.kind === "reset") {
+      log(0, "reset");
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "hang") {
+      log(0, "hang"); // the client's timeout ends it
+      return;
+    }
+
     let status: number;
     let body: unknown;
+    let headers: Record<string, string> = {};
+    let shapedBy: string | undefined;
     try {
       authorize(req.headers.authorization, options.apiKeys);
+      const rate = rateLimit(fault?.kind !== "status");
+      headers = rate.headers;
+      // An injected 429 looks like SendGrid's: the window is spent until the next one.
+      if (fault?.kind === "status" && fault.status === 429) {
+        headers = { ...windowState(options.rateLimit?.limit ?? 600, false).headers, "x-ratelimit-remaining": "0" };
+      }
+      if (fault?.kind === "status") {
+        shapedBy = `status ${fault.status}`;
+        const message = fault.status === 429 ? "too many requests" : "internal error";
+        throw new HttpError(fault.status, [{ field: null, message }]);
+      }
+      if (rate.limited) {
+        shapedBy = "rate limit";
+        throw new HttpError(429, [{ field: null, message: "too many requests" }]);
+      }
       [status, body] = await route(req, url, account);
     } catch (error) {
       const e = error instanceof HttpError ? error : new HttpError(500, [{ message: "internal error" }]);
@@ -191,21 +288,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       body = { errors: e.errors };
     }
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
-    requests.push({
-      method: req.method ?? "",
-      path: url.pathname,
-      ...(url.searchParams.has("ids") ? { ids: url.searchParams.get("ids")! } : {}),
-      ...(onBehalfOf !== undefined ? { onBehalfOf } : {}),
-      ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
-      status,
-    });
+    if (fault?.kind === "commit-drop") {
+      log(0, "commit-drop"); // the change is made; the answer is lost
+      req.socket.destroy();
+      return;
+    }
+    log(status, shapedBy);
     if (body === undefined) {
-      res.writeHead(status).end();
+      res.writeHead(status, headers).end();
     } else {
       const text = JSON.stringify(body);
-      res
-        .writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
-        .end(text);
+      const type = { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
+      res.writeHead(status, { ...headers, ...type }).end(text);
     }
   }
 
@@ -221,6 +315,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `http://${hostForUrl}:${address.port}`,
     requests,
     integrations: (account = "") => [...accountOf(account).values()],
+    inject: (...more) => {
+      for (const f of more) faults.push({ ...f, times: f.times ?? 1 });
+    },
+    pendingFaults: () => faults.map((f) => ({ ...f })),
     accounts: () => new Map([...store].map(([k, v]) => [k, [...v.values()]])),
     seed: (integration, account = "") => {
       const stored = { integration_id: randomUUID(), user_id: userIdOf(account), ...integration };

@@ -23,7 +23,10 @@ export function assertIntegrationId(id: unknown): asserts id is string {
   if (typeof id !== "string" || !ID.test(id)) throw new InvalidIdError(id);
 }
 
-/** Per-call bookkeeping that got carries across retries in `options.context`. */
+/**
+ * Per-call bookkeeping, carried across got's retries as `options.context.call` (got copies the
+ * context object itself, so the record is one level down to be shared by reference).
+ */
 interface CallContext {
   startedAt: number;
   attempts: number;
@@ -56,7 +59,7 @@ export class IntegrationsClient {
         statusCodes: [...RETRY_STATUS],
         errorCodes: [...RETRY_ERROR_CODES],
         calculateDelay: ({ attemptCount, error }) => {
-          const context = error.options.context as unknown as CallContext;
+          const context = (error.options.context as { call: CallContext }).call;
           const decision = decideRetry(
             {
               attemptCount,
@@ -120,7 +123,7 @@ export class IntegrationsClient {
   ): Promise<T> {
     const context: CallContext = { startedAt: Date.now(), attempts: 1 };
     try {
-      return await request(context as unknown as Record<string, unknown>);
+      return await request({ call: context });
     } catch (error) {
       throw toProviderError(operation, subject, error, [...this.secrets, ...extraSecrets], context);
     }

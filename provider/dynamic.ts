@@ -9,6 +9,7 @@ import { IntegrationsClient } from "./client";
 import { resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
 import { isNotFound } from "./errors";
+import { createReconciled } from "./reconcile";
 import { checkInputs, toIntegrationInputs } from "./schema";
 import { fromWire, type IntegrationOutputs, toWire } from "./types";
 
@@ -49,7 +50,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 
 export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
-  const created = await (await api()).create(toWire(desired), desired.onBehalfOf);
+  const created = await createReconciled(await api(), desired);
   const outs = fromWire(created, desired);
   if (!outs.integrationId) {
     throw new Error("Unable to create SendGrid Segment integration: the response carried no integration_id");
@@ -73,11 +74,7 @@ export async function read(
   }
 }
 
-export async function update(
-  id: string,
-  olds: Props,
-  news: Props,
-): Promise<pulumi.dynamic.UpdateResult<IntegrationOutputs>> {
+export async function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(news);
   const updated = await (await api()).update(id, toWire(desired), desired.onBehalfOf);
   const outs = fromWire(updated, desired);

@@ -85,6 +85,25 @@ export class RequestError extends SendGridError {
   }
 }
 
+/** Creating would exceed SendGrid's limit of integrations per account. */
+export class QuotaError extends SendGridError {
+  constructor(message: string) {
+    super(message, "ERR_SENDGRID_QUOTA");
+  }
+}
+
+/**
+ * A create failed in a way that may or may not have created the integration, and checking did not
+ * settle it. `liveIds` are the live integrations that match, for the user to adopt or delete.
+ */
+export class AmbiguousCreateError extends SendGridError {
+  readonly liveIds: string[];
+  constructor(message: string, liveIds: string[]) {
+    super(message, "ERR_SENDGRID_AMBIGUOUS_CREATE");
+    this.liveIds = liveIds;
+  }
+}
+
 export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404;
 
 const STATUS_TEXT: Record<number, string> = {

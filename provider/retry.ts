@@ -29,6 +29,9 @@ export const RETRY_ERROR_CODES = [
 /** Failures that happen before a request is written: safe to retry for any method. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EADDRINUSE"]);
 
+/** Whether a request that failed with this network error code may have reached the server. */
+export const mayHaveBeenSent = (code: string | undefined): boolean => !code || !NOT_SENT.has(code);
+
 const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE", "HEAD", "OPTIONS", "PUT"]);
 
 export interface RetryTuning {

@@ -29,6 +29,9 @@ export type DestinationRegion = (typeof DESTINATION_REGIONS)[number];
 export const DESTINATIONS = ["Segment"] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 
+/** Segment integrations SendGrid allows per account (spec: AddIntegration description). */
+export const INTEGRATION_LIMIT = 10;
+
 /** The API's default label (spec: `IntegrationInput.label.default`). */
 export const DEFAULT_LABEL = "Untitled Integration";
 export const DEFAULT_DESTINATION: Destination = "Segment";

@@ -194,7 +194,7 @@ describe("engine protocol against the real dynamic-provider server", () => {
     const checked = (await server.check("full", {}, inputs({ onBehalfOf: "full" }))).inputs;
     const error = await rejectionOf(server.create("full", checked));
     expect(error.message).toMatch(
-      /Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: .*limit of 10/,
+      /Unable to create SendGrid Segment integration "Prod events": subuser "full" already has 10 Segment integrations, SendGrid's limit is 10: "ui-0" \(/,
     );
     expect(error.message).not.toContain(API_KEY);
     expect(error.message).not.toContain(WRITE_KEY);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import * as provider from "../provider/dynamic";
-import { API_KEY, configureRequest, desired, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 
 let emulator: Emulator;
 const BASE = "/v3/marketing/integrations";
@@ -14,14 +14,14 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.close());
 beforeEach(async () => {
-  emulator.requests.length = 0;
-  for (const [account, list] of emulator.accounts())
-    for (const i of list) await provider.delete(i.integration_id, { onBehalfOf: account || undefined });
-  emulator.requests.length = 0;
   delete process.env.SENDGRID_API_KEY;
   await provider.configure(
     configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never,
   );
+  for (const [account, list] of emulator.accounts()) {
+    for (const i of list) await provider.delete(i.integration_id, { onBehalfOf: account || undefined });
+  }
+  emulator.requests.length = 0;
 });
 afterEach(() => {
   // Nothing any operation reported may hold a credential.
@@ -77,17 +77,31 @@ describe("create", () => {
     expect(outs.onBehalfOf).toBe("subuser-a");
   });
 
-  it("explains a 403 at the account's limit of 10, with SendGrid's message", async () => {
-    for (let i = 0; i < 10; i++) await created({ onBehalfOf: "full-account" });
+  it("at the account's limit of 10, names the limit and lists the existing integrations", async () => {
+    const existing = [];
+    for (let i = 0; i < 10; i++)
+      existing.push((await created({ onBehalfOf: "full-account", label: `Existing ${i}` })).id);
     const { inputs } = await provider.check({}, desired({ onBehalfOf: "full-account" }));
-    const error = await provider.create(inputs).catch((e) => e);
-    expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: /);
-    expect(error.message).toContain("limit of 10 integrations");
-    expect(error.message).toContain(
-      "may be at its limit of 10 Segment integrations, or the API key lacks the marketing integrations scope",
+    const error = await rejectionOf(provider.create(inputs));
+    expect(error.code).toBe("ERR_SENDGRID_QUOTA");
+    expect(error.message).toMatch(
+      /^Unable to create SendGrid Segment integration "Prod events": subuser "full-account" already has 10 Segment integrations, SendGrid's limit is 10: /,
     );
+    for (const [i, id] of existing.entries()) expect(error.message).toContain(`"Existing ${i}" (${id})`);
     expect(error.message).not.toMatch(/\n/);
+    expect(emulator.integrations("full-account")).toHaveLength(10);
+  });
+
+  it("explains a 403 below the limit as a scope problem, with SendGrid's message", async () => {
+    emulator.inject({ kind: "status", status: 403, method: "POST" });
+    const { inputs } = await provider.check({}, desired());
+    const error = await rejectionOf(provider.create(inputs));
     expect(error.code).toBe("ERR_SENDGRID_API");
+    expect(error.message).toBe(
+      'Unable to create SendGrid Segment integration "Prod events": HTTP 403 Forbidden: internal error. ' +
+        "The account may be at its limit of 10 Segment integrations, or the API key lacks the marketing integrations scope",
+    );
+    expect(emulator.requests.map((r) => `${r.method} ${r.status}`)).toEqual(["POST 403", "GET 200"]);
   });
 
   it("reports SendGrid's validation message and field on a 400", async () => {
@@ -240,20 +254,21 @@ describe("configuration at deployment time", () => {
   });
 
   it("gives up on a slow request after sendgrid:requestTimeoutMs, saying so", async () => {
+    const { id, outs } = await created();
     const slow = await startEmulator({ apiKeys: [API_KEY], latencyMs: 400 });
     try {
-      await provider.configure(
-        configureRequest({
-          "sendgrid:apiKey": API_KEY,
-          "sendgrid:apiBaseUrl": slow.url,
-          "sendgrid:requestTimeoutMs": "100",
-        }) as never,
-      );
-      const { inputs } = await provider.check({}, desired());
+      const settings = {
+        "sendgrid:apiKey": API_KEY,
+        "sendgrid:apiBaseUrl": slow.url,
+        "sendgrid:requestTimeoutMs": "100",
+      };
+      await provider.configure(configureRequest({ ...settings, "sendgrid:retryBudgetMs": "0" }) as never);
       const started = Date.now();
-      const error = await provider.create(inputs).catch((e) => e);
+      const error = await rejectionOf(provider.read(id, outs));
       expect(error).toMatchObject({ code: "ERR_SENDGRID_REQUEST" });
-      expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": request timed out/);
+      expect(error.message).toMatch(
+        new RegExp(`^Unable to read SendGrid Segment integration ${id}: request timed out`),
+      );
       expect(Date.now() - started).toBeLessThan(400);
     } finally {
       await slow.close();
