@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     // tests/consumer is the slower packed-consumer matrix: npm run test:consumer.
     include: ["tests/*.test.ts"],
+    setupFiles: ["tests/support/no-leaks.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Child processes (gRPC server, mock programs) make the engine layers the slow ones.

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { isLoopback } from "../provider/config";
-import { startEmulator } from "./server";
+import { parseFault, startEmulator } from "./server";
 
 const HELP = `Usage: npm run emulator -- [options]
 
@@ -19,6 +19,11 @@ Options:
   --latency-ms <n>       delay every answer by n ms (default 0)
   --write-key-mode <m>   how reads return write keys: full | masked | omitted (default full)
   --limit <n>            integrations per account (default 10)
+  --rate-limit <n>       answer 429 (with X-RateLimit-* headers) past n requests per window
+  --rate-window <s>      rate-limit window in seconds (default 1)
+  --fault <spec>         inject a fault, repeatable: METHOD:KIND[:TIMES], where METHOD is GET,
+                         POST, PATCH, DELETE or *, and KIND is an HTTP status (429, 503, ...),
+                         reset, hang or commit-drop. Example: --fault POST:commit-drop:1
   -h, --help             show this help
 `;
 
@@ -31,6 +36,9 @@ async function main() {
       "latency-ms": { type: "string", default: "0" },
       "write-key-mode": { type: "string", default: "full" },
       limit: { type: "string", default: "10" },
+      "rate-limit": { type: "string" },
+      "rate-window": { type: "string", default: "1" },
+      fault: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -55,6 +63,15 @@ async function main() {
     latencyMs: number("latency-ms", values["latency-ms"]),
     writeKeyMode: mode,
     limit: number("limit", values.limit),
+    ...(values["rate-limit"] !== undefined
+      ? {
+          rateLimit: {
+            limit: number("rate-limit", values["rate-limit"]),
+            windowSeconds: number("rate-window", values["rate-window"]),
+          },
+        }
+      : {}),
+    faults: (values.fault ?? []).map(parseFault),
   });
   process.stdout.write(
     `SendGrid Integrations API emulator listening on ${emulator.url}\n` +

@@ -4,6 +4,7 @@ export {
   type Fault,
   INTEGRATION_LIMIT,
   type LoggedRequest,
+  parseFault,
   type StoredIntegration,
   startEmulator,
 } from "./server";

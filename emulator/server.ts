@@ -90,6 +90,19 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
+/** `POST:503:2` → { method: "POST", kind: "status", status: 503, times: 2 }. */
+export function parseFault(spec: string): Fault {
+  const [method = "", kind = "", times = "1"] = spec.split(":");
+  const count = Number(times);
+  if (!/^(GET|POST|PATCH|DELETE|\*)$/i.test(method) || !Number.isInteger(count) || count < 1) {
+    throw new Error(`fault ${JSON.stringify(spec)}: expected METHOD:KIND[:TIMES], e.g. POST:503:2`);
+  }
+  if (/^\d{3}$/.test(kind)) return { kind: "status", status: Number(kind), method: method.toUpperCase(), times: count };
+  if (kind === "reset" || kind === "hang" || kind === "commit-drop")
+    return { kind, method: method.toUpperCase(), times: count };
+  throw new Error(`fault ${JSON.stringify(spec)}: KIND must be an HTTP status, reset, hang or commit-drop`);
+}
+
 type ApiError = { message: string; field?: string | null; parameter?: string };
 
 class HttpError extends Error {

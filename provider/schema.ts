@@ -90,12 +90,15 @@ const integrationSchema = z.strictObject(
 
 const lengthOf = (value: unknown): string => (typeof value === "string" ? `${value.length}` : "?");
 
-/** `["filters", "emailEvents", 2]` → `filters.emailEvents[2]`. */
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `["filters", "emailEvents", 2]` → `filters.emailEvents[2]`; odd keys quoted: `["a b"]`. */
 export function propertyPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else if (IDENTIFIER.test(String(part))) out += out ? `.${String(part)}` : String(part);
+    else out += `[${JSON.stringify(String(part))}]`;
   }
   return out;
 }

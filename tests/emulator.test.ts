@@ -1,6 +1,6 @@
 // The emulator answers like the spec: operations, error shapes, auth, label default, limit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../emulator";
+import { type Emulator, parseFault, startEmulator } from "../emulator";
 
 let emulator: Emulator;
 const KEY = "SG.emulator-test";
@@ -122,5 +122,66 @@ describe("npm run emulator", () => {
     const unknown = spawnSync(process.execPath, ["dist/emulator/cli.js", "--prot", "1"], { encoding: "utf8" });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("--prot");
+  });
+});
+
+describe("faults", () => {
+  it("parses --fault specs", async () => {
+    expect(parseFault("POST:503:2")).toEqual({ kind: "status", status: 503, method: "POST", times: 2 });
+    expect(parseFault("*:commit-drop")).toEqual({ kind: "commit-drop", method: "*", times: 1 });
+    expect(() => parseFault("POST:explode")).toThrow(/KIND must be/);
+    expect(() => parseFault("FETCH:503")).toThrow(/METHOD:KIND/);
+  });
+
+  it("answers a rate-limited request with 429 and SendGrid's headers", async () => {
+    const limited = await startEmulator({ rateLimit: { limit: 1, windowSeconds: 60 } });
+    try {
+      const get = () => fetch(`${limited.url}/v3/marketing/integrations`, { headers: { authorization: "Bearer k" } });
+      const ok = await get();
+      expect(ok.headers.get("x-ratelimit-remaining")).toBe("0");
+      const res = await get();
+      expect(res.status).toBe(429);
+      expect(await res.json()).toEqual({ errors: [{ field: null, message: "too many requests" }] });
+      expect(res.headers.get("x-ratelimit-limit")).toBe("1");
+      const reset = Number(res.headers.get("x-ratelimit-reset"));
+      expect(reset * 1000).toBeGreaterThan(Date.now());
+      expect(reset % 60).toBe(0); // windows aligned to Unix time
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("commit-drop makes the change and closes the connection unanswered", async () => {
+    emulator.inject({ kind: "commit-drop", method: "POST" });
+    const before = emulator.integrations().length;
+    await expect(api("POST", "", input())).rejects.toThrow();
+    expect(emulator.integrations()).toHaveLength(before + 1);
+    expect(emulator.requests.at(-1)).toMatchObject({ method: "POST", status: 0, fault: "commit-drop" });
+  });
+
+  it("the CLI takes --rate-limit and --fault", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(
+      process.execPath,
+      ["dist/emulator/cli.js", "--port", "0", "--fault", "GET:503:1", "--rate-limit", "100"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve) => {
+        child.stdout.on("data", (d) => {
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(String(d));
+          if (m) resolve(m[1]!);
+        });
+      });
+      const get = () => fetch(`${url}/v3/marketing/integrations`, { headers: { authorization: "Bearer k" } });
+      expect((await get()).status).toBe(503);
+      const second = await get();
+      expect(second.status).toBe(200);
+      expect(second.headers.get("x-ratelimit-limit")).toBe("100");
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 });

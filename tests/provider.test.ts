@@ -106,9 +106,9 @@ describe("create", () => {
 
   it("reports SendGrid's validation message and field on a 400", async () => {
     // Bypass check, as an older or newer API might disagree with it.
-    const error = await provider
-      .create({ ...desired(), properties: { writeKey: "short", destinationRegion: "US" } })
-      .catch((e) => e);
+    const error = await rejectionOf(
+      provider.create({ ...desired(), properties: { writeKey: "short", destinationRegion: "US" } }),
+    );
     expect(error.message).toContain(
       'HTTP 400 Bad Request: write_key must be between 6 and 51 characters (field "request")',
     );
@@ -119,7 +119,7 @@ describe("create", () => {
       configureRequest({ "sendgrid:apiKey": `${API_KEY}-wrong`, "sendgrid:apiBaseUrl": emulator.url }) as never,
     );
     const { inputs } = await provider.check({}, desired());
-    const error = await provider.create(inputs).catch((e) => e);
+    const error = await rejectionOf(provider.create(inputs));
     expect(error.message).toMatch(
       /HTTP 401 Unauthorized: authorization required\. Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)/,
     );

@@ -120,6 +120,10 @@ describe("check: one failure per bad field, with its property path", () => {
     );
   });
 
+  it("quotes property names that are not identifiers", () => {
+    expect(props({ ...valid(), "my label": "x" })).toEqual(['["my label"]']);
+  });
+
   it("rejects an empty onBehalfOf and one that would inject a header", () => {
     expect(props({ ...valid(), onBehalfOf: "" })).toEqual(["onBehalfOf"]);
     expect(props({ ...valid(), onBehalfOf: "sub\r\nx-evil: 1" })).toEqual(["onBehalfOf"]);

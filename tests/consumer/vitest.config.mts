@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     root: new URL("../..", import.meta.url).pathname,
     include: ["tests/consumer/**/*.test.ts"],
+    setupFiles: ["tests/support/no-leaks.ts"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
   },

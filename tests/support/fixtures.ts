@@ -1,3 +1,5 @@
+import { expect } from "vitest";
+
 // Shared test values. Recognisable secrets so the leak checks can search for them.
 export const API_KEY = "SG.test-api-key-DO-NOT-LEAK-4f1c";
 export const WRITE_KEY = "wk_DO_NOT_LEAK_prod_93ab";
@@ -29,12 +31,23 @@ export const ROOT_INTEGRATIONS = [
   { label: "EU Subuser", events: ["bounce", "delivered"], region: "EU", writeKey: WRITE_KEY_2, onBehalfOf: "eu-sub" },
 ];
 
-/** The error a promise rejects with; fails the test if it resolves. */
+/** Every credential the tests use: none may ever show in an error, a log line or a __provider. */
+export const SECRETS = [API_KEY, WRITE_KEY, WRITE_KEY_2] as const;
+
+export function expectNoSecrets(text: string | undefined) {
+  for (const secret of SECRETS) expect(text ?? "").not.toContain(secret);
+}
+
+/** The error a promise rejects with (checked to hold no secret); fails the test if it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   try {
     await promise;
   } catch (error) {
-    return error as Error;
+    const e = error as Error;
+    expectNoSecrets(e.message);
+    expectNoSecrets(e.stack);
+    expectNoSecrets(JSON.stringify(e));
+    return e;
   }
   throw new Error("expected the operation to fail, but it succeeded");
 }

@@ -1,0 +1,96 @@
+// Property-based tests of check (fast-check): thousands of random inputs, shaped like real ones
+// and not. check must never throw, every failure must name a property, never echo a write key,
+// and whatever passes must be what the API accepts, normalized.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { checkInputs, UNKNOWN } from "../provider/schema";
+import { DESTINATION_REGIONS, EMAIL_EVENTS } from "../provider/types";
+
+const SEGMENT = String.raw`(\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])`;
+const PATH = new RegExp(String.raw`^([A-Za-z_$][\w$]*|\["(?:[^"\\]|\\.)*"\])${SEGMENT}*$`);
+
+/** Anything JSON-like, with the unknown sentinel mixed in. */
+const junk = fc.oneof(fc.anything(), fc.constant(UNKNOWN), fc.constant(undefined), fc.constant(null));
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: junk });
+
+/** Inputs that look like SegmentIntegration args, each field sometimes wrong or unknown. */
+const shaped = fc.record(
+  {
+    label: maybe(fc.string()),
+    destination: maybe(fc.constantFrom("Segment", "segment", "")),
+    onBehalfOf: maybe(fc.string()),
+    filters: maybe(
+      fc.record({
+        emailEvents: maybe(fc.array(maybe(fc.constantFrom(...EMAIL_EVENTS, "opne", "")), { maxLength: 15 })),
+      }),
+    ),
+    properties: maybe(
+      fc.record({
+        writeKey: maybe(fc.string({ minLength: 0, maxLength: 60 })),
+        destinationRegion: maybe(fc.constantFrom(...DESTINATION_REGIONS, "us", "APAC")),
+      }),
+    ),
+  },
+  { requiredKeys: [] },
+);
+
+const RUNS = 3000;
+
+describe("check, property-based", () => {
+  it("never throws on anything at all, and names a property in every failure", () => {
+    fc.assert(
+      fc.property(fc.oneof(junk, fc.dictionary(fc.string(), junk), shaped), (news) => {
+        const { inputs, failures } = checkInputs(news as Record<string, unknown>);
+        expect(inputs).toBeTypeOf("object");
+        for (const f of failures) {
+          expect(f.property).toMatch(PATH);
+          expect(f.reason.length).toBeGreaterThan(0);
+        }
+        expect(new Set(failures.map((f) => f.property)).size).toBe(failures.length);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("never echoes a write key in a failure", () => {
+    fc.assert(
+      fc.property(shaped, fc.string({ minLength: 8, maxLength: 80 }), (news, writeKey) => {
+        const withKey = { ...news, properties: { ...(news.properties as object), writeKey } };
+        for (const f of checkInputs(withKey).failures) expect(f.reason).not.toContain(writeKey);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("what passes with known values is valid for the API and normalized", () => {
+    fc.assert(
+      fc.property(shaped, (news) => {
+        const { inputs, failures } = checkInputs(news as Record<string, unknown>);
+        if (failures.length > 0 || JSON.stringify(news).includes(UNKNOWN)) return;
+        const events = (inputs.filters as { emailEvents: string[] }).emailEvents;
+        expect(events.length).toBeGreaterThan(0);
+        expect(events).toEqual([...new Set(events)].sort());
+        for (const e of events) expect(EMAIL_EVENTS).toContain(e);
+        const { writeKey, destinationRegion } = inputs.properties as { writeKey: string; destinationRegion: string };
+        expect(writeKey.length).toBeGreaterThanOrEqual(6);
+        expect(writeKey.length).toBeLessThanOrEqual(51);
+        expect(DESTINATION_REGIONS).toContain(destinationRegion);
+        expect(inputs.destination).toBe("Segment");
+        expect(typeof inputs.label).toBe("string");
+        expect(JSON.stringify(inputs)).not.toContain("null");
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("is idempotent: checking checked inputs changes nothing", () => {
+    fc.assert(
+      fc.property(shaped, (news) => {
+        const once = checkInputs(news as Record<string, unknown>);
+        if (once.failures.length > 0) return;
+        expect(checkInputs(once.inputs)).toEqual(once);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
