@@ -9,18 +9,15 @@ import { dirname, join } from "node:path";
 import { requireApiKey, type Settings } from "./config";
 import { ApiError, InvalidIdError, type Operation, RequestError } from "./errors";
 import { DEFAULT_RETRY, decideRetry, RETRY_ERROR_CODES, RETRY_STATUS, type RetryTuning } from "./retry";
-import type { WireIntegration, WireIntegrationInput } from "./types";
+import { INTEGRATION_ID, type WireIntegration, type WireIntegrationInput } from "./types";
 
 // got is ESM-only; this CommonJS module names its type through an import-mode type query.
 type Got = import("got", { with: { "resolution-mode": "import" }}).Got;
 
 const PATH = "v3/marketing/integrations";
 
-/** An id that addresses exactly one integration: never empty, no `,` `&` `/` `?` or spaces. */
-const ID = /^[A-Za-z0-9_-]{1,128}$/;
-
 export function assertIntegrationId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || !ID.test(id)) throw new InvalidIdError(id);
+  if (typeof id !== "string" || !INTEGRATION_ID.test(id)) throw new InvalidIdError(id);
 }
 
 /**

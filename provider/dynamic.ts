@@ -5,6 +5,7 @@
  * dynamic-provider process, so none of it (and no credential) is ever written into state.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { adoptIntegration } from "./adopt";
 import { IntegrationsClient } from "./client";
 import { resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
@@ -50,23 +51,39 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 
 export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
-  const created = await createReconciled(await api(), desired);
-  const outs = fromWire(created, desired);
+  const importId = typeof inputs.importId === "string" ? inputs.importId : undefined;
+  const client = await api();
+  const live = importId ? await adoptIntegration(client, importId, desired) : await createReconciled(client, desired);
+  const outs: IntegrationOutputs = { ...fromWire(live, desired), ...(importId ? { importId } : {}) };
+  outs.integrationId ||= importId ?? "";
   if (!outs.integrationId) {
     throw new Error("Unable to create SendGrid Segment integration: the response carried no integration_id");
   }
   return { id: outs.integrationId, outs };
 }
 
-/** An empty id with empty props means the integration is gone. */
+/**
+ * Refresh. An empty id with empty props means the integration is gone. When the live integration
+ * differs from state, the refreshed inputs are returned too (ReadResult `inputs`), so the next
+ * preview diffs the program against what really exists. (The runtime ignores them where it does
+ * not support them; the engine keeps `properties` secret in them as it was.)
+ */
 export async function read(
   id: string,
   props: Props,
-): Promise<{ id: string; props: IntegrationOutputs | Record<string, never> }> {
+): Promise<{ id: string; props: IntegrationOutputs | Record<string, never>; inputs?: Props }> {
   const known = toIntegrationInputs(props);
   try {
     const live = await (await api()).get(id, known.onBehalfOf);
-    return { id, props: { ...fromWire(live, known), integrationId: id } };
+    const outs: IntegrationOutputs = {
+      ...fromWire(live, known),
+      integrationId: id,
+      ...(typeof props.importId === "string" ? { importId: props.importId } : {}),
+    };
+    outs.userId ||= String(props.userId ?? "");
+    if (!diffIntegration(props, { ...outs }).changes) return { id, props: outs };
+    const { integrationId: _id, userId: _user, ...inputs } = outs;
+    return { id, props: outs, inputs };
   } catch (error) {
     // Deleted outside Pulumi: an empty id tells the engine the resource is gone.
     if (isNotFound(error)) return { id: "", props: {} };

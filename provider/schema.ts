@@ -13,6 +13,7 @@ import {
   DESTINATIONS,
   EMAIL_EVENTS,
   type EmailEvent,
+  INTEGRATION_ID,
   type IntegrationInputs,
   normalizeEvents,
   WRITE_KEY_MAX,
@@ -83,6 +84,10 @@ const integrationSchema = z.strictObject(
       .string({ error: required("a subuser name (a string)") })
       .min(1, { error: "must not be empty (omit it to manage the parent account's integration)" })
       .regex(HEADER_SAFE, { error: "must not contain control characters" })
+      .optional(),
+    importId: z
+      .string({ error: required("a SendGrid integration id (a string)") })
+      .regex(INTEGRATION_ID, { error: "must be a SendGrid integration id: 1 to 128 letters, digits, '-' or '_'" })
       .optional(),
   },
   { error: required("an object") },

@@ -32,6 +32,13 @@ export interface SegmentIntegrationArgs {
    * a subuser name, or `account-id <id>`. Changing it replaces the integration.
    */
   onBehalfOf?: pulumi.Input<string>;
+  /**
+   * Adopt an existing integration (e.g. one made in the SendGrid UI) instead of creating one: on
+   * create it is read (it must exist) and updated to the declared state, and its id becomes this
+   * resource's id. Only used at creation: changing or removing it later changes nothing.
+   * `npx pulumi-sendgrid-segment import` writes these declarations for you.
+   */
+  importId?: pulumi.Input<string>;
 }
 
 export interface SegmentIntegrationFilters {
@@ -56,6 +63,8 @@ export class SegmentIntegration extends pulumi.dynamic.Resource {
   /** Secret: holds the write key. */
   declare public readonly properties: pulumi.Output<SegmentIntegrationProperties>;
   declare public readonly onBehalfOf: pulumi.Output<string | undefined>;
+  /** The id this resource adopted, if it was declared with `importId`. */
+  declare public readonly importId: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: SegmentIntegrationArgs, opts?: pulumi.CustomResourceOptions) {
     if (!args) throw new Error(`SegmentIntegration "${name}": args are required (filters and properties)`);
@@ -66,6 +75,7 @@ export class SegmentIntegration extends pulumi.dynamic.Resource {
       // Secret whatever the caller passed, so the write key is never plaintext in state.
       properties: args.properties === undefined ? undefined : pulumi.secret(args.properties),
       onBehalfOf: args.onBehalfOf,
+      importId: args.importId,
       integrationId: undefined,
       userId: undefined,
     };

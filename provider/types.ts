@@ -32,6 +32,9 @@ export type Destination = (typeof DESTINATIONS)[number];
 /** Segment integrations SendGrid allows per account (spec: AddIntegration description). */
 export const INTEGRATION_LIMIT = 10;
 
+/** An id that addresses exactly one integration: never empty, no `,` `&` `/` `?` or spaces. */
+export const INTEGRATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** The API's default label (spec: `IntegrationInput.label.default`). */
 export const DEFAULT_LABEL = "Untitled Integration";
 export const DEFAULT_DESTINATION: Destination = "Segment";
@@ -54,6 +57,8 @@ export interface IntegrationInputs {
 export interface IntegrationOutputs extends IntegrationInputs {
   integrationId: string;
   userId: string;
+  /** The id this resource adopted instead of creating, if it was given one. */
+  importId?: string;
 }
 
 /** An integration as the API returns it (spec: `components.schemas.Integration`). */

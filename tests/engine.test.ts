@@ -163,6 +163,9 @@ describe("engine protocol against the real dynamic-provider server", () => {
     const res = await server.read("prod-events", id, state);
     expect(res.id).toBe(id);
     expect(res.properties).toMatchObject({ label: "Changed in the UI", __provider: serializedProvider });
+    // Drift: the refreshed inputs come back through the protocol as well (ReadResponse.inputs).
+    expect(res.inputs).toMatchObject({ label: "Changed in the UI", __provider: serializedProvider });
+    expect(res.inputs).not.toHaveProperty("integrationId");
     expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}/${id}`]);
     state = res.properties;
   });

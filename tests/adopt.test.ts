@@ -1,0 +1,105 @@
+// Bringing existing integrations under management: importId, and refresh correcting inputs.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator";
+import { diffIntegration } from "../provider/diff";
+import * as provider from "../provider/dynamic";
+import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY } from "./support/fixtures";
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({ apiKeys: [API_KEY] });
+});
+afterAll(() => emulator.close());
+beforeEach(async () => {
+  await provider.configure(
+    configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never,
+  );
+  emulator.requests.length = 0;
+});
+
+const fromUi = (account = "") =>
+  emulator.seed(
+    {
+      label: "Made in the UI",
+      destination: "Segment",
+      filters: { email_events: ["processed"] },
+      properties: { write_key: "wk_ui_made_1", destination_region: "EU" },
+    },
+    account,
+  );
+
+describe("importId", () => {
+  it("adopts the integration: one GET and one PATCH to the declared state, no POST; its id becomes the resource id", async () => {
+    const ui = fromUi();
+    const { inputs, failures } = await provider.check({}, desired({ importId: ui.integration_id }));
+    expect(failures).toEqual([]);
+    const { id, outs } = await provider.create(inputs);
+    expect(id).toBe(ui.integration_id);
+    expect(emulator.requests.map((r) => `${r.method} ${r.status}`)).toEqual(["GET 200", "PATCH 200"]);
+    expect(emulator.integrations().filter((i) => i.integration_id === id)).toEqual([
+      expect.objectContaining({
+        label: "Prod events",
+        filters: { email_events: ["click", "delivered", "open"] },
+        properties: { write_key: WRITE_KEY, destination_region: "US" },
+      }),
+    ]);
+    expect(outs).toMatchObject({ integrationId: id, importId: id, userId: ui.user_id, label: "Prod events" });
+  });
+
+  it("adopts a subuser's integration with on-behalf-of", async () => {
+    const ui = fromUi("sub-a");
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id, onBehalfOf: "sub-a" }));
+    expect((await provider.create(inputs)).id).toBe(ui.integration_id);
+    expect(emulator.requests.every((r) => r.onBehalfOf === "sub-a")).toBe(true);
+  });
+
+  it("fails naming the id when there is nothing to adopt, and creates nothing", async () => {
+    const before = emulator.accounts();
+    const { inputs } = await provider.check({}, desired({ importId: "does-not-exist" }));
+    const error = await rejectionOf(provider.create(inputs));
+    expect(error.message).toBe(
+      "Unable to create SendGrid Segment integration from importId does-not-exist: HTTP 404 Not Found: " +
+        "no integration does-not-exist in the account; nothing was created",
+    );
+    expect(emulator.requests.map((r) => r.method)).toEqual(["GET"]);
+    expect(emulator.accounts()).toEqual(before);
+  });
+
+  it("is validated by check like any id", async () => {
+    const { failures } = await provider.check({}, desired({ importId: "a,b" }));
+    expect(failures.map((f) => f.property)).toEqual(["importId"]);
+  });
+
+  it("is not a change once adopted: changing or removing it neither updates nor replaces", async () => {
+    const ui = fromUi();
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    const { outs } = await provider.create(inputs);
+    for (const importId of ["another-id", undefined]) {
+      const news = (await provider.check(outs, desired({ importId }))).inputs;
+      expect(diffIntegration(outs as never, news)).toMatchObject({ changes: false, replaces: [] });
+    }
+  });
+});
+
+describe("refresh corrects inputs", () => {
+  it("returns the live values as inputs when it finds drift, so the next preview shows a true diff", async () => {
+    const { id, outs } = await provider.create((await provider.check({}, desired())).inputs);
+    const live = emulator.integrations().find((i) => i.integration_id === id)!;
+    live.label = "Renamed in the UI";
+    live.filters.email_events = ["bounce", "open"];
+    const result = await provider.read(id, outs);
+    expect(result.inputs).toEqual({
+      label: "Renamed in the UI",
+      destination: "Segment",
+      filters: { emailEvents: ["bounce", "open"] },
+      properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+    });
+    // The program still declares the old values: the next diff is a real change back.
+    expect(diffIntegration(result.props as never, desired()).changed).toEqual(["label", "filters.emailEvents"]);
+  });
+
+  it("leaves inputs alone when nothing drifted", async () => {
+    const { id, outs } = await provider.create((await provider.check({}, desired({ label: "Stable" }))).inputs);
+    expect((await provider.read(id, outs)).inputs).toBeUndefined();
+  });
+});
