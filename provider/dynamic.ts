@@ -39,7 +39,7 @@ export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<v
   client = undefined;
 }
 
-export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+export async function check(_olds: Props, news: Props): Promise<ReturnType<typeof checkInputs>> {
   return checkInputs(news);
 }
 
