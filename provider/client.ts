@@ -4,10 +4,9 @@
  * retries are got's, driven by the policy in `retry.ts`, never loops here. Errors become `ApiError`
  * or `RequestError` with messages that never hold a credential.
  */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { requireApiKey, type Settings } from "./config";
 import { ApiError, InvalidIdError, type Operation, RequestError } from "./errors";
+import { PACKAGE_NAME, PACKAGE_VERSION } from "./package";
 import { DEFAULT_RETRY, decideRetry, RETRY_ERROR_CODES, RETRY_STATUS, type RetryTuning } from "./retry";
 import { INTEGRATION_ID, type WireIntegration, type WireIntegrationInput } from "./types";
 
@@ -165,18 +164,4 @@ function retryNote(context: CallContext): string {
   return ` (gave up after ${context.attempts} attempts in ${seconds} s${budget})`;
 }
 
-/** Name and version of this package, from its own package.json (found upward from this file). */
-function packageIdentity(): { name: string; version: string } {
-  for (let dir = __dirname, i = 0; i < 4; dir = dirname(dir), i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-      if (pkg.name === "pulumi-sendgrid-segment") return { name: pkg.name, version: pkg.version };
-    } catch {
-      // not here; look one level up
-    }
-  }
-  return { name: "pulumi-sendgrid-segment", version: "unknown" };
-}
-
-const identity = packageIdentity();
-export const USER_AGENT = `${identity.name}/${identity.version} (+pulumi dynamic provider; node ${process.version})`;
+export const USER_AGENT = `${PACKAGE_NAME}/${PACKAGE_VERSION} (+pulumi dynamic provider; node ${process.version})`;

@@ -3,12 +3,20 @@
  */
 
 export {
+  AmbiguousCreateError,
   ApiError,
   ConfigurationError,
   InvalidIdError,
+  QuotaError,
   RequestError,
   SendGridError,
 } from "./errors";
+export {
+  type ListSegmentIntegrationsArgs,
+  listSegmentIntegrations,
+  listSegmentIntegrationsOutput,
+  type SegmentIntegrationInfo,
+} from "./list";
 export {
   SEGMENT_INTEGRATION_TYPE,
   SegmentIntegration,

@@ -1,0 +1,64 @@
+/**
+ * `listSegmentIntegrations`: read an account's integrations from a program, data-source style,
+ * with the same configuration rules as the provider (stack config `sendgrid:*`, else the
+ * SENDGRID_* environment). Runs in the program process when called; write keys are not returned.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { IntegrationsClient } from "./client";
+import { resolveSettings, type Settings } from "./config";
+import { ConfigurationError } from "./errors";
+import type { Destination, DestinationRegion, EmailEvent, WireIntegration } from "./types";
+import { normalizeEvents } from "./types";
+
+export interface ListSegmentIntegrationsArgs {
+  /** List a subuser's integrations (the on-behalf-of header); default the parent account's. */
+  onBehalfOf?: string;
+}
+
+/** An integration as listed. The write key is left out: the list is for discovery, not secrets. */
+export interface SegmentIntegrationInfo {
+  integrationId: string;
+  userId: string;
+  label: string;
+  destination: Destination;
+  filters: { emailEvents: EmailEvent[] };
+  properties: { destinationRegion: DestinationRegion };
+  onBehalfOf?: string;
+}
+
+export async function listSegmentIntegrations(
+  args: ListSegmentIntegrationsArgs = {},
+): Promise<SegmentIntegrationInfo[]> {
+  return listIntegrations(
+    resolveSettings((key) => pulumi.runtime.getConfig(key)),
+    args.onBehalfOf,
+  );
+}
+
+/** The same, taking and giving Outputs. */
+export function listSegmentIntegrationsOutput(
+  args: pulumi.Input<ListSegmentIntegrationsArgs> = {},
+): pulumi.Output<SegmentIntegrationInfo[]> {
+  return pulumi.output(args).apply((resolved) => listSegmentIntegrations(resolved));
+}
+
+/** Shared by the function above and the `import` command. */
+export async function listIntegrations(settings: Settings, onBehalfOf?: string): Promise<SegmentIntegrationInfo[]> {
+  if (onBehalfOf !== undefined && (onBehalfOf === "" || /\p{Cc}/u.test(onBehalfOf))) {
+    throw new ConfigurationError("Invalid onBehalfOf: a non-empty subuser name without control characters");
+  }
+  const client = await IntegrationsClient.create(settings);
+  return (await client.list(onBehalfOf)).map((wire) => toInfo(wire, onBehalfOf));
+}
+
+function toInfo(wire: WireIntegration, onBehalfOf?: string): SegmentIntegrationInfo {
+  return {
+    integrationId: String(wire.integration_id ?? ""),
+    userId: String(wire.user_id ?? ""),
+    label: wire.label ?? "",
+    destination: (wire.destination ?? "Segment") as Destination,
+    filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
+    properties: { destinationRegion: wire.properties?.destination_region as DestinationRegion },
+    ...(onBehalfOf ? { onBehalfOf } : {}),
+  };
+}
