@@ -90,7 +90,8 @@ describe("the packed tarball", () => {
       files.filter((f) => /\/(tests|examples|provider|emulator)\/.*\.ts$/.test(f) && !f.endsWith(".d.ts")),
     ).toEqual([]);
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(["got", "zod"]);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["commander", "got", "zod"]);
+    expect(files).toContain("package/dist/cli/main.js");
     expect(manifest.peerDependencies).toHaveProperty("@pulumi/pulumi");
   });
 });
@@ -109,11 +110,15 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     expect(JSON.parse(readFileSync(join(copies[0]!, "package.json"), "utf8")).version).toBe(PULUMI);
   });
 
-  it("installs the emulator command on the PATH of npm scripts", () => {
+  it("installs the emulator and import commands", () => {
     const help = execFileSync(NODE, [join(dir, "node_modules", ".bin", "sendgrid-segment-emulator"), "--help"], {
       encoding: "utf8",
     });
     expect(help).toContain("Starts a local SendGrid Integrations API");
+    const cli = execFileSync(NODE, [join(dir, "node_modules", ".bin", "pulumi-sendgrid-segment"), "import", "--help"], {
+      encoding: "utf8",
+    });
+    expect(cli).toContain("The API key is read from SENDGRID_API_KEY.");
   });
 
   it("runs the program under setMocks: registrations, type token, secret write key", async () => {
