@@ -106,3 +106,9 @@ export async function del(id: string, props: Props): Promise<void> {
   }
 }
 export { del as delete };
+
+/**
+ * What the shim installs on the provider object after `configure`. The named exports above stay
+ * too: state written by 0.1.0 holds a shim that calls them by name.
+ */
+export const methods = { check, diff, create, read, update, delete: del };

@@ -80,7 +80,8 @@ export class SegmentIntegration extends pulumi.dynamic.Resource {
       userId: undefined,
     };
     super(
-      provider,
+      provider as pulumi.dynamic.ResourceProvider, // the other methods are installed by configure
+
       name,
       props,
       {

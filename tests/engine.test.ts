@@ -204,6 +204,24 @@ describe("engine protocol against the real dynamic-provider server", () => {
   });
 });
 
+describe("engine protocol: a fresh provider process", () => {
+  it("answers many first calls at once with the full provider (configure installs every method first)", async () => {
+    const fresh = await startProviderServer({ programDir: REPO });
+    try {
+      await fresh.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+      const bad = inputs({ filters: { emailEvents: ["nope"] } });
+      const results = await Promise.all([
+        ...Array.from({ length: 8 }, (_, i) => fresh.check(`c${i}`, {}, bad)),
+        ...Array.from({ length: 4 }, (_, i) => fresh.diff(`d${i}`, "id", { ...bad, label: "Old" }, bad)),
+      ]);
+      for (const r of results.slice(0, 8)) expect((r as { failures: unknown[] }).failures).toHaveLength(1);
+      for (const r of results.slice(8)) expect((r as { changes?: boolean }).changes).toBe(true);
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
 describe("engine protocol: configuration from the environment", () => {
   it("uses SENDGRID_API_KEY and SENDGRID_API_BASE_URL when stack config has none", async () => {
     const envServer = await startProviderServer({

@@ -52,7 +52,7 @@ describe("root program (Pulumi.yaml + index.ts)", () => {
     expectCleanProvider(providers[0]);
     const bytes = Buffer.byteLength(providers[0]!);
     console.log(`__provider: ${bytes} bytes per resource`);
-    expect(bytes).toBeLessThanOrEqual(4096);
+    expect(bytes).toBeLessThanOrEqual(2048);
   });
 
   it("exports the integration ids by name", () => {

@@ -142,7 +142,7 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     provider = integrations[0]!.provider!;
     const bytes = Buffer.byteLength(provider);
     console.log(`${kind} consumer: __provider ${bytes} bytes per resource`);
-    expect(bytes).toBeLessThanOrEqual(4096);
+    expect(bytes).toBeLessThanOrEqual(2048);
     for (const forbidden of [API_KEY, WRITE_KEY, dir, work, REPO, tmpdir(), "node_modules"])
       expect(provider).not.toContain(forbidden);
   });
