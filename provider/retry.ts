@@ -49,7 +49,7 @@ export const DEFAULT_RETRY: RetryTuning = {
   budgetMs: 120_000,
   baseMs: 250,
   maxBackoffMs: 10_000,
-  rateLimitJitterMs: 250,
+  rateLimitJitterMs: 50,
 };
 
 /** What got tells calculateDelay about a failed attempt, reduced to what the policy uses. */

@@ -1,0 +1,427 @@
+#!/usr/bin/env node
+// npm run bench [-- --n 60 --rounds 5 --latency-ms 50 --concurrency 10 --rate 20 --rate-n 60]
+//
+// Measures, on loopback against the emulator, side by side:
+//  1. overhead: N integrations (spread over subusers to stay under 10 per account) created, read,
+//     updated and deleted through the real dynamic-provider gRPC server with the serialized
+//     __provider, vs the same HTTP requests made bare with got at the same concurrency
+//     (median of --rounds rounds);
+//  2. rate limit: N creates under the emulator's rate limit of R requests/s (X-RateLimit-* headers),
+//     wall time vs the floor (N - burst) / R, and failures;
+//  3. API calls per operation: create, update, refresh, delete, preview;
+//  4. cold start: spawning the provider server to the first Create response, vs an empty provider;
+//     footprint: __provider bytes per resource and the provider process's peak RSS.
+// Prints a table, writes the figures as JSON (--out, default bench/results.json).
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(REPO, "package.json"));
+const { startProviderServer, peakRssKiB } = require("./tests/support/engine.cjs");
+const { startEmulator } = require("./dist/emulator/index.js");
+const pulumi = require("@pulumi/pulumi");
+
+const { values: opt } = parseArgs({
+  options: {
+    n: { type: "string", default: "60" },
+    rounds: { type: "string", default: "5" },
+    "latency-ms": { type: "string", default: "50" },
+    concurrency: { type: "string", default: "10" },
+    rate: { type: "string", default: "20" },
+    "rate-n": { type: "string", default: "60" },
+    "cold-runs": { type: "string", default: "5" },
+    out: { type: "string", default: join(REPO, "bench", "results.json") },
+  },
+  strict: true,
+});
+const N = Number(opt.n);
+const ROUNDS = Number(opt.rounds);
+const LATENCY = Number(opt["latency-ms"]);
+const C = Number(opt.concurrency);
+const RATE = Number(opt.rate);
+const RATE_N = Number(opt["rate-n"]);
+const COLD_RUNS = Number(opt["cold-runs"]);
+const API_KEY = "SG.bench-key";
+const PER_ACCOUNT = 8; // under SendGrid's 10
+const BASE = "v3/marketing/integrations";
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+async function pool(count, concurrency, fn) {
+  let next = 0;
+  const results = new Array(count);
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await fn(i);
+      }
+    }),
+  );
+  return results;
+}
+const timed = async (fn) => {
+  const t = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - t, result };
+};
+
+/** Child processes to end however the benchmark ends (they would hold its output open). */
+const children = new Set();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** The emulator in its own process (so neither path shares its event loop), printing its URL. */
+async function emulatorProcess(args) {
+  const child = spawn(process.execPath, [join(REPO, "dist/emulator/cli.js"), "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(String(d));
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`emulator exited ${code}`)));
+  });
+  return {
+    url,
+    stop: () => {
+      child.kill("SIGTERM");
+      children.delete(child);
+    },
+  };
+}
+
+/** The __provider the root program really serializes (run under setMocks, as in the tests). */
+async function serializedProvider() {
+  const child = spawn(process.execPath, [join(REPO, "tests/support/mock-program.cjs"), join(REPO, "index.ts")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const key = "sendgrid-integrations:integrations";
+  child.stdin.end(
+    JSON.stringify({
+      project: "sendgrid-integrations",
+      config: { [key]: JSON.stringify([{ name: "bench", events: ["open"], region: "US", writeKey: "wk_bench_0001" }]) },
+      secretKeys: [key],
+    }),
+  );
+  let out = "";
+  for await (const chunk of child.stdout) out += chunk;
+  const run = JSON.parse(out);
+  if (run.error) throw new Error(run.error);
+  return run.registered.find((r) => r.name === "bench").provider;
+}
+
+/** Inputs as the engine sends them; `undefined` drops a key (a gRPC Struct cannot hold it). */
+const news = (provider, i, extra = {}) => {
+  const inputs = {
+    label: `Bench ${i}`,
+    filters: { emailEvents: ["open", "click", "delivered"] },
+    properties: { writeKey: `wk_bench_${String(i).padStart(4, "0")}`, destinationRegion: "US" },
+    onBehalfOf: `bench-sub-${Math.floor(i / PER_ACCOUNT)}`,
+    ...extra,
+    __provider: provider,
+  };
+  for (const key of Object.keys(inputs)) if (inputs[key] === undefined) delete inputs[key];
+  return inputs;
+};
+
+// 1. Overhead ------------------------------------------------------------------------------
+async function overhead(provider) {
+  const emulator = await emulatorProcess(["--latency-ms", String(LATENCY), "--api-key", API_KEY]);
+  const server = await startProviderServer({ programDir: REPO });
+  await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+  const { default: got } = await import("got");
+  const bare = got.extend({
+    prefixUrl: emulator.url,
+    headers: { authorization: `Bearer ${API_KEY}` },
+    responseType: "json",
+    retry: { limit: 0 },
+  });
+  const wire = (i, label) => {
+    const n = news("", i, label ? { label } : {});
+    return {
+      label: n.label,
+      destination: "Segment",
+      filters: { email_events: n.filters.emailEvents },
+      properties: { write_key: n.properties.writeKey, destination_region: "US" },
+    };
+  };
+  const behalf = (i) => ({ "on-behalf-of": news("", i).onBehalfOf });
+
+  // The engine's calls per step: Check + Create; Read; Diff + Update; Delete.
+  const viaProvider = async () => {
+    const state = new Array(N);
+    const phase = {};
+    phase.create = (
+      await timed(() =>
+        pool(N, C, async (i) => {
+          const checked = await server.check(`r${i}`, {}, news(provider, i));
+          const created = await server.create(`r${i}`, checked.inputs);
+          state[i] = created;
+        }),
+      )
+    ).ms;
+    phase.read = (await timed(() => pool(N, C, (i) => server.read(`r${i}`, state[i].id, state[i].properties)))).ms;
+    phase.update = (
+      await timed(() =>
+        pool(N, C, async (i) => {
+          const desired = (
+            await server.check(`r${i}`, state[i].properties, news(provider, i, { label: `Bench ${i} v2` }))
+          ).inputs;
+          await server.diff(`r${i}`, state[i].id, state[i].properties, desired);
+          state[i].properties = (await server.update(`r${i}`, state[i].id, state[i].properties, desired)).properties;
+        }),
+      )
+    ).ms;
+    phase.delete = (await timed(() => pool(N, C, (i) => server.delete(`r${i}`, state[i].id, state[i].properties)))).ms;
+    return phase;
+  };
+  const viaBare = async () => {
+    const ids = new Array(N);
+    const phase = {};
+    phase.create = (
+      await timed(() =>
+        pool(N, C, async (i) => {
+          ids[i] = (await bare.post(BASE, { json: wire(i), headers: behalf(i) }).json()).integration_id;
+        }),
+      )
+    ).ms;
+    phase.read = (
+      await timed(() => pool(N, C, (i) => bare.get(`${BASE}/${ids[i]}`, { headers: behalf(i) }).json()))
+    ).ms;
+    phase.update = (
+      await timed(() =>
+        pool(N, C, (i) =>
+          bare.patch(`${BASE}/${ids[i]}`, { json: wire(i, `Bench ${i} v2`), headers: behalf(i) }).json(),
+        ),
+      )
+    ).ms;
+    phase.delete = (
+      await timed(() =>
+        pool(N, C, (i) => bare.delete(BASE, { searchParams: { ids: ids[i] }, headers: behalf(i) }).text()),
+      )
+    ).ms;
+    return phase;
+  };
+
+  await viaProvider(); // warm both paths once (JIT, connections)
+  await viaBare();
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which goes first, so drift on the machine does not favour one.
+    const [first, second] = r % 2 ? [viaBare, viaProvider] : [viaProvider, viaBare];
+    const a = await first();
+    const b = await second();
+    rounds.push(r % 2 ? { provider: b, bare: a } : { provider: a, bare: b });
+  }
+  const rssKiB = peakRssKiB(server.pid);
+  await server.stop();
+  emulator.stop();
+  const ops = {};
+  for (const op of ["create", "read", "update", "delete"]) {
+    const p = median(rounds.map((r) => r.provider[op]));
+    const b = median(rounds.map((r) => r.bare[op]));
+    ops[op] = { providerMs: round(p, 1), bareMs: round(b, 1), ratio: round(p / b, 3) };
+  }
+  return { ops, rssKiB };
+}
+
+// 2. Rate limit ----------------------------------------------------------------------------
+async function rateLimited(provider) {
+  const emulator = await emulatorProcess([
+    "--latency-ms",
+    String(LATENCY),
+    "--api-key",
+    API_KEY,
+    "--rate-limit",
+    String(RATE),
+    "--limit",
+    "1000",
+  ]);
+  const server = await startProviderServer({ programDir: REPO });
+  await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+  // Checks are local; what is rate limited is the creates, all issued at once as pulumi up would.
+  const checked = await Promise.all(
+    Array.from({ length: RATE_N }, (_, i) => server.check(`rl${i}`, {}, news(provider, i, { onBehalfOf: undefined }))),
+  );
+  let failures = 0;
+  const { ms } = await timed(() =>
+    Promise.all(checked.map((c, i) => server.create(`rl${i}`, c.inputs).catch(() => failures++))),
+  );
+  await server.stop();
+  emulator.stop();
+  const floorMs = (Math.max(0, RATE_N - RATE) / RATE) * 1000;
+  return {
+    n: RATE_N,
+    ratePerSecond: RATE,
+    burst: RATE,
+    wallMs: round(ms, 0),
+    floorMs,
+    ratio: round(ms / floorMs, 3),
+    failures,
+  };
+}
+
+// 3. API calls per operation -----------------------------------------------------------------
+async function apiCalls(provider) {
+  const emulator = await startEmulator({ apiKeys: [API_KEY] });
+  const server = await startProviderServer({ programDir: REPO });
+  await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+  const count = async (fn) => {
+    emulator.requests.length = 0;
+    await fn();
+    return emulator.requests.length;
+  };
+  let state;
+  const calls = {};
+  calls.preview = await count(async () => {
+    await server.check("a", {}, news(provider, 0));
+  });
+  calls.create = await count(async () => {
+    const checked = await server.check("a", {}, news(provider, 0));
+    state = await server.create("a", checked.inputs);
+  });
+  calls.previewOfChange = await count(async () => {
+    const desired = (await server.check("a", state.properties, news(provider, 0, { label: "Changed" }))).inputs;
+    await server.diff("a", state.id, state.properties, desired);
+  });
+  calls.update = await count(async () => {
+    const desired = (await server.check("a", state.properties, news(provider, 0, { label: "Changed" }))).inputs;
+    await server.diff("a", state.id, state.properties, desired);
+    state.properties = (await server.update("a", state.id, state.properties, desired)).properties;
+  });
+  calls.refresh = await count(() => server.read("a", state.id, state.properties));
+  calls.delete = await count(() => server.delete("a", state.id, state.properties));
+  await server.stop();
+  await emulator.close();
+  return calls;
+}
+
+// 4. Cold start and footprint -----------------------------------------------------------------
+async function coldStart(provider) {
+  const emulator = await startEmulator({ apiKeys: [API_KEY] });
+  const empty = await pulumi.runtime.serializeFunction(() => ({ create: async () => ({ id: "x", outs: {} }) }), {
+    isFactoryFunction: false,
+    allowSecrets: true,
+  });
+  const once = async (providerText) => {
+    const started = performance.now();
+    const server = await startProviderServer({ programDir: REPO });
+    await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+    const checked = await server.check("cold", {}, news(providerText, 0, { onBehalfOf: undefined }));
+    await server.create("cold", checked.inputs);
+    const ms = performance.now() - started;
+    const rss = peakRssKiB(server.pid);
+    await server.stop();
+    return { ms, rss };
+  };
+  const ours = [];
+  const baseline = [];
+  for (let r = 0; r < COLD_RUNS; r++) {
+    baseline.push(await once(empty.text));
+    ours.push(await once(provider));
+  }
+  await emulator.close();
+  const o = median(ours.map((x) => x.ms));
+  const b = median(baseline.map((x) => x.ms));
+  return {
+    providerMs: round(o, 0),
+    emptyProviderMs: round(b, 0),
+    deltaMs: round(o - b, 0),
+    peakRssKiB: median(ours.map((x) => x.rss)),
+    emptyPeakRssKiB: median(baseline.map((x) => x.rss)),
+  };
+}
+
+// ------------------------------------------------------------------------------------------
+const provider = await serializedProvider();
+const results = {
+  when: new Date().toISOString(),
+  machine: {
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? "unknown"}`,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    pulumi: require("@pulumi/pulumi/package.json").version,
+  },
+  settings: { n: N, rounds: ROUNDS, latencyMs: LATENCY, concurrency: C, ratePerSecond: RATE, rateN: RATE_N },
+  overhead: await overhead(provider),
+  rateLimit: await rateLimited(provider),
+  apiCalls: await apiCalls(provider),
+  coldStart: await coldStart(provider),
+  footprint: { providerBytes: Buffer.byteLength(provider) },
+};
+
+const targets = [
+  ...Object.entries(results.overhead.ops).map(([op, r]) => [
+    `overhead ${op}: provider/bare`,
+    r.ratio,
+    "<= 1.05",
+    r.ratio <= 1.05,
+  ]),
+  ["rate limit: wall / floor", results.rateLimit.ratio, "<= 1.15", results.rateLimit.ratio <= 1.15],
+  ["rate limit: failures", results.rateLimit.failures, "0", results.rateLimit.failures === 0],
+  ...["create", "update", "refresh", "delete"].map((op) => [
+    `API calls: ${op}`,
+    results.apiCalls[op],
+    "1",
+    results.apiCalls[op] === 1,
+  ]),
+  [
+    "API calls: preview",
+    results.apiCalls.preview + results.apiCalls.previewOfChange,
+    "0",
+    results.apiCalls.preview + results.apiCalls.previewOfChange === 0,
+  ],
+  ["cold start: + vs empty provider (ms)", results.coldStart.deltaMs, "<= 100", results.coldStart.deltaMs <= 100],
+  [
+    "__provider bytes per resource",
+    results.footprint.providerBytes,
+    "<= 2048",
+    results.footprint.providerBytes <= 2048,
+  ],
+];
+results.targets = targets.map(([name, value, target, met]) => ({ name, value, target, met }));
+
+const lines = [];
+lines.push(
+  `machine: ${results.machine.cpus}, ${results.machine.memoryGiB} GiB, node ${results.machine.node}, @pulumi/pulumi ${results.machine.pulumi}`,
+);
+lines.push(
+  `settings: N=${N}, rounds=${ROUNDS}, latency=${LATENCY} ms, concurrency=${C}, rate=${RATE}/s over ${RATE_N} creates`,
+);
+lines.push("");
+lines.push("operation | provider (ms) | bare (ms) | provider/bare");
+for (const [op, r] of Object.entries(results.overhead.ops))
+  lines.push(`${op} | ${r.providerMs} | ${r.bareMs} | ${r.ratio}`);
+lines.push("");
+const rl = results.rateLimit;
+lines.push(
+  `rate limit: ${rl.n} creates at ${rl.ratePerSecond}/s: wall ${rl.wallMs} ms, floor ${rl.floorMs} ms, ratio ${rl.ratio}, failures ${rl.failures}`,
+);
+lines.push(`API calls: ${JSON.stringify(results.apiCalls)}`);
+const cs = results.coldStart;
+lines.push(
+  `cold start to first Create: ${cs.providerMs} ms vs empty provider ${cs.emptyProviderMs} ms (+${cs.deltaMs} ms)`,
+);
+lines.push(
+  `footprint: __provider ${results.footprint.providerBytes} bytes; provider peak RSS ${cs.peakRssKiB} KiB cold, ${results.overhead.rssKiB} KiB after ${N} x 4 operations x ${ROUNDS + 1} rounds (empty provider: ${cs.emptyPeakRssKiB} KiB)`,
+);
+lines.push("");
+lines.push("target | value | wanted | met");
+for (const t of results.targets) lines.push(`${t.name} | ${t.value} | ${t.target} | ${t.met ? "yes" : "NO"}`);
+console.log(lines.join("\n"));
+
+mkdirSync(dirname(opt.out), { recursive: true });
+writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nfigures written to ${opt.out}`);
