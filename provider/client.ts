@@ -29,6 +29,15 @@ interface CallContext {
   stopReason?: string;
 }
 
+/**
+ * Start loading got without waiting for it. Called from configure: the engine's first API call
+ * comes a little later (after check, usually after the program registers resources), so loading
+ * got's ESM graph (~75 ms cold) overlaps with that instead of delaying the first create.
+ */
+export function preloadHttp(): void {
+  import("got").catch(() => undefined); // a real failure surfaces at the first request
+}
+
 export class IntegrationsClient {
   private constructor(
     private readonly http: Got,

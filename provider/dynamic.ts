@@ -6,7 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { adoptIntegration } from "./adopt";
-import { IntegrationsClient } from "./client";
+import { IntegrationsClient, preloadHttp } from "./client";
 import { resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
 import { isNotFound } from "./errors";
@@ -37,6 +37,7 @@ export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<v
     return value === undefined || value === null ? undefined : String(value);
   };
   client = undefined;
+  preloadHttp();
 }
 
 export async function check(_olds: Props, news: Props): Promise<ReturnType<typeof checkInputs>> {

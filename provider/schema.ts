@@ -1,11 +1,12 @@
 /**
- * Validation and normalization of SegmentIntegration inputs: the provider's `check`.
+ * Validation and normalization of SegmentIntegration inputs: the provider's `check`. The schema is
+ * valibot's (small functions, so it loads in milliseconds: it is on the provider's cold path).
  *
  * Runs before any API call and needs no credentials, so `pulumi preview` reports every bad field
  * at once, each with its property path (`properties.writeKey`, `filters.emailEvents[2]`).
  * Values still unknown during preview are not failures.
  */
-import { z } from "zod";
+import * as v from "valibot";
 import {
   DEFAULT_DESTINATION,
   DEFAULT_LABEL,
@@ -53,44 +54,50 @@ const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters 
 /** No control characters (Unicode category Cc): the value travels as an HTTP header. */
 const HEADER_SAFE = /^\P{Cc}+$/u;
 
-const integrationSchema = z.strictObject(
+const integrationSchema = v.strictObject(
   {
-    label: z
-      .string({ error: required("a string") })
-      .min(1, { error: `must not be empty (omit it for the default "${DEFAULT_LABEL}")` })
-      .optional(),
-    destination: z.enum(DESTINATIONS, { error: oneOf(DESTINATIONS) }).optional(),
-    filters: z.strictObject(
-      {
-        emailEvents: z
-          .array(z.enum(EMAIL_EVENTS, { error: oneOf(EMAIL_EVENTS) }), {
-            error: required("a non-empty list of email events"),
-          })
-          .min(1, { error: "must list at least one email event" }),
-      },
-      { error: required("an object with emailEvents") },
+    label: v.optional(
+      v.pipe(
+        v.string(required("a string")),
+        v.minLength(1, `must not be empty (omit it for the default "${DEFAULT_LABEL}")`),
+      ),
     ),
-    properties: z.strictObject(
+    destination: v.optional(v.picklist(DESTINATIONS, oneOf(DESTINATIONS))),
+    filters: v.strictObject(
       {
-        writeKey: z
-          .string({ error: required("the Segment source's write key (a string)") })
-          .min(WRITE_KEY_MIN, { error: (i) => `${writeKeyLength} (got ${lengthOf(i.input)})` })
-          .max(WRITE_KEY_MAX, { error: (i) => `${writeKeyLength} (got ${lengthOf(i.input)})` }),
-        destinationRegion: z.enum(DESTINATION_REGIONS, { error: oneOf(DESTINATION_REGIONS) }),
+        emailEvents: v.pipe(
+          v.array(v.picklist(EMAIL_EVENTS, oneOf(EMAIL_EVENTS)), required("a non-empty list of email events")),
+          v.minLength(1, "must list at least one email event"),
+        ),
       },
-      { error: required("an object with writeKey and destinationRegion") },
+      required("an object with emailEvents"),
     ),
-    onBehalfOf: z
-      .string({ error: required("a subuser name (a string)") })
-      .min(1, { error: "must not be empty (omit it to manage the parent account's integration)" })
-      .regex(HEADER_SAFE, { error: "must not contain control characters" })
-      .optional(),
-    importId: z
-      .string({ error: required("a SendGrid integration id (a string)") })
-      .regex(INTEGRATION_ID, { error: "must be a SendGrid integration id: 1 to 128 letters, digits, '-' or '_'" })
-      .optional(),
+    properties: v.strictObject(
+      {
+        writeKey: v.pipe(
+          v.string(required("the Segment source's write key (a string)")),
+          v.minLength(WRITE_KEY_MIN, (i) => `${writeKeyLength} (got ${lengthOf(i.input)})`),
+          v.maxLength(WRITE_KEY_MAX, (i) => `${writeKeyLength} (got ${lengthOf(i.input)})`),
+        ),
+        destinationRegion: v.picklist(DESTINATION_REGIONS, oneOf(DESTINATION_REGIONS)),
+      },
+      required("an object with writeKey and destinationRegion"),
+    ),
+    onBehalfOf: v.optional(
+      v.pipe(
+        v.string(required("a subuser name (a string)")),
+        v.minLength(1, "must not be empty (omit it to manage the parent account's integration)"),
+        v.regex(HEADER_SAFE, "must not contain control characters"),
+      ),
+    ),
+    importId: v.optional(
+      v.pipe(
+        v.string(required("a SendGrid integration id (a string)")),
+        v.regex(INTEGRATION_ID, "must be a SendGrid integration id: 1 to 128 letters, digits, '-' or '_'"),
+      ),
+    ),
   },
-  { error: required("an object") },
+  required("an object"),
 );
 
 const lengthOf = (value: unknown): string => (typeof value === "string" ? `${value.length}` : "?");
@@ -147,21 +154,15 @@ export function checkInputs(news: Record<string, unknown>): {
 } {
   const { [PROVIDER_KEY]: _provider, ...raw } = isRecord(news) ? news : {};
   const failures: CheckFailure[] = [];
-  const result = integrationSchema.safeParse(raw);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
-      for (const key of keys) {
-        const path = key === undefined ? issue.path : [...issue.path, key];
-        const property = propertyPath(path) || "inputs";
-        // One failure per field (the first rule it breaks); unknown values are not failures.
-        if (reachesUnknown(raw, path) || failures.some((f) => f.property === property)) continue;
-        failures.push({
-          property,
-          reason: key === undefined ? issue.message : "is not a property of SegmentIntegration",
-        });
-      }
-    }
+  // abortPipeEarly: each field reports the first rule it breaks.
+  const result = v.safeParse(integrationSchema, raw, { abortPipeEarly: true });
+  for (const issue of result.issues ?? []) {
+    const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+    const property = propertyPath(path) || "inputs";
+    // One failure per field; values still unknown during preview are not failures.
+    if (reachesUnknown(raw, path) || failures.some((f) => f.property === property)) continue;
+    const unrecognized = issue.type === "strict_object" && issue.expected === "never";
+    failures.push({ property, reason: unrecognized ? "is not a property of SegmentIntegration" : issue.message });
   }
   return { inputs: withoutUndefined(normalize(raw)), failures };
 }
