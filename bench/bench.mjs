@@ -21,10 +21,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(join(REPO, "package.json"));
-const { startProviderServer, peakRssKiB } = require("./tests/support/engine.cjs");
-const { startEmulator } = require("./dist/emulator/index.js");
-const pulumi = require("@pulumi/pulumi");
+const requireRepo = createRequire(join(REPO, "package.json"));
+const { startProviderServer, peakRssKiB } = requireRepo("./tests/support/engine.cjs");
+const { startEmulator } = requireRepo("./dist/emulator/index.js");
+const pulumi = requireRepo("@pulumi/pulumi");
 
 const { values: opt } = parseArgs({
   options: {
@@ -136,6 +136,51 @@ const news = (provider, i, extra = {}) => {
   return inputs;
 };
 
+/**
+ * The least a dynamic provider can be: the same four HTTP calls with got, no validation, no
+ * mapping logic beyond the wire shape, no retries. Serialized and driven exactly like ours, it
+ * measures what the dynamic-provider runtime's gRPC hop costs by itself.
+ */
+async function minimalProvider(url, apiKey) {
+  const base = "v3/marketing/integrations";
+  const http = () =>
+    import(require("node:module").createRequire(`${process.cwd()}/`).resolve("got")).then((m) =>
+      m.default.extend({
+        prefixUrl: url,
+        headers: { authorization: `Bearer ${apiKey}` },
+        responseType: "json",
+        retry: { limit: 0 },
+      }),
+    );
+  const body = (p) => ({
+    label: p.label,
+    destination: "Segment",
+    filters: { email_events: p.filters.emailEvents },
+    properties: { write_key: p.properties.writeKey, destination_region: p.properties.destinationRegion },
+  });
+  const headers = (p) => (p.onBehalfOf ? { "on-behalf-of": p.onBehalfOf } : {});
+  const provider = {
+    check: async (_olds, news) => ({ inputs: news }),
+    diff: async () => ({ changes: true }),
+    create: async (p) => {
+      const out = await (await http()).post(base, { json: body(p), headers: headers(p) }).json();
+      return { id: out.integration_id, outs: { ...p } };
+    },
+    read: async (id, p) => {
+      await (await http()).get(`${base}/${id}`, { headers: headers(p) }).json();
+      return { id, props: p };
+    },
+    update: async (id, _olds, p) => {
+      await (await http()).patch(`${base}/${id}`, { json: body(p), headers: headers(p) }).json();
+      return { outs: p };
+    },
+    delete: async (id, p) => {
+      await (await http()).delete(base, { searchParams: { ids: id }, headers: headers(p) }).text();
+    },
+  };
+  return (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+}
+
 // 1. Overhead ------------------------------------------------------------------------------
 async function overhead(provider) {
   const emulator = await emulatorProcess(["--latency-ms", String(LATENCY), "--api-key", API_KEY]);
@@ -159,8 +204,9 @@ async function overhead(provider) {
   };
   const behalf = (i) => ({ "on-behalf-of": news("", i).onBehalfOf });
 
+  const minimal = await minimalProvider(emulator.url, API_KEY);
   // The engine's calls per step: Check + Create; Read; Diff + Update; Delete.
-  const viaProvider = async () => {
+  const viaProvider = async (provider) => {
     const state = new Array(N);
     const phase = {};
     phase.create = (
@@ -215,15 +261,15 @@ async function overhead(provider) {
     return phase;
   };
 
-  await viaProvider(); // warm both paths once (JIT, connections)
-  await viaBare();
+  const paths = { provider: () => viaProvider(provider), minimal: () => viaProvider(minimal), bare: viaBare };
+  for (const run of Object.values(paths)) await run(); // warm every path once (JIT, connections)
   const rounds = [];
+  const order = Object.keys(paths);
   for (let r = 0; r < ROUNDS; r++) {
-    // Alternate which goes first, so drift on the machine does not favour one.
-    const [first, second] = r % 2 ? [viaBare, viaProvider] : [viaProvider, viaBare];
-    const a = await first();
-    const b = await second();
-    rounds.push(r % 2 ? { provider: b, bare: a } : { provider: a, bare: b });
+    // Rotate which goes first, so drift on the machine does not favour one.
+    const round = {};
+    for (const name of [...order.slice(r % 3), ...order.slice(0, r % 3)]) round[name] = await paths[name]();
+    rounds.push(round);
   }
   const rssKiB = peakRssKiB(server.pid);
   await server.stop();
@@ -231,8 +277,16 @@ async function overhead(provider) {
   const ops = {};
   for (const op of ["create", "read", "update", "delete"]) {
     const p = median(rounds.map((r) => r.provider[op]));
+    const m = median(rounds.map((r) => r.minimal[op]));
     const b = median(rounds.map((r) => r.bare[op]));
-    ops[op] = { providerMs: round(p, 1), bareMs: round(b, 1), ratio: round(p / b, 3) };
+    ops[op] = {
+      providerMs: round(p, 1),
+      minimalProviderMs: round(m, 1),
+      bareMs: round(b, 1),
+      ratio: round(p / b, 3),
+      ratioToMinimal: round(p / m, 3),
+      minimalRatio: round(m / b, 3),
+    };
   }
   return { ops, rssKiB };
 }
@@ -352,7 +406,7 @@ const results = {
     cpus: `${cpus().length} x ${cpus()[0]?.model ?? "unknown"}`,
     memoryGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
-    pulumi: require("@pulumi/pulumi/package.json").version,
+    pulumi: requireRepo("@pulumi/pulumi/package.json").version,
   },
   settings: { n: N, rounds: ROUNDS, latencyMs: LATENCY, concurrency: C, ratePerSecond: RATE, rateN: RATE_N },
   overhead: await overhead(provider),
@@ -401,9 +455,14 @@ lines.push(
   `settings: N=${N}, rounds=${ROUNDS}, latency=${LATENCY} ms, concurrency=${C}, rate=${RATE}/s over ${RATE_N} creates`,
 );
 lines.push("");
-lines.push("operation | provider (ms) | bare (ms) | provider/bare");
-for (const [op, r] of Object.entries(results.overhead.ops))
-  lines.push(`${op} | ${r.providerMs} | ${r.bareMs} | ${r.ratio}`);
+lines.push(
+  "operation | provider (ms) | minimal provider (ms) | bare (ms) | provider/bare | minimal/bare | provider/minimal",
+);
+for (const [op, r] of Object.entries(results.overhead.ops)) {
+  lines.push(
+    `${op} | ${r.providerMs} | ${r.minimalProviderMs} | ${r.bareMs} | ${r.ratio} | ${r.minimalRatio} | ${r.ratioToMinimal}`,
+  );
+}
 lines.push("");
 const rl = results.rateLimit;
 lines.push(
