@@ -310,12 +310,18 @@ async function rateLimited(provider) {
     Array.from({ length: RATE_N }, (_, i) => server.check(`rl${i}`, {}, news(provider, i, { onBehalfOf: undefined }))),
   );
   let failures = 0;
+  const startedAt = Date.now();
   const { ms } = await timed(() =>
     Promise.all(checked.map((c, i) => server.create(`rl${i}`, c.inputs).catch(() => failures++))),
   );
   await server.stop();
   emulator.stop();
   const floorMs = (Math.max(0, RATE_N - RATE) / RATE) * 1000;
+  // The emulator's windows (like SendGrid's) reset on whole seconds, so the first window is
+  // partial: the earliest any client can finish is the (windows - 1)th reset after the start.
+  const windows = Math.ceil(RATE_N / RATE);
+  const toFirstReset = 1000 - (startedAt % 1000);
+  const windowFloorMs = windows <= 1 ? 0 : toFirstReset + (windows - 2) * 1000;
   return {
     n: RATE_N,
     ratePerSecond: RATE,
@@ -323,6 +329,8 @@ async function rateLimited(provider) {
     wallMs: round(ms, 0),
     floorMs,
     ratio: round(ms / floorMs, 3),
+    windowFloorMs,
+    windowRatio: round(ms / Math.max(windowFloorMs, 1), 3),
     failures,
   };
 }
@@ -424,6 +432,12 @@ const targets = [
     r.ratio <= 1.05,
   ]),
   ["rate limit: wall / floor", results.rateLimit.ratio, "<= 1.15", results.rateLimit.ratio <= 1.15],
+  [
+    "rate limit: wall / window-aware floor",
+    results.rateLimit.windowRatio,
+    "<= 1.15",
+    results.rateLimit.windowRatio <= 1.15,
+  ],
   ["rate limit: failures", results.rateLimit.failures, "0", results.rateLimit.failures === 0],
   ...["create", "update", "refresh", "delete"].map((op) => [
     `API calls: ${op}`,
@@ -466,7 +480,8 @@ for (const [op, r] of Object.entries(results.overhead.ops)) {
 lines.push("");
 const rl = results.rateLimit;
 lines.push(
-  `rate limit: ${rl.n} creates at ${rl.ratePerSecond}/s: wall ${rl.wallMs} ms, floor ${rl.floorMs} ms, ratio ${rl.ratio}, failures ${rl.failures}`,
+  `rate limit: ${rl.n} creates at ${rl.ratePerSecond}/s: wall ${rl.wallMs} ms; floor (N - burst)/R ${rl.floorMs} ms, ratio ${rl.ratio}; ` +
+    `window-aware floor ${rl.windowFloorMs} ms, ratio ${rl.windowRatio}; failures ${rl.failures}`,
 );
 lines.push(`API calls: ${JSON.stringify(results.apiCalls)}`);
 const cs = results.coldStart;
