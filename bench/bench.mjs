@@ -271,6 +271,20 @@ async function overhead(provider) {
     for (const name of [...order.slice(r % 3), ...order.slice(0, r % 3)]) round[name] = await paths[name]();
     rounds.push(round);
   }
+  // The runtime's gRPC hop alone: Diff makes no API call and our diff takes about 1 µs.
+  const same = news(provider, 0);
+  for (let i = 0; i < 100; i++) await server.diff("rtt", "id", same, same);
+  const sequential = await timed(async () => {
+    for (let i = 0; i < 300; i++) await server.diff("rtt", "id", same, same);
+  });
+  const waves = await timed(() =>
+    Promise.all(
+      Array.from({ length: C }, async () => {
+        for (let i = 0; i < 30; i++) await server.diff("rtt", "id", same, same);
+      }),
+    ),
+  );
+  const grpcHop = { sequentialMs: round(sequential.ms / 300, 3), concurrentWaveMs: round(waves.ms / 30, 2) };
   const rssKiB = peakRssKiB(server.pid);
   await server.stop();
   emulator.stop();
@@ -288,7 +302,7 @@ async function overhead(provider) {
       minimalRatio: round(m / b, 3),
     };
   }
-  return { ops, rssKiB };
+  return { ops, rssKiB, grpcHop };
 }
 
 // 2. Rate limit ----------------------------------------------------------------------------
@@ -482,6 +496,10 @@ const rl = results.rateLimit;
 lines.push(
   `rate limit: ${rl.n} creates at ${rl.ratePerSecond}/s: wall ${rl.wallMs} ms; floor (N - burst)/R ${rl.floorMs} ms, ratio ${rl.ratio}; ` +
     `window-aware floor ${rl.windowFloorMs} ms, ratio ${rl.windowRatio}; failures ${rl.failures}`,
+);
+lines.push(
+  `gRPC hop (Diff, no API call): ${results.overhead.grpcHop.sequentialMs} ms per sequential call, ` +
+    `${results.overhead.grpcHop.concurrentWaveMs} ms per wave of ${C} concurrent calls`,
 );
 lines.push(`API calls: ${JSON.stringify(results.apiCalls)}`);
 const cs = results.coldStart;

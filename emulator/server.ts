@@ -12,11 +12,19 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { DESTINATION_REGIONS, DESTINATIONS, EMAIL_EVENTS, WRITE_KEY_MAX, WRITE_KEY_MIN } from "../provider/types";
+import {
+  DEFAULT_LABEL,
+  DESTINATION_REGIONS,
+  DESTINATIONS,
+  EMAIL_EVENTS,
+  INTEGRATION_LIMIT,
+  WRITE_KEY_MAX,
+  WRITE_KEY_MIN,
+} from "../provider/types";
+
+export { INTEGRATION_LIMIT };
 
 const BASE = "/v3/marketing/integrations";
-export const INTEGRATION_LIMIT = 10;
-const DEFAULT_LABEL = "Untitled Integration";
 
 export interface EmulatorOptions {
   /** Loopback address to listen on. Default 127.0.0.1. */

@@ -7,14 +7,6 @@
 
 export type Operation = "create" | "read" | "update" | "delete" | "list";
 
-const VERB: Record<Operation, string> = {
-  create: "create",
-  read: "read",
-  update: "update",
-  delete: "delete",
-  list: "list",
-};
-
 export class SendGridError extends Error {
   readonly code: string;
   constructor(message: string, code: string) {
@@ -63,7 +55,7 @@ export class ApiError extends SendGridError {
   ) {
     const details = parseErrorBody(body);
     const reasons = details.map(formatDetail).join("; ");
-    let message = `Unable to ${VERB[operation]} ${subject}: HTTP ${status}${statusText(status)}`;
+    let message = `Unable to ${operation} ${subject}: HTTP ${status}${statusText(status)}`;
     if (reasons) message += `: ${reasons}`;
     message += retried + hint(operation, status);
     super(redact(message, secrets), "ERR_SENDGRID_API");
@@ -79,7 +71,7 @@ export class RequestError extends SendGridError {
   /** The network error code (ETIMEDOUT, ECONNRESET, ...), when there is one. */
   readonly causeCode: string | undefined;
   constructor(operation: Operation, subject: string, reason: string, secrets: readonly string[], causeCode?: string) {
-    super(redact(`Unable to ${VERB[operation]} ${subject}: ${reason}`, secrets), "ERR_SENDGRID_REQUEST");
+    super(redact(`Unable to ${operation} ${subject}: ${reason}`, secrets), "ERR_SENDGRID_REQUEST");
     this.operation = operation;
     this.causeCode = causeCode;
   }
