@@ -45,9 +45,9 @@ export class IntegrationsClient {
   ) {}
 
   /** got is ESM-only: it is imported when the first client is made, in the provider process. */
-  static async create(settings: Settings, tuning: Partial<RetryTuning> = {}): Promise<IntegrationsClient> {
+  static async create(settings: Settings): Promise<IntegrationsClient> {
     const apiKey = requireApiKey(settings);
-    const policy: RetryTuning = { ...DEFAULT_RETRY, budgetMs: settings.retryBudgetMs, ...tuning };
+    const policy: RetryTuning = { ...DEFAULT_RETRY, budgetMs: settings.retryBudgetMs };
     const { default: got } = await import("got");
     const http = got.extend({
       prefixUrl: settings.baseUrl,

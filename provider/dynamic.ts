@@ -53,8 +53,10 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
   const importId = typeof inputs.importId === "string" ? inputs.importId : undefined;
-  const client = await api();
-  const live = importId ? await adoptIntegration(client, importId, desired) : await createReconciled(client, desired);
+  const sendgrid = await api();
+  const live = importId
+    ? await adoptIntegration(sendgrid, importId, desired)
+    : await createReconciled(sendgrid, desired);
   const outs: IntegrationOutputs = { ...fromWire(live, desired), ...(importId ? { importId } : {}) };
   outs.integrationId ||= importId ?? "";
   if (!outs.integrationId) {
