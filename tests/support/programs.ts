@@ -4,7 +4,6 @@ import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { promisify } from "node:util";
 
 export const REPO = resolve(__dirname, "../..");
 const HARNESS = join(__dirname, "mock-program.cjs");
@@ -67,5 +66,3 @@ export function linkedConsumer(exampleDir: string): { dir: string; dispose: () =
   }
   return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
-
-export const run = promisify(execFile);
