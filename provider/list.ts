@@ -8,7 +8,7 @@ import { IntegrationsClient } from "./client";
 import { resolveSettings, type Settings } from "./config";
 import { ConfigurationError } from "./errors";
 import type { Destination, DestinationRegion, EmailEvent, WireIntegration } from "./types";
-import { normalizeEvents } from "./types";
+import { HEADER_SAFE, normalizeEvents } from "./types";
 
 export interface ListSegmentIntegrationsArgs {
   /** List a subuser's integrations (the on-behalf-of header); default the parent account's. */
@@ -44,7 +44,7 @@ export function listSegmentIntegrationsOutput(
 
 /** Shared by the function above and the `import` command. */
 export async function listIntegrations(settings: Settings, onBehalfOf?: string): Promise<SegmentIntegrationInfo[]> {
-  if (onBehalfOf !== undefined && (onBehalfOf === "" || /\p{Cc}/u.test(onBehalfOf))) {
+  if (onBehalfOf !== undefined && !HEADER_SAFE.test(onBehalfOf)) {
     throw new ConfigurationError("Invalid onBehalfOf: a non-empty subuser name without control characters");
   }
   const client = await IntegrationsClient.create(settings);

@@ -14,6 +14,7 @@ import {
   DESTINATIONS,
   EMAIL_EVENTS,
   type EmailEvent,
+  HEADER_SAFE,
   INTEGRATION_ID,
   type IntegrationInputs,
   normalizeEvents,
@@ -50,9 +51,6 @@ const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
     : `must be one of ${values.join(", ")}; got ${describe(issue.input)}`;
 
 const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
-
-/** No control characters (Unicode category Cc): the value travels as an HTTP header. */
-const HEADER_SAFE = /^\P{Cc}+$/u;
 
 const integrationSchema = v.strictObject(
   {

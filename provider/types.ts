@@ -32,6 +32,9 @@ export type Destination = (typeof DESTINATIONS)[number];
 /** Segment integrations SendGrid allows per account (spec: AddIntegration description). */
 export const INTEGRATION_LIMIT = 10;
 
+/** A non-empty value without control characters (Unicode Cc): it travels as an HTTP header. */
+export const HEADER_SAFE = /^\P{Cc}+$/u;
+
 /** An id that addresses exactly one integration: never empty, no `,` `&` `/` `?` or spaces. */
 export const INTEGRATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
