@@ -52,7 +52,31 @@ const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
 
 const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
 
-const integrationSchema = v.strictObject(
+// Plain objects: valibot's strictObject stops at the first unknown key, and every unknown key is
+// reported (see unknownKeys).
+const filtersSchema = v.object(
+  {
+    emailEvents: v.pipe(
+      v.array(v.picklist(EMAIL_EVENTS, oneOf(EMAIL_EVENTS)), required("a non-empty list of email events")),
+      v.minLength(1, "must list at least one email event"),
+    ),
+  },
+  required("an object with emailEvents"),
+);
+
+const propertiesSchema = v.object(
+  {
+    writeKey: v.pipe(
+      v.string(required("the Segment source's write key (a string)")),
+      v.minLength(WRITE_KEY_MIN, (i) => `${writeKeyLength} (got ${lengthOf(i.input)})`),
+      v.maxLength(WRITE_KEY_MAX, (i) => `${writeKeyLength} (got ${lengthOf(i.input)})`),
+    ),
+    destinationRegion: v.picklist(DESTINATION_REGIONS, oneOf(DESTINATION_REGIONS)),
+  },
+  required("an object with writeKey and destinationRegion"),
+);
+
+const integrationSchema = v.object(
   {
     label: v.optional(
       v.pipe(
@@ -61,26 +85,8 @@ const integrationSchema = v.strictObject(
       ),
     ),
     destination: v.optional(v.picklist(DESTINATIONS, oneOf(DESTINATIONS))),
-    filters: v.strictObject(
-      {
-        emailEvents: v.pipe(
-          v.array(v.picklist(EMAIL_EVENTS, oneOf(EMAIL_EVENTS)), required("a non-empty list of email events")),
-          v.minLength(1, "must list at least one email event"),
-        ),
-      },
-      required("an object with emailEvents"),
-    ),
-    properties: v.strictObject(
-      {
-        writeKey: v.pipe(
-          v.string(required("the Segment source's write key (a string)")),
-          v.minLength(WRITE_KEY_MIN, (i) => `${writeKeyLength} (got ${lengthOf(i.input)})`),
-          v.maxLength(WRITE_KEY_MAX, (i) => `${writeKeyLength} (got ${lengthOf(i.input)})`),
-        ),
-        destinationRegion: v.picklist(DESTINATION_REGIONS, oneOf(DESTINATION_REGIONS)),
-      },
-      required("an object with writeKey and destinationRegion"),
-    ),
+    filters: filtersSchema,
+    properties: propertiesSchema,
     onBehalfOf: v.optional(
       v.pipe(
         v.string(required("a subuser name (a string)")),
@@ -159,10 +165,25 @@ export function checkInputs(news: Record<string, unknown>): {
     const property = propertyPath(path) || "inputs";
     // One failure per field; values still unknown during preview are not failures.
     if (reachesUnknown(raw, path) || failures.some((f) => f.property === property)) continue;
-    const unrecognized = issue.type === "strict_object" && issue.expected === "never";
-    failures.push({ property, reason: unrecognized ? "is not a property of SegmentIntegration" : issue.message });
+    failures.push({ property, reason: issue.message });
+  }
+  for (const path of unknownKeys(raw)) {
+    failures.push({ property: propertyPath(path), reason: "is not a property of SegmentIntegration" });
   }
   return { inputs: withoutUndefined(normalize(raw)), failures };
+}
+
+/** Every key the schema does not know, at every level, so misspellings are all reported at once. */
+function unknownKeys(raw: Record<string, unknown>): PropertyKey[][] {
+  const found: PropertyKey[][] = [];
+  const visit = (value: unknown, entries: Record<string, unknown>, at: PropertyKey[]) => {
+    if (!isRecord(value)) return;
+    for (const key of Object.keys(value)) if (!Object.hasOwn(entries, key)) found.push([...at, key]);
+  };
+  visit(raw, integrationSchema.entries, []);
+  visit(raw.filters, filtersSchema.entries, ["filters"]);
+  visit(raw.properties, propertiesSchema.entries, ["properties"]);
+  return found;
 }
 
 /** Apply defaults and the event set normalization wherever the values are known. */

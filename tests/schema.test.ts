@@ -120,6 +120,21 @@ describe("check: one failure per bad field, with its property path", () => {
     );
   });
 
+  it("reports every misspelled property at once, at every level, each with its message", () => {
+    const failures = failuresOf({
+      ...valid(),
+      lable: "Prod",
+      destinaton: "Segment",
+      filters: { emailEvents: ["open"], emailEvent: ["click"], extra: 1 },
+      properties: { writeKey: "wk_123456", destinationRegion: "US", region: "EU", write_key: "x" },
+    });
+    expect(failures).toEqual(
+      ["lable", "destinaton", "filters.emailEvent", "filters.extra", "properties.region", "properties.write_key"].map(
+        (property) => ({ property, reason: "is not a property of SegmentIntegration" }),
+      ),
+    );
+  });
+
   it("quotes property names that are not identifiers", () => {
     expect(props({ ...valid(), "my label": "x" })).toEqual(['["my label"]']);
   });
