@@ -6,10 +6,13 @@
  * who want to run their own stacks offline (`pulumi-sendgrid-segment/emulator`).
  *
  * It can also misbehave on purpose: a fixed-window rate limit answering 429 with SendGrid's
- * X-RateLimit-* headers, and injected faults (an HTTP status, a connection reset, a request that
- * hangs, or a change committed whose response is then dropped).
+ * X-RateLimit-* headers, and injected faults: the ones of a flaky network (an HTTP status, a
+ * connection reset, a request that hangs, a change committed whose response is then dropped) and
+ * the ones of a hostile one (a redirect to another origin, a malformed 2xx after committing, a
+ * body that stalls after the headers, an oversized error, an error quoting the credentials).
  */
 import { randomUUID } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -43,18 +46,38 @@ export interface EmulatorOptions {
   rateLimit?: { limit: number; windowSeconds?: number };
   /** Faults to inject from the start (see `Emulator.inject`). */
   faults?: Fault[];
+  /**
+   * Keep the integrations in this JSON file: loaded at start when it exists, rewritten after every
+   * change, so a restarted emulator still has them. Default: in memory only.
+   */
+  stateFile?: string;
 }
+
+/** How a `malformed` answer is broken. */
+export const MALFORMED = ["truncated", "null", "text", "empty", "no-id", "wrong-types", "foreign-id"] as const;
+export type Malformed = (typeof MALFORMED)[number];
+export const REDIRECT_STATUSES = [301, 302, 307, 308] as const;
+/** Where a `redirect` fault points by default: an origin nobody serves. */
+export const DEFAULT_REDIRECT_LOCATION = "http://127.0.0.1:9/v3/marketing/integrations?elsewhere=1";
 
 /**
  * One misbehaviour, for the next `times` (default 1) requests of `method` (default any):
  * - `status`: answer that HTTP status without doing anything (429 carries the rate-limit headers);
  * - `reset`: close the connection before doing anything;
  * - `hang`: never answer (the client's timeout decides);
- * - `commit-drop`: do the work, then close the connection without answering.
+ * - `commit-drop`: do the work, then close the connection without answering;
+ * - `redirect`: answer a 3xx to `location` (default `DEFAULT_REDIRECT_LOCATION`) without doing anything;
+ * - `malformed`: do the work, then answer its 2xx status with a broken body (see `MALFORMED`);
+ * - `stall`: do the work, send the headers and half the body, then never finish;
+ * - `oversized`: answer 400 with a body of about 5 MB (thousands of errors, long fields);
+ * - `echo`: answer 400 with errors quoting the request's API key and the integration's write key
+ *   (whole in `message` and `field`, cut short in `parameter`), as a careless proxy might.
  */
 export type Fault =
   | { kind: "status"; status: number; method?: string; times?: number }
-  | { kind: "reset" | "hang" | "commit-drop"; method?: string; times?: number };
+  | { kind: "reset" | "hang" | "commit-drop" | "stall" | "oversized" | "echo"; method?: string; times?: number }
+  | { kind: "redirect"; status: (typeof REDIRECT_STATUSES)[number]; location?: string; method?: string; times?: number }
+  | { kind: "malformed"; body: Malformed; method?: string; times?: number };
 
 export interface StoredIntegration {
   integration_id: string;
@@ -90,6 +113,8 @@ export interface Emulator {
   inject(...faults: Fault[]): void;
   /** Faults still queued. */
   pendingFaults(): Fault[];
+  /** Drop every queued fault. */
+  clearFaults(): void;
   /** Add an integration directly, as if made in the SendGrid UI (ids are generated unless given). */
   seed(
     integration: Omit<StoredIntegration, "integration_id" | "user_id"> & Partial<StoredIntegration>,
@@ -98,17 +123,36 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-/** `POST:503:2` → { method: "POST", kind: "status", status: 503, times: 2 }. */
-export function parseFault(spec: string): Fault {
-  const [method = "", kind = "", times = "1"] = spec.split(":");
+/** Fault kinds as written in `--fault`, for help texts. */
+export const FAULT_KINDS =
+  "an HTTP status (429, 503, ...), reset, hang, commit-drop, stall, oversized, echo, " +
+  `redirect-<${REDIRECT_STATUSES.join("|")}>, malformed-<${MALFORMED.join("|")}>`;
+
+/**
+ * `POST:503:2` → { method: "POST", kind: "status", status: 503, times: 2 };
+ * `GET:redirect-307` → { kind: "redirect", status: 307 }; `POST:malformed-no-id` → { kind: "malformed", body: "no-id" }.
+ */
+export function parseFault(spec: string, redirectLocation?: string): Fault {
+  const [method = "", kind = "", times = "1", ...extra] = spec.split(":");
   const count = Number(times);
-  if (!/^(GET|POST|PATCH|DELETE|\*)$/i.test(method) || !Number.isInteger(count) || count < 1) {
+  if (extra.length || !/^(GET|POST|PATCH|DELETE|\*)$/i.test(method) || !Number.isInteger(count) || count < 1) {
     throw new Error(`fault ${JSON.stringify(spec)}: expected METHOD:KIND[:TIMES], e.g. POST:503:2`);
   }
-  if (/^\d{3}$/.test(kind)) return { kind: "status", status: Number(kind), method: method.toUpperCase(), times: count };
-  if (kind === "reset" || kind === "hang" || kind === "commit-drop")
-    return { kind, method: method.toUpperCase(), times: count };
-  throw new Error(`fault ${JSON.stringify(spec)}: KIND must be an HTTP status, reset, hang or commit-drop`);
+  const common = { method: method.toUpperCase(), times: count };
+  if (/^\d{3}$/.test(kind)) return { kind: "status", status: Number(kind), ...common };
+  if (["reset", "hang", "commit-drop", "stall", "oversized", "echo"].includes(kind)) {
+    return { kind: kind as "reset", ...common };
+  }
+  const redirect = /^redirect-(\d{3})$/.exec(kind);
+  if (redirect && (REDIRECT_STATUSES as readonly number[]).includes(Number(redirect[1]))) {
+    const status = Number(redirect[1]) as (typeof REDIRECT_STATUSES)[number];
+    return { kind: "redirect", status, ...(redirectLocation ? { location: redirectLocation } : {}), ...common };
+  }
+  const malformed = /^malformed-(.+)$/.exec(kind);
+  if (malformed && (MALFORMED as readonly string[]).includes(malformed[1]!)) {
+    return { kind: "malformed", body: malformed[1] as Malformed, ...common };
+  }
+  throw new Error(`fault ${JSON.stringify(spec)}: KIND must be ${FAULT_KINDS}`);
 }
 
 type ApiError = { message: string; field?: string | null; parameter?: string };
@@ -125,7 +169,14 @@ class HttpError extends Error {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? "127.0.0.1";
   const limit = options.limit ?? INTEGRATION_LIMIT;
-  const store = new Map<string, Map<string, StoredIntegration>>();
+  const store = loadState(options.stateFile);
+  /** After every change: the whole store, written to a temporary file and renamed into place. */
+  const persist = () => {
+    if (!options.stateFile) return;
+    const data = { version: 1, accounts: Object.fromEntries([...store].map(([k, v]) => [k, [...v.values()]])) };
+    writeFileSync(`${options.stateFile}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
+    renameSync(`${options.stateFile}.tmp`, options.stateFile);
+  };
   const requests: LoggedRequest[] = [];
   const faults: Array<Fault & { times: number }> = (options.faults ?? []).map((f) => ({ ...f, times: f.times ?? 1 }));
   const windowMs = (options.rateLimit?.windowSeconds ?? 1) * 1000;
@@ -198,6 +249,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
     };
     integrations.set(integration.integration_id, integration);
+    persist();
     return integration;
   }
 
@@ -221,6 +273,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
     };
     accountOf(account).set(id, next);
+    persist();
     return next;
   }
 
@@ -233,6 +286,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     for (const id of list) find(account, id);
     for (const id of list) accountOf(account).delete(id);
+    persist();
   }
 
   async function route(req: IncomingMessage, url: URL, account: string): Promise<[number, unknown]> {
@@ -252,6 +306,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       throw new HttpError(404, [{ message: "not found", field: null }]);
     }
     throw new HttpError(405, [{ message: `method ${req.method} not allowed`, field: null }]);
+  }
+
+  /** The write key an echoing proxy could quote: the request body's, else the addressed integration's. */
+  async function echoedWriteKey(req: IncomingMessage, url: URL, account: string): Promise<string> {
+    if (req.method === "POST" || req.method === "PATCH") {
+      const body = (await readJson(req).catch(() => undefined)) as IntegrationBody | undefined;
+      return body?.properties?.write_key ?? "";
+    }
+    const id = url.searchParams.get("ids") ?? decodeURIComponent(url.pathname.slice(BASE.length + 1));
+    return accountOf(account).get(id)?.properties.write_key ?? "";
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -280,6 +344,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       log(0, "hang"); // the client's timeout ends it
       return;
     }
+    if (fault?.kind === "redirect") {
+      log(fault.status, "redirect");
+      await drain(req);
+      res.writeHead(fault.status, { location: fault.location ?? DEFAULT_REDIRECT_LOCATION }).end();
+      return;
+    }
 
     let status: number;
     let body: unknown;
@@ -298,6 +368,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const message = fault.status === 429 ? "too many requests" : "internal error";
         throw new HttpError(fault.status, [{ field: null, message }]);
       }
+      if (fault?.kind === "oversized") {
+        shapedBy = "oversized";
+        throw new HttpError(400, oversizedErrors());
+      }
+      if (fault?.kind === "echo") {
+        shapedBy = "echo";
+        throw new HttpError(400, echoErrors(req.headers.authorization, await echoedWriteKey(req, url, account)));
+      }
       if (rate.limited) {
         shapedBy = "rate limit";
         throw new HttpError(429, [{ field: null, message: "too many requests" }]);
@@ -312,6 +390,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (fault?.kind === "commit-drop") {
       log(0, "commit-drop"); // the change is made; the answer is lost
       req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "malformed" && status < 300) {
+      log(status, `malformed ${fault.body}`);
+      const [type, text] = malformedBody(fault.body, body);
+      // A 204 cannot carry a body: the broken answer is a 200 then (a 2xx all the same).
+      res.writeHead(status === 204 ? 200 : status, type ? { "content-type": type } : {}).end(text);
+      return;
+    }
+    if (fault?.kind === "stall" && status < 300) {
+      log(status, "stall"); // the change is made; the body never completes
+      const text = JSON.stringify(body ?? { ok: true });
+      res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+      res.write(text.slice(0, Math.floor(text.length / 2)));
       return;
     }
     log(status, shapedBy);
@@ -340,10 +432,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       for (const f of more) faults.push({ ...f, times: f.times ?? 1 });
     },
     pendingFaults: () => faults.map((f) => ({ ...f })),
+    clearFaults: () => void faults.splice(0),
     accounts: () => new Map([...store].map(([k, v]) => [k, [...v.values()]])),
     seed: (integration, account = "") => {
       const stored = { integration_id: randomUUID(), user_id: userIdOf(account), ...integration };
       accountOf(account).set(stored.integration_id, stored);
+      persist();
       return stored;
     },
     close: () =>
@@ -352,6 +446,80 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         server.close(() => resolve());
       }),
   };
+}
+
+/** The store saved by `stateFile`, or an empty one when there is no file yet. */
+function loadState(file: string | undefined): Map<string, Map<string, StoredIntegration>> {
+  const store = new Map<string, Map<string, StoredIntegration>>();
+  if (!file) return store;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return store;
+    throw new Error(`state file ${file}: ${(error as Error).message}`);
+  }
+  let data: { accounts?: Record<string, StoredIntegration[]> };
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new Error(`state file ${file} is not JSON; delete it to start empty`);
+  }
+  if (!data || typeof data.accounts !== "object" || data.accounts === null) {
+    throw new Error(`state file ${file} has no "accounts" object; delete it to start empty`);
+  }
+  for (const [account, list] of Object.entries(data.accounts)) {
+    if (!Array.isArray(list)) throw new Error(`state file ${file}: accounts[${JSON.stringify(account)}] is not a list`);
+    store.set(account, new Map(list.map((i) => [i.integration_id, i])));
+  }
+  return store;
+}
+
+/** About 5 MB of errors: thousands of them, each with a long message, field and parameter. */
+function oversizedErrors(): ApiError[] {
+  const long = "x".repeat(1000);
+  return Array.from({ length: 1700 }, (_, i) => ({
+    message: `error ${i}: ${long}`,
+    field: `field_${i}_${long}`,
+    parameter: `parameter_${i}_${long}`,
+  }));
+}
+
+/** Errors quoting credentials: the bearer token and write key whole, and the write key cut short. */
+function echoErrors(authorization: string | undefined, writeKey: string): ApiError[] {
+  const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1] ?? "";
+  return [
+    { message: `invalid request with Authorization: Bearer ${token} and write_key=${writeKey}`, field: writeKey },
+    { message: "write key rejected", parameter: `write_key=${writeKey.slice(0, Math.ceil(writeKey.length * 0.6))}` },
+  ];
+}
+
+/** A 2xx body broken as asked; `body` is what would have been sent. */
+function malformedBody(kind: Malformed, body: unknown): [string | undefined, string] {
+  const json = JSON.stringify(body ?? {});
+  const integration = (body ?? {}) as Record<string, unknown>;
+  switch (kind) {
+    case "truncated":
+      return ["application/json", json.slice(0, Math.max(1, Math.floor(json.length / 2)))];
+    case "null":
+      return ["application/json", "null"];
+    case "text":
+      return ["text/plain", "OK"];
+    case "empty":
+      return [undefined, ""];
+    case "no-id": {
+      const { integration_id: _id, ...rest } = integration;
+      return ["application/json", JSON.stringify(rest)];
+    }
+    case "wrong-types":
+      return ["application/json", JSON.stringify({ ...integration, label: 42, filters: { email_events: "open" } })];
+    case "foreign-id":
+      return ["application/json", JSON.stringify({ ...integration, integration_id: "foreign-0000" })];
+  }
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  for await (const _ of req);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
