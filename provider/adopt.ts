@@ -8,15 +8,17 @@
  */
 import type { IntegrationsClient } from "./client";
 import { ApiError, isNotFound } from "./errors";
-import { type IntegrationInputs, toWire, type WireIntegration } from "./types";
+import type { IntegrationInputs } from "./types";
+import { type IdentifiedWireIntegration, toWire } from "./wire";
 
 export async function adoptIntegration(
   client: IntegrationsClient,
   importId: string,
   desired: IntegrationInputs,
-): Promise<WireIntegration> {
+): Promise<IdentifiedWireIntegration> {
+  const scope = { onBehalfOf: desired.onBehalfOf, writeKeys: [desired.properties.writeKey] };
   try {
-    await client.get(importId, desired.onBehalfOf);
+    await client.get(importId, scope);
   } catch (error) {
     if (!isNotFound(error)) throw error;
     const where = desired.onBehalfOf ? `subuser "${desired.onBehalfOf}"` : "the account";
@@ -25,8 +27,8 @@ export async function adoptIntegration(
       `SendGrid Segment integration from importId ${importId}`,
       404,
       { errors: [{ message: `no integration ${importId} in ${where}; nothing was created` }] },
-      [],
+      [desired.properties.writeKey],
     );
   }
-  return client.update(importId, toWire(desired), desired.onBehalfOf);
+  return client.update(importId, toWire(desired), scope);
 }

@@ -1,22 +1,46 @@
 /**
- * The one HTTP client for the Integrations API, on `got`: base URL, Bearer auth, JSON, a request
- * timeout, and a User-Agent naming this package and version. Each method is one logical API call;
- * retries are got's, driven by the policy in `retry.ts`, never loops here. Errors become `ApiError`
- * or `RequestError` with messages that never hold a credential.
+ * The one HTTP client for the Integrations API, on `got`: base URL, Bearer auth, JSON, a timeout
+ * per attempt covering the whole answer (a body that stalls times out too), and a User-Agent
+ * naming this package and version. Each method is one logical API call; retries are got's,
+ * driven by the policy in `retry.ts`, never loops here.
+ *
+ * Nothing on the wire is trusted: redirects are never followed (the API never redirects, and
+ * following one would send the body and key elsewhere), answers are read up to `MAX_ANSWER_BYTES`,
+ * and every 2xx body is validated (`wire.ts`) before it is returned. Errors are `ApiError`,
+ * `ResponseError` or `RequestError`, redacted of the API key and the write keys in scope.
  */
-import { requireApiKey, type Settings } from "./config";
-import { ApiError, InvalidIdError, type Operation, RequestError } from "./errors";
+import type { Settings } from "./config";
+import { requireApiKey } from "./config";
+import { ApiError, clip, InvalidIdError, type Operation, RequestError, ResponseError } from "./errors";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./package";
 import { DEFAULT_RETRY, decideRetry, RETRY_ERROR_CODES, RETRY_STATUS, type RetryTuning } from "./retry";
-import { INTEGRATION_ID, type WireIntegration, type WireIntegrationInput } from "./types";
+import { INTEGRATION_ID } from "./types";
+import {
+  type IdentifiedWireIntegration,
+  parseIntegration,
+  parseIntegrationList,
+  UnusableAnswer,
+  type WireIntegrationInput,
+} from "./wire";
 
-// got is ESM-only; this CommonJS module names its type through an import-mode type query.
+// got is ESM-only; this CommonJS module names its types through import-mode type queries.
 type Got = import("got", { with: { "resolution-mode": "import" }}).Got;
+type GotResponse = import("got", { with: { "resolution-mode": "import" }}).Response<unknown>;
+type GotPromise = import("got", { with: { "resolution-mode": "import" }}).CancelableRequest<GotResponse>;
 
 const PATH = "v3/marketing/integrations";
 
+/** The largest answer read; a list of 10 integrations is a few KiB. */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+
 export function assertIntegrationId(id: unknown): asserts id is string {
   if (typeof id !== "string" || !INTEGRATION_ID.test(id)) throw new InvalidIdError(id);
+}
+
+/** Who a call acts for, and the write keys it may touch (redacted from every error it raises). */
+export interface Scope {
+  onBehalfOf?: string | undefined;
+  writeKeys?: readonly (string | undefined)[];
 }
 
 /**
@@ -41,7 +65,7 @@ export function preloadHttp(): void {
 export class IntegrationsClient {
   private constructor(
     private readonly http: Got,
-    private readonly secrets: readonly string[],
+    private readonly apiKey: string,
   ) {}
 
   /** got is ESM-only: it is imported when the first client is made, in the provider process. */
@@ -56,7 +80,8 @@ export class IntegrationsClient {
         "user-agent": USER_AGENT,
         accept: "application/json",
       },
-      responseType: "json",
+      responseType: "buffer",
+      followRedirect: false,
       timeout: { request: settings.requestTimeoutMs },
       retry: {
         limit: Number.MAX_SAFE_INTEGER, // bounded by the time budget, not a count
@@ -69,7 +94,9 @@ export class IntegrationsClient {
             {
               attemptCount,
               method: error.options.method,
-              status: error.response?.statusCode,
+              // Only an HTTP error status counts as a status: a timeout or reset while reading a
+              // 2xx body is a network failure, retried as one.
+              status: error.name === "HTTPError" ? error.response?.statusCode : undefined,
               code: error.code,
               headers: error.response?.headers,
               startedAt: context.startedAt,
@@ -82,70 +109,159 @@ export class IntegrationsClient {
         },
       },
     });
-    return new IntegrationsClient(http, [apiKey]);
+    return new IntegrationsClient(http, apiKey);
   }
 
-  async create(body: WireIntegrationInput, onBehalfOf?: string): Promise<WireIntegration> {
-    return this.call("create", describeNew(body), [body.properties.write_key], (context) =>
-      this.http.post(PATH, { json: body, headers: behalf(onBehalfOf), context }).json<WireIntegration>(),
+  async create(body: WireIntegrationInput, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
+    const s = withKey(scope, body.properties.write_key);
+    const response = await this.call("create", describeNew(body), s, (context) =>
+      this.http.post(PATH, { json: body, headers: behalf(s), context }),
     );
+    return this.answer("create", describeNew(body), s, response, (json) => parseIntegration(json));
   }
 
-  async get(id: string, onBehalfOf?: string): Promise<WireIntegration> {
+  async get(id: string, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
     assertIntegrationId(id);
-    return this.call("read", describeId(id), [], (context) =>
-      this.http.get(`${PATH}/${id}`, { headers: behalf(onBehalfOf), context }).json<WireIntegration>(),
+    const response = await this.call("read", describeId(id), scope, (context) =>
+      this.http.get(`${PATH}/${id}`, { headers: behalf(scope), context }),
     );
+    return this.answer("read", describeId(id), scope, response, (json) => parseIntegration(json, id));
   }
 
-  async list(onBehalfOf?: string): Promise<WireIntegration[]> {
-    const subject = `SendGrid integrations${onBehalfOf ? ` of ${JSON.stringify(onBehalfOf)}` : ""}`;
-    const body = await this.call("list", subject, [], (context) =>
-      this.http.get(PATH, { headers: behalf(onBehalfOf), context }).json<{ result?: WireIntegration[] }>(),
+  async list(scope: Scope = {}): Promise<IdentifiedWireIntegration[]> {
+    const subject = `SendGrid integrations${scope.onBehalfOf ? ` of ${JSON.stringify(scope.onBehalfOf)}` : ""}`;
+    const response = await this.call("list", subject, scope, (context) =>
+      this.http.get(PATH, { headers: behalf(scope), context }),
     );
-    return Array.isArray(body?.result) ? body.result : [];
+    return this.answer("list", subject, scope, response, parseIntegrationList);
   }
 
-  async update(id: string, body: WireIntegrationInput, onBehalfOf?: string): Promise<WireIntegration> {
+  async update(id: string, body: WireIntegrationInput, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
     assertIntegrationId(id);
-    return this.call("update", describeId(id), [body.properties.write_key], (context) =>
-      this.http.patch(`${PATH}/${id}`, { json: body, headers: behalf(onBehalfOf), context }).json<WireIntegration>(),
+    const s = withKey(scope, body.properties.write_key);
+    const response = await this.call("update", describeId(id), s, (context) =>
+      this.http.patch(`${PATH}/${id}`, { json: body, headers: behalf(s), context }),
     );
+    return this.answer("update", describeId(id), s, response, (json) => parseIntegration(json, id));
   }
 
-  async delete(id: string, onBehalfOf?: string): Promise<void> {
+  /** Any 2xx means deleted, whatever its body. */
+  async delete(id: string, scope: Scope = {}): Promise<void> {
     assertIntegrationId(id);
-    await this.call("delete", describeId(id), [], (context) =>
-      this.http.delete(PATH, { searchParams: { ids: id }, headers: behalf(onBehalfOf), context }).text(),
+    await this.call("delete", describeId(id), scope, (context) =>
+      this.http.delete(PATH, { searchParams: { ids: id }, headers: behalf(scope), context }),
     );
   }
 
-  private async call<T>(
+  /** Sends one logical request (got retries it), then refuses redirects; errors become ours. */
+  private async call(
     operation: Operation,
     subject: string,
-    extraSecrets: readonly string[],
-    request: (context: Record<string, unknown>) => Promise<T>,
-  ): Promise<T> {
+    scope: Scope,
+    send: (context: Record<string, unknown>) => GotPromise,
+  ): Promise<GotResponse> {
     const context: CallContext = { startedAt: Date.now(), attempts: 1 };
+    const secrets = [this.apiKey, ...(scope.writeKeys ?? [])];
+    // got has no size limit of its own: count the body as it arrives and cancel past the cap.
+    // got emits "response" only after the whole body, so the status comes from Node's request.
+    let status = 0;
+    let tooLarge = false;
+    let response: GotResponse;
     try {
-      return await request({ call: context });
+      const request = send({ call: context });
+      request.on("request", (req: import("node:http").ClientRequest) => {
+        req.once("response", (res) => {
+          status = res.statusCode ?? 0;
+        });
+      });
+      request.on("downloadProgress", (progress: { transferred: number; total?: number }) => {
+        if (!tooLarge && Math.max(progress.transferred, progress.total ?? 0) > MAX_ANSWER_BYTES) {
+          tooLarge = true;
+          request.cancel();
+        }
+      });
+      response = await request;
     } catch (error) {
-      throw toProviderError(operation, subject, error, [...this.secrets, ...extraSecrets], context);
+      if (tooLarge) {
+        const problem = `the answer (HTTP ${status}) is larger than ${MAX_ANSWER_BYTES / 1024} KiB; it was not read`;
+        throw new ResponseError(operation, subject, status, problem, secrets);
+      }
+      throw toProviderError(operation, subject, error, secrets, context);
+    }
+    if (response.statusCode >= 300) {
+      throw new ResponseError(
+        operation,
+        subject,
+        response.statusCode,
+        `HTTP ${response.statusCode} redirect to ${redirectTarget(response)} was not followed: ` +
+          "the Integrations API never redirects (check sendgrid:apiBaseUrl, or a proxy in between)",
+        secrets,
+        "ERR_SENDGRID_REDIRECT",
+      );
+    }
+    return response;
+  }
+
+  /** A 2xx answer's JSON body, validated by `parse`, or a ResponseError saying what is wrong with it. */
+  private answer<T>(
+    operation: Operation,
+    subject: string,
+    scope: Scope,
+    response: GotResponse,
+    parse: (json: unknown) => T,
+  ): T {
+    const type = response.headers["content-type"] ?? "no content type";
+    const what = `the answer (HTTP ${response.statusCode}, ${clip(String(type), 60)})`;
+    const unusable = (problem: string) =>
+      new ResponseError(operation, subject, response.statusCode, `${what} ${problem}`, [
+        this.apiKey,
+        ...(scope.writeKeys ?? []),
+      ]);
+    const text = response.rawBody.toString("utf8");
+    if (text.trim() === "") throw unusable("is empty");
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw unusable("is not JSON");
+    }
+    try {
+      return parse(json);
+    } catch (error) {
+      if (error instanceof UnusableAnswer) throw unusable(`cannot be used: ${error.message}`);
+      throw error;
     }
   }
 }
 
-const behalf = (onBehalfOf?: string): Record<string, string> => (onBehalfOf ? { "on-behalf-of": onBehalfOf } : {});
+const withKey = (scope: Scope, writeKey: string): Scope => ({
+  ...scope,
+  writeKeys: [...(scope.writeKeys ?? []), writeKey],
+});
+
+const behalf = (scope: Scope): Record<string, string> => (scope.onBehalfOf ? { "on-behalf-of": scope.onBehalfOf } : {});
 
 const describeId = (id: string) => `SendGrid Segment integration ${id}`;
-const describeNew = (body: WireIntegrationInput) => `SendGrid Segment integration ${JSON.stringify(body.label)}`;
+const describeNew = (body: WireIntegrationInput) =>
+  `SendGrid Segment integration ${JSON.stringify(clip(body.label, 100))}`;
+
+/** The origin a redirect points to (never its path or query, which may carry anything). */
+function redirectTarget(response: GotResponse): string {
+  const location = response.headers.location;
+  if (!location) return "nowhere (no Location header)";
+  try {
+    return new URL(location, response.url).origin;
+  } catch {
+    return "an invalid Location";
+  }
+}
 
 /** Map a got error to ours, keeping only safe parts (got's error holds the request headers). */
 function toProviderError(
   operation: Operation,
   subject: string,
   error: unknown,
-  secrets: string[],
+  secrets: readonly (string | undefined)[],
   context: CallContext,
 ): Error {
   const e = error as {
@@ -155,14 +271,26 @@ function toProviderError(
     response?: { statusCode: number; body: unknown };
   };
   const retried = retryNote(context);
-  if (e?.response && typeof e.response.statusCode === "number") {
+  // A timeout may carry a response whose body never finished: it is a timeout, not an answer.
+  if (e?.name === "TimeoutError") {
+    return new RequestError(
+      operation,
+      subject,
+      `request timed out (${e.message})${retried}`,
+      secrets,
+      e.code ?? "ETIMEDOUT",
+    );
+  }
+  if (e?.name === "HTTPError" && e.response && typeof e.response.statusCode === "number") {
     return new ApiError(operation, subject, e.response.statusCode, e.response.body, secrets, retried);
   }
-  const why =
-    e?.name === "TimeoutError"
-      ? `request timed out (${e.message})`
-      : `request failed (${e?.code ?? e?.message ?? String(error)})`;
-  return new RequestError(operation, subject, why + retried, secrets, e?.code);
+  return new RequestError(
+    operation,
+    subject,
+    `request failed (${e?.code ?? e?.message ?? String(error)})${retried}`,
+    secrets,
+    e?.code,
+  );
 }
 
 /** " (gave up after 4 attempts in 12.3 s; ...)" when retries happened. */

@@ -6,13 +6,14 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { adoptIntegration } from "./adopt";
-import { IntegrationsClient, preloadHttp } from "./client";
+import { IntegrationsClient, preloadHttp, type Scope } from "./client";
 import { resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
-import { isNotFound } from "./errors";
-import { createReconciled } from "./reconcile";
+import { isNotFound, ResponseError } from "./errors";
+import { createReconciled, sameIntegration } from "./reconcile";
 import { checkInputs, toIntegrationInputs } from "./schema";
-import { fromWire, type IntegrationOutputs, toWire } from "./types";
+import type { IntegrationInputs, IntegrationOutputs } from "./types";
+import { fromWire, toWire } from "./wire";
 
 type Props = Record<string, any>;
 
@@ -57,11 +58,8 @@ export async function create(inputs: Props): Promise<{ id: string; outs: Integra
   const live = importId
     ? await adoptIntegration(sendgrid, importId, desired)
     : await createReconciled(sendgrid, desired);
+  // The client has validated the answer: it carries the integration's id.
   const outs: IntegrationOutputs = { ...fromWire(live, desired), ...(importId ? { importId } : {}) };
-  outs.integrationId ||= importId ?? "";
-  if (!outs.integrationId) {
-    throw new Error("Unable to create SendGrid Segment integration: the response carried no integration_id");
-  }
   return { id: outs.integrationId, outs };
 }
 
@@ -77,7 +75,7 @@ export async function read(
 ): Promise<{ id: string; props: IntegrationOutputs | Record<string, never>; inputs?: Props }> {
   const known = toIntegrationInputs(props);
   try {
-    const live = await (await api()).get(id, known.onBehalfOf);
+    const live = await (await api()).get(id, scopeOf(known));
     const outs: IntegrationOutputs = {
       ...fromWire(live, known),
       integrationId: id,
@@ -96,19 +94,40 @@ export async function read(
 
 export async function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(news);
-  const updated = await (await api()).update(id, toWire(desired), desired.onBehalfOf);
+  const scope = scopeOf(desired, toIntegrationInputs(olds));
+  const sendgrid = await api();
+  let updated: Awaited<ReturnType<IntegrationsClient["update"]>>;
+  try {
+    updated = await sendgrid.update(id, toWire(desired), scope);
+  } catch (error) {
+    // A 2xx whose answer cannot be used: PATCH is idempotent, so read back what is live instead.
+    if (!isUnusableSuccess(error)) throw error;
+    updated = await sendgrid.get(id, scope);
+    if (!sameIntegration(updated, desired)) throw error;
+  }
   const outs = fromWire(updated, desired);
   return { outs: { ...outs, integrationId: id, userId: outs.userId || String(olds.userId ?? "") } };
 }
 
 export async function del(id: string, props: Props): Promise<void> {
   try {
-    await (await api()).delete(id, toIntegrationInputs(props).onBehalfOf);
+    await (await api()).delete(id, scopeOf(toIntegrationInputs(props)));
   } catch (error) {
     if (!isNotFound(error)) throw error; // already deleted is deleted
   }
 }
 export { del as delete };
+
+/** The account a call acts for, and the write keys it knows of (redacted from its errors). */
+function scopeOf(...known: IntegrationInputs[]): Scope {
+  return {
+    onBehalfOf: known[0]?.onBehalfOf,
+    writeKeys: known.map((k) => k.properties.writeKey).filter((key) => typeof key === "string"),
+  };
+}
+
+const isUnusableSuccess = (error: unknown) =>
+  error instanceof ResponseError && error.code === "ERR_SENDGRID_RESPONSE" && error.status >= 200 && error.status < 300;
 
 /**
  * What the shim installs on the provider object after `configure`. The named exports above stay

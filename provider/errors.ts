@@ -1,25 +1,37 @@
 /**
  * Errors the provider raises, each with a stable `code`. Messages are one line a user can act on:
- * what failed, the HTTP status, and SendGrid's own `errors[].message`/`field`. None ever holds the
- * API key or a write key: messages are built from known-safe parts and redacted again, and no
- * HTTP library error (whose options hold the Authorization header) is attached as a cause.
+ * what failed, the HTTP status, and SendGrid's own `errors[].message`/`field`.
+ *
+ * Every message goes through one pipeline in `SendGridError`: secrets are redacted first (whole,
+ * and any run of 6 or more of their characters, so an echoed or cut-off key never shows), then the
+ * line is cut to `MAX_MESSAGE_LENGTH`. Whatever an answer holds, an error stays small enough for
+ * the engine's gRPC channel and a CI log. No HTTP library error (its options hold the
+ * Authorization header) is ever attached as a cause.
  */
 
 export type Operation = "create" | "read" | "update" | "delete" | "list";
 
+/** Longest error message the provider raises, in characters. */
+export const MAX_MESSAGE_LENGTH = 1024;
+/** SendGrid errors quoted in one message; the rest are counted. */
+export const MAX_DETAILS = 3;
+/** A run of this many characters of a secret is redacted wherever it appears. */
+export const SECRET_RUN = 6;
+const REDACTED = "[redacted]";
+
 export class SendGridError extends Error {
   readonly code: string;
-  constructor(message: string, code: string) {
-    super(message);
+  constructor(message: string, code: string, secrets: readonly (string | undefined)[] = []) {
+    super(clip(redact(oneLine(message), secrets), MAX_MESSAGE_LENGTH));
     this.name = new.target.name;
     this.code = code;
   }
 }
 
-/** Configuration is missing or invalid (API key, region, base URL, timeout). */
+/** Configuration is missing or invalid (API key, region, base URL, timeout, account). */
 export class ConfigurationError extends SendGridError {
-  constructor(message: string) {
-    super(message, "ERR_SENDGRID_CONFIG");
+  constructor(message: string, secrets: readonly (string | undefined)[] = []) {
+    super(message, "ERR_SENDGRID_CONFIG", secrets);
   }
 }
 
@@ -27,7 +39,7 @@ export class ConfigurationError extends SendGridError {
 export class InvalidIdError extends SendGridError {
   constructor(id: unknown) {
     super(
-      `Invalid SendGrid integration id ${JSON.stringify(String(id)).slice(0, 80)}: ` +
+      `Invalid SendGrid integration id ${JSON.stringify(clip(String(id), 80))}: ` +
         "an id is 1 to 128 letters, digits, '-' or '_'",
       "ERR_SENDGRID_INVALID_ID",
     );
@@ -44,43 +56,76 @@ export interface ApiErrorDetail {
 export class ApiError extends SendGridError {
   readonly status: number;
   readonly operation: Operation;
+  /** SendGrid's first errors, redacted and cut (see MAX_DETAILS); `omitted` counts the rest. */
   readonly details: ApiErrorDetail[];
+  readonly omitted: number;
   constructor(
     operation: Operation,
     subject: string,
     status: number,
     body: unknown,
-    secrets: readonly string[],
+    secrets: readonly (string | undefined)[],
     retried = "",
   ) {
-    const details = parseErrorBody(body);
+    const { details, omitted } = parseErrorBody(body, secrets);
+    const head = `Unable to ${operation} ${subject}: HTTP ${status}${statusText(status)}`;
+    const more = omitted > 0 ? ` (and ${omitted} more error${omitted === 1 ? "" : "s"})` : "";
+    // How many were left out, the retry note and the hint always show; SendGrid's words get the rest.
+    const tail = more + retried + hint(operation, status);
     const reasons = details.map(formatDetail).join("; ");
-    let message = `Unable to ${operation} ${subject}: HTTP ${status}${statusText(status)}`;
-    if (reasons) message += `: ${reasons}`;
-    message += retried + hint(operation, status);
-    super(redact(message, secrets), "ERR_SENDGRID_API");
+    const room = Math.max(0, MAX_MESSAGE_LENGTH - head.length - tail.length - 2);
+    super(head + (reasons ? `: ${clip(reasons, room)}` : "") + tail, "ERR_SENDGRID_API", secrets);
     this.status = status;
     this.operation = operation;
     this.details = details;
+    this.omitted = omitted;
   }
 }
 
-/** The request never got an HTTP answer: timeout, connection reset, DNS, TLS. */
+/** The request never got a complete HTTP answer: timeout, connection reset, DNS, TLS. */
 export class RequestError extends SendGridError {
   readonly operation: Operation;
   /** The network error code (ETIMEDOUT, ECONNRESET, ...), when there is one. */
   readonly causeCode: string | undefined;
-  constructor(operation: Operation, subject: string, reason: string, secrets: readonly string[], causeCode?: string) {
-    super(redact(`Unable to ${operation} ${subject}: ${reason}`, secrets), "ERR_SENDGRID_REQUEST");
+  constructor(
+    operation: Operation,
+    subject: string,
+    reason: string,
+    secrets: readonly (string | undefined)[],
+    causeCode?: string,
+  ) {
+    super(`Unable to ${operation} ${subject}: ${reason}`, "ERR_SENDGRID_REQUEST", secrets);
     this.operation = operation;
     this.causeCode = causeCode;
   }
 }
 
+/**
+ * An answer that cannot be used: a 2xx whose body is not the JSON the spec promises, one that is
+ * too large, or a redirect (the Integrations API never redirects, so none is followed).
+ * `status` is the HTTP status of the answer.
+ */
+export class ResponseError extends SendGridError {
+  readonly status: number;
+  readonly operation: Operation;
+  constructor(
+    operation: Operation,
+    subject: string,
+    status: number,
+    problem: string,
+    secrets: readonly (string | undefined)[],
+    code: "ERR_SENDGRID_RESPONSE" | "ERR_SENDGRID_REDIRECT" = "ERR_SENDGRID_RESPONSE",
+  ) {
+    super(`Unable to ${operation} ${subject}: ${problem}`, code, secrets);
+    this.status = status;
+    this.operation = operation;
+  }
+}
+
 /** Creating would exceed SendGrid's limit of integrations per account. */
 export class QuotaError extends SendGridError {
-  constructor(message: string) {
-    super(message, "ERR_SENDGRID_QUOTA");
+  constructor(message: string, secrets: readonly (string | undefined)[] = []) {
+    super(message, "ERR_SENDGRID_QUOTA", secrets);
   }
 }
 
@@ -90,8 +135,8 @@ export class QuotaError extends SendGridError {
  */
 export class AmbiguousCreateError extends SendGridError {
   readonly liveIds: string[];
-  constructor(message: string, liveIds: string[]) {
-    super(message, "ERR_SENDGRID_AMBIGUOUS_CREATE");
+  constructor(message: string, liveIds: string[], secrets: readonly (string | undefined)[] = []) {
+    super(message, "ERR_SENDGRID_AMBIGUOUS_CREATE", secrets);
     this.liveIds = liveIds;
   }
 }
@@ -124,24 +169,33 @@ function hint(operation: Operation, status: number): string {
   return "";
 }
 
-function parseErrorBody(body: unknown): ApiErrorDetail[] {
+/** Longest raw text taken from one answer field before redaction: far more than is ever shown. */
+const RAW_FIELD = 4096;
+
+/** SendGrid's `{"errors": [{message, field, parameter}]}`: the first few, redacted, each cut short. */
+function parseErrorBody(
+  body: unknown,
+  secrets: readonly (string | undefined)[],
+): { details: ApiErrorDetail[]; omitted: number } {
   let parsed = body;
   if (typeof body === "string" || Buffer.isBuffer(body)) {
     try {
       parsed = JSON.parse(body.toString());
     } catch {
-      return [];
+      return { details: [], omitted: 0 };
     }
   }
   const errors = (parsed as { errors?: unknown } | null)?.errors;
-  if (!Array.isArray(errors)) return [];
-  return errors
-    .filter((e): e is Record<string, unknown> => e !== null && typeof e === "object")
-    .map((e) => ({
-      message: String(e.message ?? "").slice(0, 500),
-      field: typeof e.field === "string" ? e.field : null,
-      ...(typeof e.parameter === "string" ? { parameter: e.parameter } : {}),
-    }));
+  if (!Array.isArray(errors)) return { details: [], omitted: 0 };
+  const objects = errors.filter((e): e is Record<string, unknown> => e !== null && typeof e === "object");
+  // Redact before cutting, so a cut can never leave part of a secret in view.
+  const text = (value: unknown, max: number) => clip(redact(String(value).slice(0, RAW_FIELD), secrets), max);
+  const details = objects.slice(0, MAX_DETAILS).map((e) => ({
+    message: text(e.message ?? "", 200),
+    field: typeof e.field === "string" ? text(e.field, 80) : null,
+    ...(typeof e.parameter === "string" ? { parameter: text(e.parameter, 80) } : {}),
+  }));
+  return { details, omitted: objects.length - details.length };
 }
 
 function formatDetail(d: ApiErrorDetail): string {
@@ -149,11 +203,38 @@ function formatDetail(d: ApiErrorDetail): string {
   return where ? `${d.message} (field "${where}")` : d.message;
 }
 
-/** Replace every occurrence of a secret with `[redacted]`. Short strings are not treated as secrets. */
+/** Control characters (newlines included) become spaces: an error is one line. */
+const oneLine = (text: string) => text.replace(/\p{Cc}+/gu, " ");
+
+/** Cut to at most `max` characters, marking the cut. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Replace every secret in `text` with `[redacted]`: each whole occurrence, and every run of at
+ * least `SECRET_RUN` consecutive characters of a secret (an answer may echo part of a key, or a
+ * proxy may cut one short). Strings shorter than 4 characters are not treated as secrets.
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
+  const hidden = new Uint8Array(text.length);
+  let any = false;
   for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
+    if (!secret || secret.length < 4) continue;
+    const run = Math.min(SECRET_RUN, secret.length);
+    for (let start = 0; start + run <= secret.length; start++) {
+      const piece = secret.slice(start, start + run);
+      for (let at = text.indexOf(piece); at >= 0; at = text.indexOf(piece, at + 1)) {
+        hidden.fill(1, at, at + run);
+        any = true;
+      }
+    }
+  }
+  if (!any) return text;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    if (!hidden[i]) out += text[i];
+    else if (i === 0 || !hidden[i - 1]) out += REDACTED;
   }
   return out;
 }

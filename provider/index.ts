@@ -9,6 +9,7 @@ export {
   InvalidIdError,
   QuotaError,
   RequestError,
+  ResponseError,
   SendGridError,
 } from "./errors";
 export {

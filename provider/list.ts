@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { IntegrationsClient } from "./client";
 import { resolveSettings, type Settings } from "./config";
 import { ConfigurationError } from "./errors";
-import type { Destination, DestinationRegion, EmailEvent, WireIntegration } from "./types";
+import type { Destination, DestinationRegion, EmailEvent } from "./types";
 import { HEADER_SAFE, normalizeEvents } from "./types";
+import type { IdentifiedWireIntegration } from "./wire";
 
 export interface ListSegmentIntegrationsArgs {
   /** List a subuser's integrations (the on-behalf-of header); default the parent account's. */
@@ -48,13 +49,13 @@ export async function listIntegrations(settings: Settings, onBehalfOf?: string):
     throw new ConfigurationError("Invalid onBehalfOf: a non-empty subuser name without control characters");
   }
   const client = await IntegrationsClient.create(settings);
-  return (await client.list(onBehalfOf)).map((wire) => toInfo(wire, onBehalfOf));
+  return (await client.list({ onBehalfOf })).map((wire) => toInfo(wire, onBehalfOf));
 }
 
-function toInfo(wire: WireIntegration, onBehalfOf?: string): SegmentIntegrationInfo {
+function toInfo(wire: IdentifiedWireIntegration, onBehalfOf?: string): SegmentIntegrationInfo {
   return {
-    integrationId: String(wire.integration_id ?? ""),
-    userId: String(wire.user_id ?? ""),
+    integrationId: wire.integration_id,
+    userId: wire.user_id ?? "",
     label: wire.label ?? "",
     destination: (wire.destination ?? "Segment") as Destination,
     filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },

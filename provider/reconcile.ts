@@ -2,7 +2,8 @@
  * Creating an integration without ever leaving a duplicate or an untracked one behind.
  *
  * POST is not idempotent. When it fails in a way that may have been committed (a timeout, a reset
- * connection, a 5xx after the request was sent), the account's integrations are listed and the
+ * connection, a 5xx after the request was sent, a 2xx whose answer cannot be used), the account's
+ * integrations are listed and the
  * one matching the desired state is recognised and adopted; only when none matches is the POST
  * tried again. When several match, nothing is created and the error names them all.
  *
@@ -10,16 +11,10 @@
  * is told which integrations fill it rather than a bare "Forbidden".
  */
 import type { IntegrationsClient } from "./client";
-import { AmbiguousCreateError, ApiError, QuotaError, RequestError } from "./errors";
+import { AmbiguousCreateError, ApiError, clip, QuotaError, RequestError, ResponseError } from "./errors";
 import { mayHaveBeenSent } from "./retry";
-import {
-  INTEGRATION_LIMIT,
-  type IntegrationInputs,
-  isMaskedWriteKey,
-  normalizeEvents,
-  toWire,
-  type WireIntegration,
-} from "./types";
+import { INTEGRATION_LIMIT, type IntegrationInputs, normalizeEvents } from "./types";
+import { type IdentifiedWireIntegration, isMaskedWriteKey, toWire, type WireIntegration } from "./wire";
 
 /** POSTs at most this many times, with a reconciliation between each. */
 export const MAX_CREATE_ATTEMPTS = 3;
@@ -27,11 +22,11 @@ export const MAX_CREATE_ATTEMPTS = 3;
 export async function createReconciled(
   client: IntegrationsClient,
   desired: IntegrationInputs,
-): Promise<WireIntegration> {
+): Promise<IdentifiedWireIntegration> {
   for (let attempt = 1; ; attempt++) {
     let failure: Error;
     try {
-      return await client.create(toWire(desired), desired.onBehalfOf);
+      return await client.create(toWire(desired), scopeOf(desired));
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) throw await explainForbidden(client, desired, error);
       if (!mayHaveCommitted(error)) throw error;
@@ -40,28 +35,45 @@ export async function createReconciled(
     const matches = await findMatches(client, desired, failure);
     if (matches.length === 1) return matches[0]!; // ours: the POST was committed, its answer lost
     if (matches.length > 1) {
-      const ids = matches.map((m) => String(m.integration_id));
+      const ids = matches.map((m) => m.integration_id);
       throw new AmbiguousCreateError(
-        `${failure.message}. It may have been created: ${matches.length} live integrations match it (${ids.join(", ")}). ` +
-          "None was recorded in state; delete the extra ones in SendGrid, or adopt one and re-run",
+        `${cause(failure)}. It may have been created: ${matches.length} live integrations match it (${ids.join(", ")}). ` +
+          "None was recorded in state; delete the extra ones in SendGrid, or adopt one with importId and re-run",
         ids,
+        secretsOf(desired),
       );
     }
     if (attempt >= MAX_CREATE_ATTEMPTS) {
       throw new AmbiguousCreateError(
-        `${failure.message}. Checked after ${attempt} attempts: no such integration exists, nothing to clean up`,
+        `${cause(failure)}. Checked after ${attempt} attempts: no such integration exists, nothing to clean up`,
         [],
+        secretsOf(desired),
       );
     }
   }
 }
 
-/** A failure after which the integration may exist: no answer after sending, or a 5xx. */
+/**
+ * A failure after which the integration may exist: no answer after sending, a 5xx, or an answer
+ * that could not be used although it was not an error (a 2xx, or a status never seen). A
+ * redirect is not a success: nothing was done.
+ */
 export function mayHaveCommitted(error: unknown): boolean {
   if (error instanceof ApiError) return error.status >= 500;
   if (error instanceof RequestError) return mayHaveBeenSent(error.causeCode);
+  if (error instanceof ResponseError) {
+    return error.code === "ERR_SENDGRID_RESPONSE" && (error.status < 300 || error.status >= 500);
+  }
   return false;
 }
+
+const scopeOf = (desired: IntegrationInputs) => ({
+  onBehalfOf: desired.onBehalfOf,
+  writeKeys: [desired.properties.writeKey],
+});
+const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];
+/** The failure's own message, kept short enough that what follows it always shows. */
+const cause = (failure: Error) => clip(failure.message, 500);
 
 /** Whether a live integration is the one described by `desired` (write key compared unless masked). */
 export function sameIntegration(live: WireIntegration, desired: IntegrationInputs): boolean {
@@ -79,12 +91,13 @@ export function sameIntegration(live: WireIntegration, desired: IntegrationInput
 
 async function findMatches(client: IntegrationsClient, desired: IntegrationInputs, failure: Error) {
   try {
-    return (await client.list(desired.onBehalfOf)).filter((live) => sameIntegration(live, desired));
+    return (await client.list(scopeOf(desired))).filter((live) => sameIntegration(live, desired));
   } catch (listFailure) {
     throw new AmbiguousCreateError(
-      `${failure.message}. It may have been created, and listing the account's integrations to check also failed ` +
-        `(${(listFailure as Error).message}). Look for "${desired.label}" in SendGrid before re-running`,
+      `${cause(failure)}. It may have been created, and listing the account's integrations to check also failed ` +
+        `(${clip((listFailure as Error).message, 300)}). Look for ${JSON.stringify(clip(desired.label, 80))} in SendGrid before re-running`,
       [],
+      secretsOf(desired),
     );
   }
 }
@@ -93,16 +106,20 @@ async function findMatches(client: IntegrationsClient, desired: IntegrationInput
 async function explainForbidden(client: IntegrationsClient, desired: IntegrationInputs, forbidden: ApiError) {
   let existing: WireIntegration[];
   try {
-    existing = await client.list(desired.onBehalfOf);
+    existing = await client.list(scopeOf(desired));
   } catch {
     return forbidden; // cannot tell; the original message already names both causes
   }
   if (existing.length < INTEGRATION_LIMIT) return forbidden;
   const account = desired.onBehalfOf ? `subuser "${desired.onBehalfOf}"` : "the account";
-  const listed = existing.map((i) => `"${i.label ?? ""}" (${i.integration_id})`).join(", ");
+  const listed = existing
+    .slice(0, INTEGRATION_LIMIT)
+    .map((i) => `${JSON.stringify(clip(i.label ?? "", 40))} (${i.integration_id})`)
+    .join(", ");
   return new QuotaError(
-    `Unable to create SendGrid Segment integration "${desired.label}": ${account} already has ${existing.length} ` +
-      `Segment integrations, SendGrid's limit is ${INTEGRATION_LIMIT}: ${listed}. ` +
-      "Delete one you no longer need, or manage an existing one from this stack instead of creating another",
+    `Unable to create SendGrid Segment integration ${JSON.stringify(clip(desired.label, 80))}: ${account} already ` +
+      `has ${existing.length} Segment integrations, SendGrid's limit is ${INTEGRATION_LIMIT}: ${listed}. ` +
+      "Delete one you no longer need, or manage an existing one from this stack (importId) instead of creating another",
+    secretsOf(desired),
   );
 }

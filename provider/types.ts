@@ -64,67 +64,6 @@ export interface IntegrationOutputs extends IntegrationInputs {
   importId?: string;
 }
 
-/** An integration as the API returns it (spec: `components.schemas.Integration`). */
-export interface WireIntegration {
-  integration_id?: string;
-  user_id?: string;
-  label?: string;
-  destination?: string;
-  filters?: { email_events?: string[] };
-  properties?: { write_key?: string; destination_region?: string };
-}
-
-/** The body of POST and PATCH (spec: `IntegrationInput`, `IntegrationPatch`). */
-export interface WireIntegrationInput {
-  label: string;
-  destination: string;
-  filters: { email_events: string[] };
-  properties: { write_key: string; destination_region: string };
-}
-
-export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
-  return {
-    label: inputs.label,
-    destination: inputs.destination,
-    filters: { email_events: [...inputs.filters.emailEvents] },
-    properties: {
-      write_key: inputs.properties.writeKey,
-      destination_region: inputs.properties.destinationRegion,
-    },
-  };
-}
-
-/**
- * The outputs for an integration SendGrid returned. `known` supplies what the response may leave
- * out: the on-behalf-of account (never echoed) and a write key the API masks or omits.
- */
-export function fromWire(wire: WireIntegration, known: IntegrationInputs): IntegrationOutputs {
-  const liveKey = wire.properties?.write_key;
-  const outputs: IntegrationOutputs = {
-    integrationId: String(wire.integration_id ?? ""),
-    userId: String(wire.user_id ?? ""),
-    label: wire.label ?? DEFAULT_LABEL,
-    destination: (wire.destination ?? DEFAULT_DESTINATION) as Destination,
-    filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
-    properties: {
-      writeKey: isMaskedWriteKey(liveKey) ? known.properties.writeKey : (liveKey as string),
-      destinationRegion: (wire.properties?.destination_region ??
-        known.properties.destinationRegion) as DestinationRegion,
-    },
-  };
-  if (known.onBehalfOf !== undefined) outputs.onBehalfOf = known.onBehalfOf;
-  return outputs;
-}
-
-/**
- * Whether a write key in a response is not the real key. The spec does not say whether GET
- * returns it in full, masked or not at all; a key that is missing, empty or contains `*` is
- * treated as masked, so refresh keeps the known key instead of reporting drift.
- */
-export function isMaskedWriteKey(key: unknown): boolean {
-  return typeof key !== "string" || key.length === 0 || key.includes("*");
-}
-
 /** Events as a set: unique and in a stable order, so reordering is never a change. */
 export function normalizeEvents(events: readonly EmailEvent[]): EmailEvent[] {
   return [...new Set(events)].sort();

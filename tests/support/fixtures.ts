@@ -38,6 +38,16 @@ export function expectNoSecrets(text: string | undefined) {
   for (const secret of SECRETS) expect(text ?? "").not.toContain(secret);
 }
 
+/** Not even part of a secret: no run of 6 of its characters (the provider's redaction unit). */
+export function expectNoSecretPart(text: string | undefined) {
+  for (const secret of SECRETS) {
+    for (let i = 0; i + 6 <= secret.length; i++) {
+      const part = secret.slice(i, i + 6);
+      if ((text ?? "").includes(part)) expect.fail(`part ${JSON.stringify(part)} of a secret is shown`);
+    }
+  }
+}
+
 /** The error a promise rejects with (checked to hold no secret); fails the test if it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   try {

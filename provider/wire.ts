@@ -1,0 +1,141 @@
+/**
+ * The Integrations API's wire shapes (snake_case), their mapping to the domain's camelCase, and the
+ * validation of every answer before anything from it reaches state or outputs. The schemas are
+ * the spec's (`components.schemas.Integration`, the list's `{result: Integration[]}`), in valibot,
+ * the library `check` uses. Unknown extra fields are tolerated (APIs grow); wrong types and values
+ * outside the spec's enumerations are not.
+ */
+import * as v from "valibot";
+import {
+  DEFAULT_DESTINATION,
+  DEFAULT_LABEL,
+  DESTINATION_REGIONS,
+  DESTINATIONS,
+  type Destination,
+  type DestinationRegion,
+  EMAIL_EVENTS,
+  type EmailEvent,
+  INTEGRATION_ID,
+  type IntegrationInputs,
+  type IntegrationOutputs,
+  normalizeEvents,
+} from "./types";
+
+const integrationSchema = v.looseObject({
+  integration_id: v.optional(v.pipe(v.string(), v.regex(INTEGRATION_ID, "must be an integration id"))),
+  // The spec says string; an id sent as a number is still an id.
+  user_id: v.optional(v.union([v.string(), v.pipe(v.number(), v.transform(String))])),
+  label: v.optional(v.string()),
+  destination: v.optional(v.picklist(DESTINATIONS)),
+  filters: v.optional(v.looseObject({ email_events: v.optional(v.array(v.picklist(EMAIL_EVENTS))) })),
+  properties: v.optional(
+    v.looseObject({
+      write_key: v.optional(v.string()),
+      destination_region: v.optional(v.picklist(DESTINATION_REGIONS)),
+    }),
+  ),
+});
+
+const listSchema = v.looseObject({ result: v.array(integrationSchema) });
+
+/** An integration as the API returns it (spec: `components.schemas.Integration`), validated. */
+export type WireIntegration = v.InferOutput<typeof integrationSchema>;
+/** An integration whose answer carried its id (create, read, update must). */
+export type IdentifiedWireIntegration = WireIntegration & { integration_id: string };
+
+/** The body of POST and PATCH (spec: `IntegrationInput`, `IntegrationPatch`). */
+export interface WireIntegrationInput {
+  label: string;
+  destination: string;
+  filters: { email_events: string[] };
+  properties: { write_key: string; destination_region: string };
+}
+
+/** Why an answer body cannot be used, in a few words naming the field; never quotes a value. */
+export class UnusableAnswer extends Error {}
+
+/** The answer of create, read or update: an Integration with its id (`expectedId` when known). */
+export function parseIntegration(body: unknown, expectedId?: string): IdentifiedWireIntegration {
+  const integration = validate(integrationSchema, body, "an integration");
+  if (integration.integration_id === undefined) throw new UnusableAnswer("it has no integration_id");
+  if (expectedId !== undefined && integration.integration_id !== expectedId) {
+    throw new UnusableAnswer(`it is for integration ${integration.integration_id}, not ${expectedId}`);
+  }
+  return integration as IdentifiedWireIntegration;
+}
+
+/** The answer of list: `{result: Integration[]}`, each with its id. */
+export function parseIntegrationList(body: unknown): IdentifiedWireIntegration[] {
+  const list = validate(listSchema, body, "a list of integrations").result;
+  const missing = list.findIndex((i) => i.integration_id === undefined);
+  if (missing >= 0) throw new UnusableAnswer(`result[${missing}] has no integration_id`);
+  return list as IdentifiedWireIntegration[];
+}
+
+function validate<S extends v.GenericSchema>(schema: S, body: unknown, what: string): v.InferOutput<S> {
+  // valibot's objects accept arrays; an answer that is a list where an object belongs is wrong.
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new UnusableAnswer(`it is ${describe(body)}, not ${what}`);
+  }
+  const result = v.safeParse(schema, body, { abortEarly: true });
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = (issue.path ?? []).map((p) => p.key as PropertyKey);
+  const where = path.map((k, i) => (typeof k === "number" ? `[${k}]` : i ? `.${String(k)}` : String(k))).join("");
+  if (issue.input === undefined) throw new UnusableAnswer(`${where} is missing`);
+  // The received value is described by type only: it may be a secret.
+  const expected = issue.expected ? `expected ${issue.expected.replaceAll('"', "")}` : "invalid";
+  throw new UnusableAnswer(`${where} is ${describe(issue.input)}, ${expected}`);
+}
+
+const describe = (value: unknown): string =>
+  value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "a list"
+      : typeof value === "string"
+        ? "a string outside the allowed values"
+        : `a ${typeof value}`;
+
+export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
+  return {
+    label: inputs.label,
+    destination: inputs.destination,
+    filters: { email_events: [...inputs.filters.emailEvents] },
+    properties: {
+      write_key: inputs.properties.writeKey,
+      destination_region: inputs.properties.destinationRegion,
+    },
+  };
+}
+
+/**
+ * The outputs for an integration SendGrid returned. `known` supplies what the response may leave
+ * out: the on-behalf-of account (never echoed) and a write key the API masks or omits.
+ */
+export function fromWire(wire: WireIntegration, known: IntegrationInputs): IntegrationOutputs {
+  const liveKey = wire.properties?.write_key;
+  const outputs: IntegrationOutputs = {
+    integrationId: wire.integration_id ?? "",
+    userId: wire.user_id ?? "",
+    label: wire.label ?? DEFAULT_LABEL,
+    destination: (wire.destination ?? DEFAULT_DESTINATION) as Destination,
+    filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
+    properties: {
+      writeKey: isMaskedWriteKey(liveKey) ? known.properties.writeKey : (liveKey as string),
+      destinationRegion: (wire.properties?.destination_region ??
+        known.properties.destinationRegion) as DestinationRegion,
+    },
+  };
+  if (known.onBehalfOf !== undefined) outputs.onBehalfOf = known.onBehalfOf;
+  return outputs;
+}
+
+/**
+ * Whether a write key in a response is not the real key. The spec does not say whether GET
+ * returns it in full, masked or not at all; a key that is missing, empty or contains `*` is
+ * treated as masked, so refresh keeps the known key instead of reporting drift.
+ */
+export function isMaskedWriteKey(key: unknown): boolean {
+  return typeof key !== "string" || key.length === 0 || key.includes("*");
+}

@@ -1,0 +1,76 @@
+// Answers are validated against the spec's Integration shape before anything reaches state.
+import { describe, expect, it } from "vitest";
+import { parseIntegration, parseIntegrationList, UnusableAnswer } from "../provider/wire";
+
+const integration = {
+  integration_id: "5a1234",
+  user_id: "12345",
+  label: "L",
+  destination: "Segment",
+  filters: { email_events: ["open", "processed"] },
+  properties: { write_key: "a123456", destination_region: "US" },
+};
+
+const problem = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UnusableAnswer);
+    return (error as Error).message;
+  }
+  throw new Error("expected the answer to be refused");
+};
+
+describe("parseIntegration", () => {
+  it("accepts the spec's example, extra fields, and a numeric user_id (as a string)", () => {
+    expect(parseIntegration({ ...integration, extra: true })).toMatchObject(integration);
+    expect(parseIntegration({ ...integration, user_id: 42 }).user_id).toBe("42");
+  });
+
+  it("names the field and its type, never its value", () => {
+    expect(problem(() => parseIntegration({ ...integration, label: 42 }))).toBe("label is a number, expected string");
+    expect(problem(() => parseIntegration({ ...integration, filters: { email_events: "open" } }))).toBe(
+      "filters.email_events is a string outside the allowed values, expected Array",
+    );
+    expect(problem(() => parseIntegration({ ...integration, filters: { email_events: ["opne"] } }))).toMatch(
+      /^filters\.email_events\[0\] is a string outside the allowed values, expected /,
+    );
+    expect(
+      problem(() =>
+        parseIntegration({ ...integration, properties: { destination_region: "MARS", write_key: "s3cr3t!" } }),
+      ),
+    ).not.toContain("MARS");
+  });
+
+  it("refuses bodies that are not an integration at all", () => {
+    expect(problem(() => parseIntegration(null))).toBe("it is null, not an integration");
+    expect(problem(() => parseIntegration([integration]))).toBe("it is a list, not an integration");
+    expect(problem(() => parseIntegration("ok"))).toBe("it is a string outside the allowed values, not an integration");
+  });
+
+  it("requires the id, and the expected one when it is known", () => {
+    const { integration_id: _, ...noId } = integration;
+    expect(problem(() => parseIntegration(noId))).toBe("it has no integration_id");
+    expect(problem(() => parseIntegration(integration, "other"))).toBe("it is for integration 5a1234, not other");
+    expect(problem(() => parseIntegration({ ...integration, integration_id: "a,b" }))).toMatch(/^integration_id is/);
+    expect(parseIntegration(integration, "5a1234").integration_id).toBe("5a1234");
+  });
+});
+
+describe("parseIntegrationList", () => {
+  it("reads {result: [...]}, each with its id", () => {
+    expect(parseIntegrationList({ result: [integration] })).toHaveLength(1);
+    expect(parseIntegrationList({ result: [] })).toEqual([]);
+  });
+
+  it("refuses a missing result, a bad item, or an item without id", () => {
+    expect(problem(() => parseIntegrationList({}))).toBe("result is missing");
+    expect(problem(() => parseIntegrationList([]))).toBe("it is a list, not a list of integrations");
+    expect(problem(() => parseIntegrationList({ result: [integration, { label: 1 }] }))).toBe(
+      "result[1].label is a number, expected string",
+    );
+    expect(problem(() => parseIntegrationList({ result: [integration, { label: "x" }] }))).toBe(
+      "result[1] has no integration_id",
+    );
+  });
+});

@@ -1,0 +1,111 @@
+// Error messages: secrets redacted whole and in part before any cut; every message one bounded line.
+import { describe, expect, it } from "vitest";
+import {
+  AmbiguousCreateError,
+  ApiError,
+  clip,
+  MAX_MESSAGE_LENGTH,
+  RequestError,
+  redact,
+  SendGridError,
+} from "../provider/errors";
+import { API_KEY, expectNoSecretPart, WRITE_KEY } from "./support/fixtures";
+
+describe("redact", () => {
+  it("replaces every whole occurrence of each secret", () => {
+    expect(redact(`a ${WRITE_KEY} b ${WRITE_KEY} c ${API_KEY}`, [WRITE_KEY, API_KEY])).toBe(
+      "a [redacted] b [redacted] c [redacted]",
+    );
+  });
+
+  it("replaces any run of 6 or more characters of a secret (an echoed or cut-off key)", () => {
+    const prefix = WRITE_KEY.slice(0, 10);
+    const middle = WRITE_KEY.slice(5, 11);
+    expect(redact(`key=${prefix}…`, [WRITE_KEY])).toBe("key=[redacted]…");
+    expect(redact(`x${middle}y`, [WRITE_KEY])).toBe("x[redacted]y");
+  });
+
+  it("leaves runs of 5 characters, short secrets and unrelated text alone", () => {
+    expect(redact(`${WRITE_KEY.slice(0, 5)} and more`, [WRITE_KEY])).toBe(`${WRITE_KEY.slice(0, 5)} and more`);
+    expect(redact("abc abc", ["abc", undefined, ""])).toBe("abc abc");
+  });
+
+  it("redacts a 4- or 5-character secret whole", () => {
+    expect(redact("pin 1234 here", ["1234"])).toBe("pin [redacted] here");
+  });
+});
+
+describe("clip", () => {
+  it("keeps short text and cuts long text to the limit, marking the cut", () => {
+    expect(clip("abc", 3)).toBe("abc");
+    expect(clip("abcd", 3)).toBe("ab…");
+    expect(clip("abcd", 3)).toHaveLength(3);
+  });
+});
+
+describe("every error is one bounded line", () => {
+  it("control characters become spaces", () => {
+    expect(new SendGridError("a\nb\r\n\tc", "X").message).toBe("a b c");
+  });
+
+  it("a message longer than the limit is cut to MAX_MESSAGE_LENGTH", () => {
+    const error = new SendGridError("x".repeat(5000), "X");
+    expect(error.message).toHaveLength(MAX_MESSAGE_LENGTH);
+    expect(error.message.endsWith("…")).toBe(true);
+  });
+
+  it("redaction happens before the cut, so a key across the cut shows no part", () => {
+    const message = `${"x".repeat(MAX_MESSAGE_LENGTH - 8)}${WRITE_KEY}`;
+    const error = new SendGridError(message, "X", [WRITE_KEY]);
+    expectNoSecretPart(error.message);
+    expect(error.message).toContain("[redac");
+  });
+
+  it("ApiError keeps the first 3 of thousands of errors, says how many were left out, and stays bounded", () => {
+    const long = "y".repeat(1000); // about 6 MB in all
+    const body = {
+      errors: Array.from({ length: 2000 }, (_, i) => ({ message: `m${i} ${long}`, field: long, parameter: long })),
+    };
+    const error = new ApiError("create", 'SendGrid Segment integration "a"', 400, JSON.stringify(body), [], "");
+    expect(error.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(error.message).toContain("(and 1997 more errors)");
+    expect(error.details).toHaveLength(3);
+    expect(error.omitted).toBe(1997);
+    expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "a": HTTP 400 Bad Request: m0 y+…/);
+  });
+
+  it("ApiError says 'error' for one left out, and keeps the hint when SendGrid's text is long", () => {
+    const body = { errors: [{ message: "a" }, { message: "b" }, { message: "c" }, { message: "d".repeat(5000) }] };
+    const error = new ApiError("read", "X", 401, body, []);
+    expect(error.message).toContain("(and 1 more error)");
+    expect(error.message).toMatch(/Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)$/);
+  });
+
+  it("ApiError redacts echoed secrets in message, field and parameter, whole and in part", () => {
+    const body = {
+      errors: [
+        { message: `bad key ${API_KEY}`, field: WRITE_KEY },
+        { message: "cut", parameter: WRITE_KEY.slice(0, 12) },
+      ],
+    };
+    const error = new ApiError("delete", "X", 400, Buffer.from(JSON.stringify(body)), [API_KEY, WRITE_KEY]);
+    expectNoSecretPart(error.message);
+    expect(error.message).toBe(
+      'Unable to delete X: HTTP 400 Bad Request: bad key [redacted] (field "[redacted]"); cut (field "[redacted]")',
+    );
+  });
+
+  it("a body that is not SendGrid's error shape gives the status alone", () => {
+    expect(new ApiError("read", "X", 502, "<html>bad gateway</html>", []).message).toBe(
+      "Unable to read X: HTTP 502 Bad Gateway",
+    );
+    expect(new ApiError("read", "X", 418, { errors: "nope" }, []).message).toBe("Unable to read X: HTTP 418");
+  });
+
+  it("RequestError and AmbiguousCreateError redact what they are given", () => {
+    expectNoSecretPart(new RequestError("create", "X", `reset near ${WRITE_KEY}`, [WRITE_KEY]).message);
+    const ambiguous = new AmbiguousCreateError(`lost ${WRITE_KEY.slice(2)}`, ["id1"], [WRITE_KEY]);
+    expect(ambiguous.message).toBe("lost [redacted]");
+    expect(ambiguous.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+  });
+});
