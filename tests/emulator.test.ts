@@ -114,6 +114,43 @@ describe("npm run emulator", () => {
     }
   });
 
+  it("has its own usage line, a banner with its real settings, and stops on SIGINT", async () => {
+    const { spawn, spawnSync } = await import("node:child_process");
+    const help = spawnSync(process.execPath, ["dist/emulator/cli.js", "--help"], { encoding: "utf8" });
+    expect(help.stdout).toMatch(/^Usage: sendgrid-segment-emulator \[options\]/);
+    const child = spawn(
+      process.execPath,
+      ["dist/emulator/cli.js", "--port", "0", "--api-key", "SG.other", "--fault", "GET:stall", "--latency-ms", "5"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("Stop it with Ctrl-C")) resolve();
+      }),
+    );
+    expect(out).toContain("only the 1 given with --api-key");
+    expect(out).toContain("<the key you gave with --api-key>");
+    expect(out).not.toContain("SG.emulator");
+    expect(out).toContain("faults:       GET:stall");
+    expect(out).toContain("latency 5 ms");
+    expect(out).toContain("in memory (gone when it stops)");
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+
+  it("names the flag in every error", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["dist/emulator/cli.js", ...args], { encoding: "utf8" }).stderr;
+    expect(run("--port", "x")).toContain('--port must be a whole number, got "x"');
+    expect(run("--fault", "GET:explode")).toContain('--fault "GET:explode": KIND must be');
+    expect(run("--rate-limit", "5", "--rate-window", "0")).toContain("--rate-window must be a whole number from 1");
+    expect(run("--write-key-mode", "half")).toContain("--write-key-mode must be full, masked or omitted");
+  });
+
   it("refuses a non-loopback host and unknown flags", async () => {
     const { spawnSync } = await import("node:child_process");
     const remote = spawnSync(process.execPath, ["dist/emulator/cli.js", "--host", "0.0.0.0"], { encoding: "utf8" });
@@ -125,12 +162,125 @@ describe("npm run emulator", () => {
   });
 });
 
+describe("--state-file", () => {
+  it("keeps integrations across restarts, so a second run sees what the first made", async () => {
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(mkdtempSync(join(tmpdir(), "emulator-state-")), "state.json");
+    const first = await startEmulator({ stateFile: file });
+    const seeded = first.seed({ ...input(), label: "Kept" }, "sub");
+    await first.close();
+    expect(JSON.parse(readFileSync(file, "utf8")).accounts.sub[0].integration_id).toBe(seeded.integration_id);
+
+    const second = await startEmulator({ stateFile: file });
+    try {
+      expect(second.integrations("sub")).toEqual([seeded]);
+      const res = await fetch(`${second.url}/v3/marketing/integrations?ids=${seeded.integration_id}`, {
+        method: "DELETE",
+        headers: { authorization: "Bearer k", "on-behalf-of": "sub" },
+      });
+      expect(res.status).toBe(204);
+      expect(JSON.parse(readFileSync(file, "utf8")).accounts.sub).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("refuses a state file that is not its own, naming it", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(mkdtempSync(join(tmpdir(), "emulator-state-")), "state.json");
+    writeFileSync(file, "not json");
+    await expect(startEmulator({ stateFile: file })).rejects.toThrow(`state file ${file} is not JSON`);
+    writeFileSync(file, "{}");
+    await expect(startEmulator({ stateFile: file })).rejects.toThrow(`state file ${file} has no "accounts" object`);
+  });
+});
+
 describe("faults", () => {
   it("parses --fault specs", async () => {
     expect(parseFault("POST:503:2")).toEqual({ kind: "status", status: 503, method: "POST", times: 2 });
     expect(parseFault("*:commit-drop")).toEqual({ kind: "commit-drop", method: "*", times: 1 });
     expect(() => parseFault("POST:explode")).toThrow(/KIND must be/);
     expect(() => parseFault("FETCH:503")).toThrow(/METHOD:KIND/);
+    expect(() => parseFault("GET:503:1:2")).toThrow(/METHOD:KIND/);
+  });
+
+  it("parses the hostile kinds: redirect-3xx, malformed-<sort>, stall, oversized, echo", () => {
+    expect(parseFault("get:redirect-307", "http://127.0.0.1:1")).toEqual({
+      kind: "redirect",
+      status: 307,
+      location: "http://127.0.0.1:1",
+      method: "GET",
+      times: 1,
+    });
+    expect(parseFault("POST:malformed-no-id:3")).toEqual({
+      kind: "malformed",
+      body: "no-id",
+      method: "POST",
+      times: 3,
+    });
+    for (const kind of ["stall", "oversized", "echo"]) expect(parseFault(`*:${kind}`).kind).toBe(kind);
+    expect(() => parseFault("GET:redirect-303")).toThrow(/redirect-<301\|302\|307\|308>/);
+    expect(() => parseFault("GET:malformed-weird")).toThrow(/malformed-<truncated/);
+  });
+
+  it("redirect answers a 3xx to the location without doing the work", async () => {
+    emulator.inject({ kind: "redirect", status: 308, location: "http://127.0.0.1:9/x", method: "POST" });
+    const before = emulator.integrations().length;
+    const res = await fetch(`${emulator.url}/v3/marketing/integrations`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(input()),
+    });
+    expect(res.status).toBe(308);
+    expect(res.headers.get("location")).toBe("http://127.0.0.1:9/x");
+    expect(emulator.integrations()).toHaveLength(before);
+  });
+
+  it.each([
+    ["truncated", (t: string) => expect(() => JSON.parse(t)).toThrow()],
+    ["null", (t: string) => expect(t).toBe("null")],
+    ["text", (t: string) => expect(t).toBe("OK")],
+    ["empty", (t: string) => expect(t).toBe("")],
+    ["no-id", (t: string) => expect(JSON.parse(t)).not.toHaveProperty("integration_id")],
+    [
+      "wrong-types",
+      (t: string) => expect(JSON.parse(t)).toMatchObject({ label: 42, filters: { email_events: "open" } }),
+    ],
+    ["foreign-id", (t: string) => expect(JSON.parse(t).integration_id).toBe("foreign-0000")],
+  ] as const)("malformed-%s commits, then answers its 2xx with a broken body", async (body, assert) => {
+    emulator.inject({ kind: "malformed", body, method: "POST" });
+    const before = emulator.integrations().length;
+    const res = await fetch(`${emulator.url}/v3/marketing/integrations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(input()),
+    });
+    expect(res.status).toBe(201);
+    assert(await res.text());
+    expect(emulator.integrations()).toHaveLength(before + 1);
+  });
+
+  it("oversized answers a 400 of about 5 MB; echo quotes the key and the stored write key", async () => {
+    emulator.inject({ kind: "oversized", method: "GET" });
+    const big = await api("GET", "");
+    expect(big.status).toBe(400);
+    expect(JSON.stringify(big.body).length).toBeGreaterThan(5_000_000);
+    const created = await api(
+      "POST",
+      "",
+      input({ properties: { write_key: "wk_echo_me_1", destination_region: "US" } }),
+    );
+    emulator.inject({ kind: "echo", method: "DELETE" });
+    const echoed = await api("DELETE", `?ids=${created.body.integration_id}`);
+    expect(echoed.status).toBe(400);
+    expect(JSON.stringify(echoed.body)).toContain(KEY);
+    expect(echoed.body.errors[0].field).toBe("wk_echo_me_1");
+    expect(echoed.body.errors[1].parameter).toBe("write_key=wk_echo_");
   });
 
   it("answers a rate-limited request with 429 and SendGrid's headers", async () => {
