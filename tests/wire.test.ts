@@ -69,6 +69,7 @@ afterAll(async () => {
   await emulator?.close();
   elsewhere?.http.close();
   // The dynamic-provider runtime prints failed operations to its stderr, i.e. into CI logs.
+  expect(server.stderr).toContain("Bearer [redacted] and write_key=[redacted]"); // it did print the echoes
   expectNoSecretPart(server.stderr);
 });
 
