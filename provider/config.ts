@@ -1,7 +1,10 @@
 /**
  * Provider configuration, read at deployment time from the stack config that the engine hands to
- * the dynamic provider's `configure` (namespaced keys such as `sendgrid:apiKey`) and from the
- * environment. Stack config wins. Nothing here is ever captured into the serialized provider.
+ * the dynamic provider's `configure` (namespaced keys such as `sendgrid:apiKey`, every value a
+ * string, structured values as JSON text, secrets decrypted) and from the environment. Stack
+ * config wins, setting by setting. Nothing here is ever captured into the serialized provider.
+ *
+ * The default account (resources without `account`):
  *
  * | stack config              | environment                  | default                    |
  * |---------------------------|------------------------------|----------------------------|
@@ -10,6 +13,11 @@
  * | sendgrid:apiBaseUrl       | SENDGRID_API_BASE_URL        | from the region            |
  * | sendgrid:requestTimeoutMs | SENDGRID_REQUEST_TIMEOUT_MS  | 30000                      |
  * | sendgrid:retryBudgetMs    | SENDGRID_RETRY_BUDGET_MS     | 120000                     |
+ *
+ * A named account `<name>` (resources with `account: "<name>"`) has the same five settings, in
+ * stack config as fields of `sendgrid:accounts.<name>` (`apiKey`, `region`, ...) and in the
+ * environment as `SENDGRID_ACCOUNT_<NAME>_API_KEY`, `..._REGION`, ... (`<NAME>` upper-cased, `-`
+ * as `_`). An account exists when either form names it.
  */
 import { isIP } from "node:net";
 import { ConfigurationError } from "./errors";
@@ -23,7 +31,13 @@ export type Region = keyof typeof REGION_HOSTS;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRY_BUDGET_MS = 120_000;
 
+/** An account name: it becomes part of environment variable names, so letters, digits, - and _. */
+export const ACCOUNT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+export const ACCOUNTS_KEY = "sendgrid:accounts";
+
 export interface Settings {
+  /** The named account these settings are for; absent for the default account. */
+  account?: string;
   /** Undefined until an operation that calls the API needs it (see `requireApiKey`). */
   apiKey: string | undefined;
   region: Region;
@@ -40,13 +54,80 @@ interface Setting {
   config: string;
   env: string;
 }
-const SETTING = {
-  apiKey: { config: "sendgrid:apiKey", env: "SENDGRID_API_KEY" },
-  region: { config: "sendgrid:region", env: "SENDGRID_REGION" },
-  apiBaseUrl: { config: "sendgrid:apiBaseUrl", env: "SENDGRID_API_BASE_URL" },
-  requestTimeoutMs: { config: "sendgrid:requestTimeoutMs", env: "SENDGRID_REQUEST_TIMEOUT_MS" },
-  retryBudgetMs: { config: "sendgrid:retryBudgetMs", env: "SENDGRID_RETRY_BUDGET_MS" },
-} satisfies Record<string, Setting>;
+export type Field = "apiKey" | "region" | "apiBaseUrl" | "requestTimeoutMs" | "retryBudgetMs";
+const FIELDS: Record<Field, string> = {
+  apiKey: "API_KEY",
+  region: "REGION",
+  apiBaseUrl: "API_BASE_URL",
+  requestTimeoutMs: "REQUEST_TIMEOUT_MS",
+  retryBudgetMs: "RETRY_BUDGET_MS",
+};
+
+/** Where each setting of an account is read from: its stack config key and environment variable. */
+export function settingNames(account?: string): Record<Field, Setting> {
+  const names = {} as Record<Field, Setting>;
+  for (const [field, env] of Object.entries(FIELDS) as [Field, string][]) {
+    names[field] = account
+      ? { config: `${ACCOUNTS_KEY}.${account}.${field}`, env: `${accountEnvPrefix(account)}${env}` }
+      : { config: `sendgrid:${field}`, env: `SENDGRID_${env}` };
+  }
+  return names;
+}
+
+/** `eu-brand` → `SENDGRID_ACCOUNT_EU_BRAND_`. */
+export const accountEnvPrefix = (account: string) => `SENDGRID_ACCOUNT_${account.toUpperCase().replace(/-/g, "_")}_`;
+
+/**
+ * `sendgrid:accounts` as the engine sends it (JSON text of an object of objects), or {} when unset.
+ * Each account may hold only the five known settings.
+ */
+export function readAccounts(stack: StackConfig): Record<string, Record<string, unknown>> {
+  const raw = stack(ACCOUNTS_KEY);
+  if (raw === undefined || raw === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError(
+      `Invalid ${ACCOUNTS_KEY}: expected structured config, an object of accounts ` +
+        `(pulumi config set --path '${ACCOUNTS_KEY}.<name>.apiKey' --secret <key>)`,
+      [raw],
+    );
+  }
+  if (!isObject(parsed)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}: expected an object of accounts`);
+  for (const [name, entry] of Object.entries(parsed)) {
+    if (!ACCOUNT_NAME.test(name)) {
+      throw new ConfigurationError(
+        `Invalid ${ACCOUNTS_KEY} account name ${JSON.stringify(name.slice(0, 64))}: ` +
+          "1 to 64 letters, digits, '-' or '_', starting with a letter",
+      );
+    }
+    if (!isObject(entry)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}.${name}: expected an object`);
+    for (const field of Object.keys(entry)) {
+      if (!(field in FIELDS)) {
+        throw new ConfigurationError(
+          `Invalid ${ACCOUNTS_KEY}.${name}.${field.slice(0, 64)}: an account has ${Object.keys(FIELDS).join(", ")}`,
+        );
+      }
+    }
+  }
+  return parsed as Record<string, Record<string, unknown>>;
+}
+
+/** Whether a named account is configured, in stack config or the environment. */
+export function accountExists(account: string, stack: StackConfig, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (Object.hasOwn(readAccounts(stack), account)) return true;
+  const prefix = accountEnvPrefix(account);
+  return Object.keys(FIELDS).some((f) => {
+    const value = env[`${prefix}${FIELDS[f as Field]}`];
+    return value !== undefined && value !== "";
+  });
+}
+
+/** How to configure a named account, for messages. */
+export const howToConfigure = (account: string) =>
+  `set it with \`pulumi config set --secret --path '${ACCOUNTS_KEY}.${account}.apiKey' <key>\` ` +
+  `(and region, apiBaseUrl as needed) or the ${accountEnvPrefix(account)}API_KEY environment variable`;
 
 function lookup(setting: Setting, stack: StackConfig, env: NodeJS.ProcessEnv): { value?: string; from: string } {
   const fromStack = stack(setting.config);
@@ -56,26 +137,63 @@ function lookup(setting: Setting, stack: StackConfig, env: NodeJS.ProcessEnv): {
   return { from: `${setting.config} / ${setting.env}` };
 }
 
-export function resolveSettings(stack: StackConfig, env: NodeJS.ProcessEnv = process.env): Settings {
-  const region = lookup(SETTING.region, stack, env);
+/** Stack config lookups for a named account's fields, read from `sendgrid:accounts`. */
+function accountConfig(stack: StackConfig, account: string): StackConfig {
+  const entry = readAccounts(stack)[account] ?? {};
+  const prefix = `${ACCOUNTS_KEY}.${account}.`;
+  return (key) => {
+    const value = key.startsWith(prefix) ? entry[key.slice(prefix.length)] : undefined;
+    return value === undefined || value === null ? undefined : typeof value === "object" ? "" : String(value);
+  };
+}
+
+/**
+ * The settings of the default account, or of `account` when named. A named account that neither
+ * stack config nor the environment mentions is an error that says how to configure it.
+ */
+export function resolveSettings(
+  stack: StackConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  account?: string,
+  /**
+   * Command-line flags that stand in for settings, by field (e.g. `{ region: "--region" }`): `stack`
+   * is asked for that flag name first, and errors name the flag.
+   */
+  flags: Partial<Record<Field, string>> = {},
+): Settings {
+  if (account !== undefined) {
+    if (!ACCOUNT_NAME.test(account)) {
+      throw new ConfigurationError(
+        `Invalid account ${JSON.stringify(account.slice(0, 64))}: 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+      );
+    }
+    if (!accountExists(account, stack, env)) {
+      throw new ConfigurationError(`No SendGrid account "${account}" is configured: ${howToConfigure(account)}`);
+    }
+  }
+  const names = settingNames(account);
+  const source = account !== undefined ? accountConfig(stack, account) : stack;
+  const get = (field: Field) => {
+    const flag = flags[field];
+    const fromFlag = flag ? stack(flag) : undefined;
+    if (flag && fromFlag !== undefined && fromFlag !== "") return { value: fromFlag, from: flag };
+    return lookup(names[field], source, env);
+  };
+  const region = get("region");
   const regionName = (region.value ?? "global").toLowerCase();
   if (!(regionName in REGION_HOSTS)) {
     throw new ConfigurationError(`Invalid ${region.from} ${JSON.stringify(region.value)}: expected "global" or "eu"`);
   }
-  const base = lookup(SETTING.apiBaseUrl, stack, env);
+  const base = get("apiBaseUrl");
   const baseUrl = base.value ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
 
   return {
-    apiKey: lookup(SETTING.apiKey, stack, env).value,
+    ...(account !== undefined ? { account } : {}),
+    apiKey: get("apiKey").value,
     region: regionName as Region,
     baseUrl,
-    requestTimeoutMs: milliseconds(
-      lookup(SETTING.requestTimeoutMs, stack, env),
-      DEFAULT_REQUEST_TIMEOUT_MS,
-      1,
-      600_000,
-    ),
-    retryBudgetMs: milliseconds(lookup(SETTING.retryBudgetMs, stack, env), DEFAULT_RETRY_BUDGET_MS, 0, 3_600_000),
+    requestTimeoutMs: milliseconds(get("requestTimeoutMs"), DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000),
+    retryBudgetMs: milliseconds(get("retryBudgetMs"), DEFAULT_RETRY_BUDGET_MS, 0, 3_600_000),
   };
 }
 
@@ -92,11 +210,18 @@ function milliseconds(setting: { value?: string; from: string }, fallback: numbe
 
 export function requireApiKey(settings: Settings): string {
   if (settings.apiKey) return settings.apiKey;
+  if (settings.account !== undefined) {
+    throw new ConfigurationError(
+      `No API key for SendGrid account "${settings.account}": ${howToConfigure(settings.account)}`,
+    );
+  }
   throw new ConfigurationError(
     "No SendGrid API key: set it with `pulumi config set --secret sendgrid:apiKey <key>` " +
       "or the SENDGRID_API_KEY environment variable",
   );
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** https anywhere; plain http only to this machine (the emulator, a local proxy). */
 function checkBaseUrl(value: string, from: string): string {
@@ -104,7 +229,7 @@ function checkBaseUrl(value: string, from: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError(`Invalid ${from}: not a URL`);
+    throw new ConfigurationError(`Invalid ${from} ${JSON.stringify(value.slice(0, 80))}: not a URL`);
   }
   if (url.username || url.password) {
     throw new ConfigurationError(`Invalid ${from}: credentials in the URL are not allowed`);

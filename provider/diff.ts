@@ -2,8 +2,8 @@
  * Diff between stored state and new (checked) inputs: the provider's `diff`. Makes no API call.
  *
  * Reordered or duplicated events and an omitted label vs its default are not changes. label,
- * events, writeKey and destinationRegion update in place; destination and onBehalfOf (which
- * account owns the integration) can only change by replacement. `__provider` is ignored, so a
+ * events, writeKey and destinationRegion update in place; destination, onBehalfOf and account
+ * (which account owns the integration) can only change by replacement. `__provider` is ignored, so a
  * new release of this package alone is never a change.
  */
 import { containsUnknown } from "./schema";
@@ -41,8 +41,9 @@ const FIELDS: Field[] = [
   { path: "properties.writeKey", read: (p) => at(p, "properties").writeKey },
   { path: "properties.destinationRegion", read: (p) => at(p, "properties").destinationRegion },
   { path: "destination", read: (p) => p.destination ?? DEFAULT_DESTINATION, replaces: true },
-  // "" and absent both mean the parent account.
+  // "" and absent both mean the parent account; absent account means the default one.
   { path: "onBehalfOf", read: (p) => p.onBehalfOf || undefined, replaces: true },
+  { path: "account", read: (p) => p.account || undefined, replaces: true },
 ];
 
 export function diffIntegration(olds: Props, news: Props): IntegrationDiff {

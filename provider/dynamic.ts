@@ -7,9 +7,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { adoptIntegration } from "./adopt";
 import { IntegrationsClient, preloadHttp, type Scope } from "./client";
-import { resolveSettings, type StackConfig } from "./config";
+import { accountExists, howToConfigure, resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
-import { isNotFound, ResponseError } from "./errors";
+import { ConfigurationError, isNotFound, ResponseError } from "./errors";
 import { createReconciled, sameIntegration } from "./reconcile";
 import { checkInputs, toIntegrationInputs } from "./schema";
 import type { IntegrationInputs, IntegrationOutputs } from "./types";
@@ -18,16 +18,25 @@ import { fromWire, toWire } from "./wire";
 type Props = Record<string, any>;
 
 let stackConfig: StackConfig = () => undefined;
-let client: Promise<IntegrationsClient> | undefined;
+/** One client per account ("" is the default account): its own key, host, timeouts and retries. */
+const clients = new Map<string, Promise<IntegrationsClient>>();
 
-/** Settings are resolved on first use, so check and diff (preview) work without any key. */
-function api(): Promise<IntegrationsClient> {
-  client ??= Promise.resolve()
-    .then(() => IntegrationsClient.create(resolveSettings(stackConfig)))
-    .catch((error) => {
-      client = undefined; // a later operation may retry with fixed configuration
-      throw error;
-    });
+/**
+ * The client for an account. Settings are resolved on first use, so check and diff (preview) work
+ * without any key, and nothing about an account is looked at until an operation needs it.
+ */
+function api(account: string | undefined): Promise<IntegrationsClient> {
+  const name = account ?? "";
+  let client = clients.get(name);
+  if (!client) {
+    client = Promise.resolve()
+      .then(() => IntegrationsClient.create(resolveSettings(stackConfig, process.env, account)))
+      .catch((error) => {
+        clients.delete(name); // a later operation may retry with fixed configuration
+        throw error;
+      });
+    clients.set(name, client);
+  }
   return client;
 }
 
@@ -37,12 +46,28 @@ export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<v
     const value = req.config.get(key);
     return value === undefined || value === null ? undefined : String(value);
   };
-  client = undefined;
+  clients.clear();
   preloadHttp();
 }
 
+/** check, plus whether a named account is configured: a typo fails at preview, not mid-deploy. */
 export async function check(_olds: Props, news: Props): Promise<ReturnType<typeof checkInputs>> {
-  return checkInputs(news);
+  const result = checkInputs(news);
+  const account = result.inputs.account;
+  if (typeof account === "string" && !result.failures.some((f) => f.property === "account")) {
+    try {
+      if (!accountExists(account, stackConfig)) {
+        result.failures.push({
+          property: "account",
+          reason: `no SendGrid account "${account}" is configured: ${howToConfigure(account)}`,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      result.failures.push({ property: "account", reason: error.message });
+    }
+  }
+  return result;
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -54,7 +79,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
   const importId = typeof inputs.importId === "string" ? inputs.importId : undefined;
-  const sendgrid = await api();
+  const sendgrid = await api(desired.account);
   const live = importId
     ? await adoptIntegration(sendgrid, importId, desired)
     : await createReconciled(sendgrid, desired);
@@ -75,7 +100,7 @@ export async function read(
 ): Promise<{ id: string; props: IntegrationOutputs | Record<string, never>; inputs?: Props }> {
   const known = toIntegrationInputs(props);
   try {
-    const live = await (await api()).get(id, scopeOf(known));
+    const live = await (await api(known.account)).get(id, scopeOf(known));
     const outs: IntegrationOutputs = {
       ...fromWire(live, known),
       integrationId: id,
@@ -95,7 +120,7 @@ export async function read(
 export async function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(news);
   const scope = scopeOf(desired, toIntegrationInputs(olds));
-  const sendgrid = await api();
+  const sendgrid = await api(desired.account);
   let updated: Awaited<ReturnType<IntegrationsClient["update"]>>;
   try {
     updated = await sendgrid.update(id, toWire(desired), scope);
@@ -111,7 +136,8 @@ export async function update(id: string, olds: Props, news: Props): Promise<{ ou
 
 export async function del(id: string, props: Props): Promise<void> {
   try {
-    await (await api()).delete(id, scopeOf(toIntegrationInputs(props)));
+    const known = toIntegrationInputs(props);
+    await (await api(known.account)).delete(id, scopeOf(known));
   } catch (error) {
     if (!isNotFound(error)) throw error; // already deleted is deleted
   }

@@ -14,6 +14,8 @@ import type { IdentifiedWireIntegration } from "./wire";
 export interface ListSegmentIntegrationsArgs {
   /** List a subuser's integrations (the on-behalf-of header); default the parent account's. */
   onBehalfOf?: string;
+  /** A named account from `sendgrid:accounts` (or `SENDGRID_ACCOUNT_<NAME>_*`); default the default account. */
+  account?: string;
 }
 
 /** An integration as listed. The write key is left out: the list is for discovery, not secrets. */
@@ -25,13 +27,14 @@ export interface SegmentIntegrationInfo {
   filters: { emailEvents: EmailEvent[] };
   properties: { destinationRegion: DestinationRegion };
   onBehalfOf?: string;
+  account?: string;
 }
 
 export async function listSegmentIntegrations(
   args: ListSegmentIntegrationsArgs = {},
 ): Promise<SegmentIntegrationInfo[]> {
   return listIntegrations(
-    resolveSettings((key) => pulumi.runtime.getConfig(key)),
+    resolveSettings((key) => pulumi.runtime.getConfig(key), process.env, args.account),
     args.onBehalfOf,
   );
 }
@@ -43,16 +46,27 @@ export function listSegmentIntegrationsOutput(
   return pulumi.output(args).apply((resolved) => listSegmentIntegrations(resolved));
 }
 
-/** Shared by the function above and the `import` command. */
+/** Shared by the function above and the `import` and `audit` commands. */
 export async function listIntegrations(settings: Settings, onBehalfOf?: string): Promise<SegmentIntegrationInfo[]> {
+  return (await listLive(settings, onBehalfOf)).map(({ info }) => info);
+}
+
+/** The same with each live write key beside it, for comparisons that never print it (`audit`). */
+export async function listLive(
+  settings: Settings,
+  onBehalfOf?: string,
+): Promise<{ info: SegmentIntegrationInfo; writeKey: string | undefined }[]> {
   if (onBehalfOf !== undefined && !HEADER_SAFE.test(onBehalfOf)) {
     throw new ConfigurationError("Invalid onBehalfOf: a non-empty subuser name without control characters");
   }
   const client = await IntegrationsClient.create(settings);
-  return (await client.list({ onBehalfOf })).map((wire) => toInfo(wire, onBehalfOf));
+  return (await client.list({ onBehalfOf })).map((wire) => ({
+    info: toInfo(wire, onBehalfOf, settings.account),
+    writeKey: wire.properties?.write_key,
+  }));
 }
 
-function toInfo(wire: IdentifiedWireIntegration, onBehalfOf?: string): SegmentIntegrationInfo {
+function toInfo(wire: IdentifiedWireIntegration, onBehalfOf?: string, account?: string): SegmentIntegrationInfo {
   return {
     integrationId: wire.integration_id,
     userId: wire.user_id ?? "",
@@ -61,5 +75,6 @@ function toInfo(wire: IdentifiedWireIntegration, onBehalfOf?: string): SegmentIn
     filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
     properties: { destinationRegion: wire.properties?.destination_region as DestinationRegion },
     ...(onBehalfOf ? { onBehalfOf } : {}),
+    ...(account ? { account } : {}),
   };
 }

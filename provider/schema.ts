@@ -7,6 +7,7 @@
  * Values still unknown during preview are not failures.
  */
 import * as v from "valibot";
+import { ACCOUNT_NAME } from "./config";
 import {
   DEFAULT_DESTINATION,
   DEFAULT_LABEL,
@@ -92,6 +93,12 @@ const integrationSchema = v.object(
         v.string(required("a subuser name (a string)")),
         v.minLength(1, "must not be empty (omit it to manage the parent account's integration)"),
         v.regex(HEADER_SAFE, "must not contain control characters"),
+      ),
+    ),
+    account: v.optional(
+      v.pipe(
+        v.string(required("the name of an account in sendgrid:accounts (a string)")),
+        v.regex(ACCOUNT_NAME, "must be an account name: 1 to 64 letters, digits, '-' or '_', starting with a letter"),
       ),
     ),
     importId: v.optional(
@@ -217,5 +224,6 @@ export function toIntegrationInputs(props: Record<string, unknown>): Integration
     properties: { writeKey: properties.writeKey, destinationRegion: properties.destinationRegion },
   };
   if (typeof props.onBehalfOf === "string" && props.onBehalfOf !== "") inputs.onBehalfOf = props.onBehalfOf;
+  if (typeof props.account === "string" && props.account !== "") inputs.account = props.account;
   return inputs;
 }

@@ -33,6 +33,12 @@ export interface SegmentIntegrationArgs {
    */
   onBehalfOf?: pulumi.Input<string>;
   /**
+   * The SendGrid account to use: a name configured in `sendgrid:accounts` (or the
+   * `SENDGRID_ACCOUNT_<NAME>_*` environment); omitted, the default account (`sendgrid:apiKey`).
+   * Combines with `onBehalfOf`. Changing it replaces the integration. No key is ever stored.
+   */
+  account?: pulumi.Input<string>;
+  /**
    * Adopt an existing integration (e.g. one made in the SendGrid UI) instead of creating one: on
    * create it is read (it must exist) and updated to the declared state, and its id becomes this
    * resource's id. Only used at creation: changing or removing it later changes nothing.
@@ -63,6 +69,8 @@ export class SegmentIntegration extends pulumi.dynamic.Resource {
   /** Secret: holds the write key. */
   declare public readonly properties: pulumi.Output<SegmentIntegrationProperties>;
   declare public readonly onBehalfOf: pulumi.Output<string | undefined>;
+  /** The named account, if one was given. */
+  declare public readonly account: pulumi.Output<string | undefined>;
   /** The id this resource adopted, if it was declared with `importId`. */
   declare public readonly importId: pulumi.Output<string | undefined>;
 
@@ -75,6 +83,7 @@ export class SegmentIntegration extends pulumi.dynamic.Resource {
       // Secret whatever the caller passed, so the write key is never plaintext in state.
       properties: args.properties === undefined ? undefined : pulumi.secret(args.properties),
       onBehalfOf: args.onBehalfOf,
+      account: args.account,
       importId: args.importId,
       integrationId: undefined,
       userId: undefined,

@@ -54,6 +54,8 @@ export interface IntegrationInputs {
   properties: { writeKey: string; destinationRegion: DestinationRegion };
   /** Subuser (or `account-id <id>`) whose integration this is; sent as the `on-behalf-of` header. */
   onBehalfOf?: string;
+  /** The named account (provider configuration `sendgrid:accounts.<name>`); absent: the default one. */
+  account?: string;
 }
 
 /** What the provider stores as outputs: the inputs as SendGrid stored them, plus its ids. */

@@ -111,7 +111,8 @@ export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
 
 /**
  * The outputs for an integration SendGrid returned. `known` supplies what the response may leave
- * out: the on-behalf-of account (never echoed) and a write key the API masks or omits.
+ * out: the on-behalf-of subuser and the named account (never echoed), and a write key the API
+ * masks or omits.
  */
 export function fromWire(wire: WireIntegration, known: IntegrationInputs): IntegrationOutputs {
   const liveKey = wire.properties?.write_key;
@@ -128,6 +129,7 @@ export function fromWire(wire: WireIntegration, known: IntegrationInputs): Integ
     },
   };
   if (known.onBehalfOf !== undefined) outputs.onBehalfOf = known.onBehalfOf;
+  if (known.account !== undefined) outputs.account = known.account;
   return outputs;
 }
 
