@@ -5,7 +5,7 @@
  */
 import type { SegmentIntegrationInfo } from "../provider/list";
 
-interface Declared {
+export interface Declared {
   name: string;
   configKey: string;
   info: SegmentIntegrationInfo;
@@ -19,15 +19,31 @@ const slug = (text: string) =>
 const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** Unique, readable resource names: from the label (and subuser), numbered on collision. */
-function declare(integrations: SegmentIntegrationInfo[]): Declared[] {
+export function declare(integrations: SegmentIntegrationInfo[]): Declared[] {
   const used = new Set<string>();
   return integrations.map((info) => {
-    const base = slug([info.onBehalfOf, info.label].filter(Boolean).join(" ")) || "integration";
+    const base = slug([info.account, info.onBehalfOf, info.label].filter(Boolean).join(" ")) || "integration";
     let name = /^[a-z]/.test(base) ? base : `integration-${base}`;
     for (let n = 2; used.has(name); n++) name = `${base}-${n}`;
     used.add(name);
     return { name, configKey: `${camel(name)}WriteKey`, info };
   });
+}
+
+/** One `new SegmentIntegration(...)` adopting a live integration with importId. */
+export function renderDeclaration(d: Declared): string[] {
+  const { info } = d;
+  const lines = [`const ${camel(d.name)} = new SegmentIntegration(${JSON.stringify(d.name)}, {`];
+  lines.push(`  importId: ${JSON.stringify(info.integrationId)},`);
+  lines.push(`  label: ${JSON.stringify(info.label)},`);
+  if (info.account) lines.push(`  account: ${JSON.stringify(info.account)},`);
+  if (info.onBehalfOf) lines.push(`  onBehalfOf: ${JSON.stringify(info.onBehalfOf)},`);
+  lines.push(`  filters: { emailEvents: ${JSON.stringify(info.filters.emailEvents)} },`);
+  lines.push(
+    `  properties: { writeKey: cfg.requireSecret(${JSON.stringify(d.configKey)}), destinationRegion: ${JSON.stringify(info.properties.destinationRegion)} },`,
+  );
+  lines.push("});");
+  return lines;
 }
 
 export function renderProgram(integrations: SegmentIntegrationInfo[], packageName = "pulumi-sendgrid-segment"): string {
@@ -48,17 +64,8 @@ export function renderProgram(integrations: SegmentIntegrationInfo[], packageNam
   lines.push("");
   lines.push("const cfg = new pulumi.Config();");
   for (const d of declared) {
-    const { info } = d;
     lines.push("");
-    lines.push(`const ${camel(d.name)} = new SegmentIntegration(${JSON.stringify(d.name)}, {`);
-    lines.push(`  importId: ${JSON.stringify(info.integrationId)},`);
-    lines.push(`  label: ${JSON.stringify(info.label)},`);
-    if (info.onBehalfOf) lines.push(`  onBehalfOf: ${JSON.stringify(info.onBehalfOf)},`);
-    lines.push(`  filters: { emailEvents: ${JSON.stringify(info.filters.emailEvents)} },`);
-    lines.push(
-      `  properties: { writeKey: cfg.requireSecret(${JSON.stringify(d.configKey)}), destinationRegion: ${JSON.stringify(info.properties.destinationRegion)} },`,
-    );
-    lines.push("});");
+    lines.push(...renderDeclaration(d));
   }
   lines.push("");
   lines.push("export const integrationIds = {");

@@ -1,53 +1,215 @@
 #!/usr/bin/env node
 /**
- * `npx pulumi-sendgrid-segment import`: print a Pulumi program that adopts an account's existing
- * Segment integrations. Arguments are parsed by commander (well kept, no dependencies, --help).
- * Configuration follows the provider's rules: the API key only from SENDGRID_API_KEY (never a
- * flag, so it stays out of shell history), region and base URL from flags or SENDGRID_* variables.
+ * `npx pulumi-sendgrid-segment <command>`: `import` prints a Pulumi program adopting an account's
+ * live integrations; `audit` compares a stack's state with what is live. Arguments are parsed by
+ * commander (well kept, no dependencies, --help). Settings follow the provider's rules, with
+ * flags in place of stack config; API keys come only from the environment (never a flag, so they
+ * stay out of shell history): SENDGRID_API_KEY, or SENDGRID_ACCOUNT_<NAME>_API_KEY with --account.
+ * Progress goes to stderr, results to stdout; every error names the flag or variable it came from.
  */
+import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { resolveSettings } from "../provider/config";
-import { listIntegrations, type SegmentIntegrationInfo } from "../provider/list";
+import { ACCOUNT_NAME, accountEnvPrefix, type Field, resolveSettings, type Settings } from "../provider/config";
+import { listLive, type SegmentIntegrationInfo } from "../provider/list";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../provider/package";
+import {
+  type AuditReport,
+  auditPlace,
+  needsAttention,
+  otherPendingSteps,
+  type Place,
+  parseStackExport,
+  placesOf,
+  renderAudit,
+} from "./audit";
 import { renderProgram } from "./generate";
 
-export function buildCli(out: (text: string) => void = (t) => process.stdout.write(t)): Command {
-  const cli = new Command()
-    .name(PACKAGE_NAME)
-    .description("Manage SendGrid email-event forwarding to Segment with Pulumi.")
-    .version(PACKAGE_VERSION);
+/** The commands' retry budget unless --retry-budget-ms or SENDGRID_RETRY_BUDGET_MS says otherwise. */
+export const CLI_RETRY_BUDGET_MS = 10_000;
 
-  cli
-    .command("import")
-    .description(
-      "Read the account's live Segment integrations and print a Pulumi TypeScript program that adopts each one " +
-        "with importId, with the `pulumi config set --secret` lines for their write keys (never the keys).",
-    )
-    .addOption(
-      new Option("--on-behalf-of <subuser...>", "read these subusers' integrations instead of the parent account's"),
-    )
-    .addOption(new Option("--with-parent", "with --on-behalf-of: read the parent account's integrations too"))
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  stdin: () => string;
+  /** The command's exit code when it does not fail outright (audit: 0 clean, 2 attention, 1 error). */
+  exit: (code: number) => void;
+}
+
+interface ApiOptions {
+  account?: string[];
+  region?: string;
+  apiBaseUrl?: string;
+  retryBudgetMs?: string;
+}
+
+const FLAGS: Partial<Record<Field, string>> = {
+  region: "--region",
+  apiBaseUrl: "--api-base-url",
+  retryBudgetMs: "--retry-budget-ms",
+};
+
+/** Settings for one account ("" or undefined: the default), flags first, then the environment. */
+function settingsFor(options: ApiOptions, account: string | undefined, env: NodeJS.ProcessEnv): Settings {
+  const flags: Record<string, string | undefined> = {
+    "--region": options.region,
+    "--api-base-url": options.apiBaseUrl,
+    "--retry-budget-ms": options.retryBudgetMs,
+  };
+  const settings = resolveSettings((key) => flags[key], env, account, FLAGS);
+  const budgetVar = account ? `${accountEnvPrefix(account)}RETRY_BUDGET_MS` : "SENDGRID_RETRY_BUDGET_MS";
+  if (options.retryBudgetMs === undefined && !env[budgetVar]) settings.retryBudgetMs = CLI_RETRY_BUDGET_MS;
+  if (!settings.apiKey) {
+    const variable = account ? `${accountEnvPrefix(account)}API_KEY` : "SENDGRID_API_KEY";
+    throw new Error(`no API key${account ? ` for account "${account}"` : ""}: set ${variable}`);
+  }
+  return settings;
+}
+
+const describePlace = (account: string | undefined, onBehalfOf: string | undefined) =>
+  `${account ? `account "${account}"` : "the default account"}${onBehalfOf ? `, subuser "${onBehalfOf}"` : ""}`;
+
+async function read(io: Io, settings: Settings, account: string | undefined, onBehalfOf: string | undefined) {
+  io.err(`reading the integrations of ${describePlace(account, onBehalfOf)} from ${settings.baseUrl} ...\n`);
+  const live = await listLive(settings, onBehalfOf);
+  io.err(`  ${live.length} found\n`);
+  return live;
+}
+
+const accountOption = () =>
+  new Option(
+    "--account <name...>",
+    "a named account: its key from SENDGRID_ACCOUNT_<NAME>_API_KEY (and _REGION, _API_BASE_URL)",
+  ).argParser((value: string, previous: string[] | undefined) => {
+    if (!ACCOUNT_NAME.test(value)) {
+      throw new Error(
+        `--account ${JSON.stringify(value)}: 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+      );
+    }
+    return [...(previous ?? []), value];
+  });
+
+function apiOptions(command: Command): Command {
+  return command
     .addOption(
       new Option("--region <region>", "global or eu (default: SENDGRID_REGION, else global)").choices(["global", "eu"]),
     )
     .addOption(new Option("--api-base-url <url>", "override the API host (default: SENDGRID_API_BASE_URL)"))
+    .addOption(
+      new Option(
+        "--retry-budget-ms <ms>",
+        `how long one API call may keep retrying (default: SENDGRID_RETRY_BUDGET_MS, else ${CLI_RETRY_BUDGET_MS})`,
+      ),
+    );
+}
+
+export function buildCli(io: Partial<Io> = {}): Command {
+  const all: Io = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+    stdin: () => readFileSync(0, "utf8"),
+    exit: (code) => {
+      process.exitCode = code;
+    },
+    ...io,
+  };
+  const { out, err, env, stdin, exit } = all;
+  const cli = new Command()
+    .name(PACKAGE_NAME)
+    .usage("<command> [options]")
+    .description("Manage SendGrid email-event forwarding to Segment with Pulumi.")
+    .version(PACKAGE_VERSION)
+    .configureOutput({ writeOut: out, writeErr: err })
+    .exitOverride();
+
+  const importCommand = cli
+    .command("import")
+    .usage("[options] > index.ts")
+    .description(
+      "Read live Segment integrations and print a Pulumi TypeScript program that adopts each one with importId, " +
+        "with the `pulumi config set --secret` lines for their write keys (never the keys).",
+    )
+    .addOption(accountOption())
+    .addOption(new Option("--on-behalf-of <subuser...>", "read these subusers' integrations instead of the parent's"))
+    .addOption(new Option("--with-parent", "with --on-behalf-of: read the parent's integrations too"));
+  apiOptions(importCommand)
     .addHelpText(
       "after",
-      "\nThe API key is read from SENDGRID_API_KEY.\n\nExample:\n" +
-        "  SENDGRID_API_KEY=SG.xxx npx pulumi-sendgrid-segment import --on-behalf-of marketing-eu > index.ts\n",
+      "\nThe API key is read from SENDGRID_API_KEY (with --account <name>: SENDGRID_ACCOUNT_<NAME>_API_KEY).\n\n" +
+        "Example:\n  SENDGRID_API_KEY=SG.xxx npx pulumi-sendgrid-segment import --on-behalf-of marketing-eu > index.ts\n",
     )
-    .action(async (options: { onBehalfOf?: string[]; withParent?: boolean; region?: string; apiBaseUrl?: string }) => {
-      const flags: Record<string, string | undefined> = {
-        "sendgrid:region": options.region,
-        "sendgrid:apiBaseUrl": options.apiBaseUrl,
-      };
-      const settings = resolveSettings((key) => flags[key]);
-      const accounts: Array<string | undefined> = options.onBehalfOf?.length
+    .action(async (options: ApiOptions & { onBehalfOf?: string[]; withParent?: boolean }) => {
+      const subusers: Array<string | undefined> = options.onBehalfOf?.length
         ? [...(options.withParent ? [undefined] : []), ...options.onBehalfOf]
         : [undefined];
       const found: SegmentIntegrationInfo[] = [];
-      for (const account of accounts) found.push(...(await listIntegrations(settings, account)));
+      for (const account of options.account ?? [undefined]) {
+        const settings = settingsFor(options, account, env);
+        for (const onBehalfOf of subusers) {
+          found.push(...(await read(all, settings, account, onBehalfOf)).map((l) => l.info));
+        }
+      }
       out(renderProgram(found));
+    });
+
+  const auditCommand = cli
+    .command("audit")
+    .usage("[options] [--file state.json]   (or: pulumi stack export | pulumi-sendgrid-segment audit)")
+    .description(
+      "Compare a stack's state (`pulumi stack export`) with the live integrations of every account and subuser " +
+        "it mentions: in sync, drifted, gone, unmanaged (with an importId declaration), and pending creates " +
+        "left by an interrupted `pulumi up` (with the recovery steps). Exit code 0: clean; 2: needs attention; 1: error.",
+    )
+    .addOption(new Option("--file <path>", "the stack export to read (default: standard input)"))
+    .addOption(accountOption())
+    .addOption(
+      new Option("--on-behalf-of <subuser...>", "also check these subusers (of each --account, or the default)"),
+    )
+    .addOption(new Option("--json", "print the report as JSON"));
+  apiOptions(auditCommand)
+    .addHelpText(
+      "after",
+      "\nKeys come from SENDGRID_API_KEY (the default account) and SENDGRID_ACCOUNT_<NAME>_API_KEY (each named\n" +
+        "account that state mentions). Use `pulumi stack export --show-secrets` to compare regions and write\n" +
+        "keys too; write keys are never printed.\n",
+    )
+    .action(async (options: ApiOptions & { file?: string; onBehalfOf?: string[]; json?: boolean }) => {
+      let text: string;
+      try {
+        text = options.file ? readFileSync(options.file, "utf8") : stdin();
+      } catch (error) {
+        throw new Error(`--file ${options.file}: ${(error as Error).message}`);
+      }
+      const state = parseStackExport(text);
+      const extra: Place[] = [];
+      for (const account of options.account ?? [undefined]) {
+        for (const onBehalfOf of options.onBehalfOf ?? [undefined]) {
+          extra.push({ ...(account ? { account } : {}), ...(onBehalfOf ? { onBehalfOf } : {}) });
+        }
+      }
+      const named = options.account?.length || options.onBehalfOf?.length ? extra : [];
+      const report: AuditReport = { clean: true, groups: [], otherPending: [] };
+      for (const place of placesOf(state, named)) {
+        try {
+          const settings = settingsFor(options, place.account, env);
+          const live = await read(all, settings, place.account, place.onBehalfOf);
+          report.groups.push(
+            auditPlace(
+              place,
+              state,
+              live.map((l) => ({ ...l.info, ...(l.writeKey !== undefined ? { writeKey: l.writeKey } : {}) })),
+            ),
+          );
+        } catch (error) {
+          const none = { inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+          report.groups.push({ ...place, error: (error as Error).message, ...none });
+        }
+      }
+      report.otherPending = state.otherPending.map((op) => ({ ...op, steps: otherPendingSteps(op) }));
+      report.clean = report.groups.every((g) => !needsAttention(g)) && report.otherPending.length === 0;
+      out(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderAudit(report));
+      exit(report.groups.some((g) => g.error) ? 1 : report.clean ? 0 : 2);
     });
   return cli;
 }
@@ -55,8 +217,10 @@ export function buildCli(out: (text: string) => void = (t) => process.stdout.wri
 if (require.main === module) {
   buildCli()
     .parseAsync(process.argv)
-    .catch((error: Error) => {
-      process.stderr.write(`pulumi-sendgrid-segment: ${error.message}\n`);
+    .catch((error: Error & { code?: string; exitCode?: number }) => {
+      // commander has already printed its own usage errors (and --help, --version).
+      if (error.code?.startsWith("commander.")) process.exit(error.exitCode ?? 1);
+      process.stderr.write(`${PACKAGE_NAME}: ${error.message}\n`);
       process.exit(1);
     });
 }

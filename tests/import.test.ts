@@ -75,13 +75,62 @@ describe("npx pulumi-sendgrid-segment import", () => {
   });
 
   it("has --help, and fails clearly without an API key or with an unknown flag", async () => {
-    expect((await runImport(["--help"])).stdout).toContain("The API key is read from SENDGRID_API_KEY.");
+    expect((await runImport(["--help"])).stdout).toContain(
+      "The API key is read from SENDGRID_API_KEY (with --account <name>: SENDGRID_ACCOUNT_<NAME>_API_KEY).",
+    );
     const noKey = await runImport([], { SENDGRID_API_KEY: "" });
     expect(noKey.status).toBe(1);
-    expect(noKey.stderr).toContain("No SendGrid API key");
+    // It names what this command reads, not the stack config it never looks at.
+    expect(noKey.stderr).toBe("pulumi-sendgrid-segment: no API key: set SENDGRID_API_KEY\n");
+    const noAccountKey = await runImport(["--account", "brand-b"]);
+    expect(noAccountKey.stderr).toContain('No SendGrid account "brand-b" is configured');
+    expect(noAccountKey.stderr).toContain("SENDGRID_ACCOUNT_BRAND_B_API_KEY");
     const badFlag = await runImport(["--api-key", "x"]);
     expect(badFlag.status).not.toBe(0);
     expect(badFlag.stderr).toContain("unknown option '--api-key'");
+  });
+
+  it("names the flag or variable a bad setting came from", async () => {
+    const badUrl = await runImport(["--api-base-url", "not a url"]);
+    expect(badUrl.status).toBe(1);
+    expect(badUrl.stderr).toContain('Invalid --api-base-url "not a url": not a URL');
+    const fromEnv = await runImport([], { SENDGRID_API_BASE_URL: "http://example.com" });
+    expect(fromEnv.stderr).toContain('Invalid SENDGRID_API_BASE_URL "http://example.com"');
+    const badBudget = await runImport(["--retry-budget-ms", "-5"]);
+    expect(badBudget.stderr).toContain('Invalid --retry-budget-ms "-5"');
+    const badAccount = await runImport(["--account", "no spaces"]);
+    expect(badAccount.stderr).toContain('--account "no spaces": 1 to 64 letters');
+  });
+
+  it("against an unreachable API it says what it is doing and fails within seconds, not minutes", async () => {
+    const started = Date.now();
+    const { status, stderr } = await runImport(["--retry-budget-ms", "1500", "--api-base-url", "http://127.0.0.1:9"]);
+    expect(status).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(stderr).toMatch(/^reading the integrations of the default account from http:\/\/127\.0\.0\.1:9 \.\.\.\n/);
+    expect(stderr).toMatch(/request failed \(ECONNREFUSED\) \(gave up after \d+ attempts/);
+  });
+
+  it("--account reads a named account with its own key and host, and the program declares it", async () => {
+    const other = await startEmulator({ apiKeys: ["SG.brand-b-key"] });
+    try {
+      other.seed({
+        label: "Brand B",
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: "wk_brand_b_1", destination_region: "US" },
+      });
+      const { status, stdout } = await runImport(["--account", "brand-b"], {
+        SENDGRID_ACCOUNT_BRAND_B_API_KEY: "SG.brand-b-key",
+        SENDGRID_ACCOUNT_BRAND_B_API_BASE_URL: other.url,
+      });
+      expect(status).toBe(0);
+      expect(stdout).toContain('new SegmentIntegration("brand-b-brand-b", {');
+      expect(stdout).toContain('  account: "brand-b",');
+      expect(stdout).not.toContain("SG.brand-b-key");
+    } finally {
+      await other.close();
+    }
   });
 
   it("the printed program adopts through the real engine path: GET and PATCH, never POST", async () => {

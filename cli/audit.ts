@@ -1,0 +1,286 @@
+/**
+ * `audit`: compare a stack's state (as `pulumi stack export` writes it) with what is live in
+ * SendGrid, per account and subuser, and say what needs attention: drift, integrations gone from
+ * SendGrid, live integrations nobody manages (each costing one of the 10 per account), and
+ * creates that an interrupted `pulumi up` left pending, with the live integrations that match
+ * them and the exact recovery steps.
+ *
+ * Pure: the caller reads the export and lists live integrations. Write keys are compared when
+ * state holds them in plaintext (`--show-secrets`) and the API returns them, and never printed.
+ */
+import type { SegmentIntegrationInfo } from "../provider/list";
+import { SEGMENT_INTEGRATION_TYPE } from "../provider/segmentIntegration";
+import { normalizeEvents } from "../provider/types";
+import { isMaskedWriteKey } from "../provider/wire";
+import { declare, renderDeclaration } from "./generate";
+
+/** The marker Pulumi puts on a secret value in a stack export. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A SegmentIntegration as state describes it. */
+export interface StateIntegration {
+  urn: string;
+  name: string;
+  stack: string;
+  /** Absent for a pending create. */
+  id?: string;
+  account?: string;
+  onBehalfOf?: string;
+  label: string;
+  destination: string;
+  emailEvents: string[];
+  /** Unknown when state holds `properties` encrypted. */
+  destinationRegion?: string;
+  writeKey?: string;
+}
+
+export interface StackState {
+  managed: StateIntegration[];
+  pendingCreates: StateIntegration[];
+  /** Other interrupted operations (updating, deleting, reading), by urn. */
+  otherPending: { urn: string; type: string }[];
+}
+
+/** A live integration, with the write key when the API returned it (compared, never printed). */
+export interface LiveIntegration extends SegmentIntegrationInfo {
+  writeKey?: string;
+}
+
+export interface Place {
+  account?: string;
+  onBehalfOf?: string;
+}
+
+export interface GroupReport extends Place {
+  /** Why this account or subuser could not be read; nothing else is known of it then. */
+  error?: string;
+  inSync: { name: string; id: string }[];
+  drifted: { name: string; id: string; fields: { field: string; state?: string; live?: string }[] }[];
+  gone: { name: string; id: string }[];
+  unmanaged: { id: string; label: string; declaration: string }[];
+  pendingCreates: { name: string; urn: string; matches: string[]; steps: string[] }[];
+}
+
+export interface AuditReport {
+  /** Nothing needs attention and every account was read. */
+  clean: boolean;
+  groups: GroupReport[];
+  otherPending: { urn: string; type: string; steps: string[] }[];
+}
+
+export class StateFormatError extends Error {}
+
+/** Reads `pulumi stack export` output (apitype UntypedDeployment, version 3). */
+export function parseStackExport(text: string): StackState {
+  let doc: any;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new StateFormatError("the state is not JSON: pass the output of `pulumi stack export`");
+  }
+  const deployment = doc?.deployment;
+  if (!deployment || typeof deployment !== "object" || !Array.isArray(deployment.resources ?? [])) {
+    throw new StateFormatError("no deployment.resources: pass the output of `pulumi stack export`");
+  }
+  if (doc.version !== undefined && doc.version !== 3) {
+    throw new StateFormatError(`stack export version ${JSON.stringify(doc.version)} is not supported (expected 3)`);
+  }
+  const managed = (deployment.resources ?? [])
+    .filter((r: any) => r?.type === SEGMENT_INTEGRATION_TYPE)
+    .map((r: any) => toStateIntegration(r, r.outputs ?? r.inputs ?? {}, r.id));
+  const pendingCreates: StateIntegration[] = [];
+  const otherPending: StackState["otherPending"] = [];
+  for (const op of deployment.pending_operations ?? []) {
+    const r = op?.resource;
+    if (r?.type !== SEGMENT_INTEGRATION_TYPE) continue;
+    if (op.type === "creating") pendingCreates.push(toStateIntegration(r, r.inputs ?? {}, undefined));
+    else otherPending.push({ urn: String(r.urn), type: String(op.type) });
+  }
+  return { managed, pendingCreates, otherPending };
+}
+
+function toStateIntegration(resource: any, props: any, id: unknown): StateIntegration {
+  const urn = String(resource.urn ?? "");
+  const properties = revealed(props.properties);
+  const filters = revealed(props.filters);
+  const integration: StateIntegration = {
+    urn,
+    name: urn.split("::").at(-1) ?? urn,
+    stack: /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] ?? "",
+    label: typeof props.label === "string" ? props.label : "Untitled Integration",
+    destination: typeof props.destination === "string" ? props.destination : "Segment",
+    emailEvents: normalizeEvents(Array.isArray(filters?.emailEvents) ? filters.emailEvents : []),
+  };
+  if (typeof id === "string" && id) integration.id = id;
+  if (typeof props.account === "string" && props.account) integration.account = props.account;
+  if (typeof props.onBehalfOf === "string" && props.onBehalfOf) integration.onBehalfOf = props.onBehalfOf;
+  if (typeof properties?.destinationRegion === "string") integration.destinationRegion = properties.destinationRegion;
+  if (typeof properties?.writeKey === "string") integration.writeKey = properties.writeKey;
+  return integration;
+}
+
+/** A value as state holds it: plain, a secret in plaintext (--show-secrets), or undefined if encrypted. */
+function revealed(value: any): any {
+  if (value && typeof value === "object" && SECRET_SIG in value) {
+    if (typeof value.plaintext !== "string") return undefined;
+    try {
+      return JSON.parse(value.plaintext);
+    } catch {
+      return undefined;
+    }
+  }
+  return value;
+}
+
+export const placeKey = (p: Place) => `${p.account ?? ""}\u0000${p.onBehalfOf ?? ""}`;
+
+/** Every account and subuser the state mentions, plus the extra ones asked for, each once. */
+export function placesOf(state: StackState, extra: Place[] = []): Place[] {
+  const seen = new Map<string, Place>();
+  for (const p of [...state.managed, ...state.pendingCreates, ...extra]) {
+    const place: Place = {
+      ...(p.account ? { account: p.account } : {}),
+      ...(p.onBehalfOf ? { onBehalfOf: p.onBehalfOf } : {}),
+    };
+    if (!seen.has(placeKey(place))) seen.set(placeKey(place), place);
+  }
+  return [...seen.values()];
+}
+
+/** Compare one account or subuser: `live` is what SendGrid lists there. */
+export function auditPlace(place: Place, state: StackState, live: LiveIntegration[]): GroupReport {
+  const here = (i: StateIntegration) => placeKey(i) === placeKey(place);
+  const managed = state.managed.filter(here);
+  const report: GroupReport = { ...place, inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+  const byId = new Map(live.map((l) => [l.integrationId, l]));
+  const claimed = new Set<string>();
+  for (const s of managed) {
+    const l = s.id ? byId.get(s.id) : undefined;
+    if (!l || !s.id) {
+      report.gone.push({ name: s.name, id: s.id ?? "" });
+      continue;
+    }
+    claimed.add(l.integrationId);
+    const fields = driftOf(s, l);
+    if (fields.length) report.drifted.push({ name: s.name, id: s.id, fields });
+    else report.inSync.push({ name: s.name, id: s.id });
+  }
+  const unclaimed = () => live.filter((l) => !claimed.has(l.integrationId));
+  for (const p of state.pendingCreates.filter(here)) {
+    const matches = unclaimed()
+      .filter((l) => matchesPending(p, l))
+      .map((l) => l.integrationId);
+    for (const id of matches) claimed.add(id);
+    report.pendingCreates.push({ name: p.name, urn: p.urn, matches, steps: recoverySteps(p, matches) });
+  }
+  const rest = unclaimed();
+  const declarations = declare(rest);
+  report.unmanaged = rest.map((l, i) => ({
+    id: l.integrationId,
+    label: l.label,
+    declaration: renderDeclaration(declarations[i]!).join("\n"),
+  }));
+  return report;
+}
+
+function driftOf(s: StateIntegration, l: LiveIntegration): GroupReport["drifted"][number]["fields"] {
+  const fields: GroupReport["drifted"][number]["fields"] = [];
+  const plain = (field: string, a: string, b: string) => {
+    if (a !== b) fields.push({ field, state: a, live: b });
+  };
+  plain("label", s.label, l.label);
+  plain("destination", s.destination, l.destination);
+  plain("filters.emailEvents", s.emailEvents.join(","), l.filters.emailEvents.join(","));
+  if (s.destinationRegion !== undefined) {
+    plain("properties.destinationRegion", s.destinationRegion, String(l.properties.destinationRegion ?? ""));
+  }
+  // Compared only when both sides hold a real key; reported by name, never by value.
+  if (s.writeKey !== undefined && !isMaskedWriteKey(l.writeKey) && s.writeKey !== l.writeKey) {
+    fields.push({ field: "properties.writeKey" });
+  }
+  return fields;
+}
+
+/** What a pending create would have made: same label, destination, events (and region, key when known). */
+function matchesPending(p: StateIntegration, l: LiveIntegration): boolean {
+  return (
+    p.label === l.label &&
+    p.destination === l.destination &&
+    p.emailEvents.join(",") === l.filters.emailEvents.join(",") &&
+    (p.destinationRegion === undefined || p.destinationRegion === l.properties.destinationRegion) &&
+    (p.writeKey === undefined || isMaskedWriteKey(l.writeKey) || p.writeKey === l.writeKey)
+  );
+}
+
+function recoverySteps(p: StateIntegration, matches: string[]): string[] {
+  const stack = p.stack ? ` --stack ${p.stack}` : "";
+  const clear = `pulumi refresh --clear-pending-creates${stack}: drop the pending create from state (the CLI cannot import it for a dynamic resource)`;
+  if (matches.length === 0) {
+    return [clear, `nothing was created in SendGrid; \`pulumi up${stack}\` creates "${p.name}"`];
+  }
+  if (matches.length === 1) {
+    return [
+      clear,
+      `add \`importId: "${matches[0]}"\` to the declaration of "${p.name}", then \`pulumi up${stack}\`: it adopts that integration instead of creating a duplicate`,
+    ];
+  }
+  return [
+    clear,
+    `${matches.length} live integrations match "${p.name}" (${matches.join(", ")}): keep one, delete the others in SendGrid`,
+    `add \`importId: "<the one you kept>"\` to the declaration of "${p.name}", then \`pulumi up${stack}\``,
+  ];
+}
+
+export function needsAttention(g: GroupReport): boolean {
+  return !!(g.error || g.drifted.length || g.gone.length || g.unmanaged.length || g.pendingCreates.length);
+}
+
+export function otherPendingSteps(op: { urn: string; type: string }): string[] {
+  const stack = /^urn:pulumi:([^:]+)::/.exec(op.urn)?.[1];
+  return [`an interrupted ${op.type} operation: run \`pulumi refresh${stack ? ` --stack ${stack}` : ""}\``];
+}
+
+const where = (g: Place) =>
+  `${g.account ? `account "${g.account}"` : "default account"}${g.onBehalfOf ? `, subuser "${g.onBehalfOf}"` : ", parent"}`;
+
+/** The report for people. */
+export function renderAudit(report: AuditReport): string {
+  const out: string[] = [];
+  for (const g of report.groups) {
+    out.push(`${where(g)}:`);
+    if (g.error) {
+      out.push(`  not checked: ${g.error}`);
+      continue;
+    }
+    for (const i of g.inSync) out.push(`  in sync       ${i.name} (${i.id})`);
+    for (const d of g.drifted) {
+      const what = d.fields
+        .map((f) =>
+          f.state === undefined ? f.field : `${f.field} ${JSON.stringify(f.state)} → ${JSON.stringify(f.live)}`,
+        )
+        .join("; ");
+      out.push(
+        `  drifted       ${d.name} (${d.id}): ${what}. \`pulumi refresh\` shows it; \`pulumi up\` restores the program's values`,
+      );
+    }
+    for (const d of g.gone) {
+      out.push(
+        `  gone          ${d.name} (${d.id}): in state, not in SendGrid. \`pulumi refresh\` drops it; \`pulumi up\` then creates it again`,
+      );
+    }
+    for (const p of g.pendingCreates) {
+      const found = p.matches.length ? `live matches: ${p.matches.join(", ")}` : "no live match";
+      out.push(`  pending create ${p.name}: an interrupted \`pulumi up\` may have created it; ${found}. To recover:`);
+      p.steps.forEach((step, i) => out.push(`    ${i + 1}. ${step}`));
+    }
+    for (const u of g.unmanaged) {
+      out.push(`  unmanaged     ${JSON.stringify(u.label)} (${u.id}): live, in no state. Adopt it with:`);
+      for (const line of u.declaration.split("\n")) out.push(`    ${line}`);
+      out.push("    (or delete it in SendGrid: it counts toward the limit of 10)");
+    }
+    if (!needsAttention(g) && g.inSync.length === 0) out.push("  nothing here");
+  }
+  for (const op of report.otherPending) out.push(`pending ${op.type} ${op.urn}: ${op.steps.join("; ")}`);
+  out.push(report.clean ? "Clean: state and SendGrid agree." : "Needs attention: see above.");
+  return `${out.join("\n")}\n`;
+}
