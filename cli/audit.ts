@@ -271,7 +271,7 @@ export function renderAudit(report: AuditReport): string {
     for (const p of g.pendingCreates) {
       const found = p.matches.length ? `live matches: ${p.matches.join(", ")}` : "no live match";
       out.push(`  pending create ${p.name}: an interrupted \`pulumi up\` may have created it; ${found}. To recover:`);
-      p.steps.forEach((step, i) => out.push(`    ${i + 1}. ${step}`));
+      out.push(...p.steps.map((step, i) => `    ${i + 1}. ${step}`));
     }
     for (const u of g.unmanaged) {
       out.push(`  unmanaged     ${JSON.stringify(u.label)} (${u.id}): live, in no state. Adopt it with:`);

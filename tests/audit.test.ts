@@ -112,11 +112,17 @@ async function audit(state: string, ...args: string[]) {
   let stderr = "";
   let code = 0;
   const cli = buildCli({
-    out: (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
+    out: (t) => {
+      stdout += t;
+    },
+    err: (t) => {
+      stderr += t;
+    },
     env: env(),
     stdin: () => state,
-    exit: (c) => void (code = c),
+    exit: (c) => {
+      code = c;
+    },
   });
   await cli.parseAsync(["node", "cli", "audit", ...args]);
   for (const text of [stdout, stderr]) {
