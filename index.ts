@@ -9,6 +9,7 @@
  *       region: US                   # US or EU: the Segment workspace's region
  *       writeKey: <secret>           # pulumi config set --secret --path 'integrations[0].writeKey' ...
  *       onBehalfOf: subuser-name     # optional
+ *       account: eu-brand            # optional: a named account of sendgrid:accounts
  */
 import * as pulumi from "@pulumi/pulumi";
 import { type DestinationRegion, type EmailEvent, SegmentIntegration } from "pulumi-sendgrid-segment";
@@ -20,6 +21,7 @@ interface DeclaredIntegration {
   region: DestinationRegion;
   writeKey: string;
   onBehalfOf?: string;
+  account?: string;
 }
 
 const key = `${pulumi.getProject()}:integrations`;
@@ -62,6 +64,7 @@ declaredIntegrations().forEach((item, i) => {
     filters: { emailEvents: item.events },
     properties: { writeKey: pulumi.secret(item.writeKey), destinationRegion: item.region },
     onBehalfOf: item.onBehalfOf,
+    account: item.account,
   });
   integrationIds[name] = integration.integrationId;
 });

@@ -40,6 +40,18 @@ function api(account: string | undefined): Promise<IntegrationsClient> {
   return client;
 }
 
+/** The account's client, or a configuration error that says which operation it stopped. */
+async function clientFor(account: string | undefined, doing: string): Promise<IntegrationsClient> {
+  try {
+    return await api(account);
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new ConfigurationError(`Unable to ${doing}: ${error.message}`);
+    throw error;
+  }
+}
+
+const subjectOf = (id: string) => `SendGrid Segment integration ${id}`;
+
 /** Receives the whole stack config (namespaced keys) once per provider process. */
 export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
   stackConfig = (key) => {
@@ -79,7 +91,10 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
   const importId = typeof inputs.importId === "string" ? inputs.importId : undefined;
-  const sendgrid = await api(desired.account);
+  const sendgrid = await clientFor(
+    desired.account,
+    `create SendGrid Segment integration ${JSON.stringify(desired.label)}`,
+  );
   const live = importId
     ? await adoptIntegration(sendgrid, importId, desired)
     : await createReconciled(sendgrid, desired);
@@ -100,7 +115,7 @@ export async function read(
 ): Promise<{ id: string; props: IntegrationOutputs | Record<string, never>; inputs?: Props }> {
   const known = toIntegrationInputs(props);
   try {
-    const live = await (await api(known.account)).get(id, scopeOf(known));
+    const live = await (await clientFor(known.account, `read ${subjectOf(id)}`)).get(id, scopeOf(known));
     const outs: IntegrationOutputs = {
       ...fromWire(live, known),
       integrationId: id,
@@ -120,7 +135,7 @@ export async function read(
 export async function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(news);
   const scope = scopeOf(desired, toIntegrationInputs(olds));
-  const sendgrid = await api(desired.account);
+  const sendgrid = await clientFor(desired.account, `update ${subjectOf(id)}`);
   let updated: Awaited<ReturnType<IntegrationsClient["update"]>>;
   try {
     updated = await sendgrid.update(id, toWire(desired), scope);
@@ -137,7 +152,7 @@ export async function update(id: string, olds: Props, news: Props): Promise<{ ou
 export async function del(id: string, props: Props): Promise<void> {
   try {
     const known = toIntegrationInputs(props);
-    await (await api(known.account)).delete(id, scopeOf(known));
+    await (await clientFor(known.account, `delete ${subjectOf(id)}`)).delete(id, scopeOf(known));
   } catch (error) {
     if (!isNotFound(error)) throw error; // already deleted is deleted
   }

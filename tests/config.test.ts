@@ -78,3 +78,65 @@ describe("configuration", () => {
     expect(requireApiKey(resolveSettings(stack({}), { SENDGRID_API_KEY: "SG.x" }))).toBe("SG.x");
   });
 });
+
+describe("named accounts", () => {
+  const accounts = (value: unknown) => stack({ "sendgrid:accounts": JSON.stringify(value) });
+
+  it("reads an account from sendgrid:accounts with the top-level rules, config winning over its variables", () => {
+    const s = resolveSettings(
+      accounts({ "eu-brand": { apiKey: "SG.eu", region: "eu", requestTimeoutMs: 5000 } }),
+      {
+        SENDGRID_ACCOUNT_EU_BRAND_API_KEY: "SG.env",
+        SENDGRID_ACCOUNT_EU_BRAND_RETRY_BUDGET_MS: "7000",
+        SENDGRID_API_KEY: "SG.default",
+      },
+      "eu-brand",
+    );
+    expect(s).toEqual({
+      account: "eu-brand",
+      apiKey: "SG.eu",
+      region: "eu",
+      baseUrl: "https://api.eu.sendgrid.com",
+      requestTimeoutMs: 5000,
+      retryBudgetMs: 7000,
+    });
+  });
+
+  it("an account only in the environment exists; it never borrows the default account's key", () => {
+    const s = resolveSettings(stack({ "sendgrid:apiKey": "SG.default" }), { SENDGRID_ACCOUNT_B2_REGION: "eu" }, "b2");
+    expect(s).toMatchObject({ account: "b2", apiKey: undefined, region: "eu" });
+    expect(() => requireApiKey(s)).toThrow(
+      "No API key for SendGrid account \"b2\": set it with `pulumi config set --secret --path 'sendgrid:accounts.b2.apiKey' <key>` (and region, apiBaseUrl as needed) or the SENDGRID_ACCOUNT_B2_API_KEY environment variable",
+    );
+  });
+
+  it("names the account's own settings in errors", () => {
+    expect(() => resolveSettings(accounts({ b: { region: "mars" } }), {}, "b")).toThrow(
+      'Invalid sendgrid:accounts.b.region "mars": expected "global" or "eu"',
+    );
+    expect(() => resolveSettings(stack({}), { SENDGRID_ACCOUNT_B_API_BASE_URL: "http://example.com" }, "b")).toThrow(
+      'Invalid SENDGRID_ACCOUNT_B_API_BASE_URL "http://example.com"',
+    );
+  });
+
+  it("refuses an unknown account, a bad name, and malformed sendgrid:accounts", () => {
+    expect(() => resolveSettings(stack({}), {}, "ghost")).toThrow('No SendGrid account "ghost" is configured');
+    expect(() => resolveSettings(stack({}), {}, "1bad")).toThrow('Invalid account "1bad"');
+    expect(() => resolveSettings(stack({ "sendgrid:accounts": "{not json" }), {}, "a")).toThrow(
+      "Invalid sendgrid:accounts: expected structured config",
+    );
+    expect(() => resolveSettings(accounts([1]), {}, "a")).toThrow(
+      "Invalid sendgrid:accounts: expected an object of accounts",
+    );
+    expect(() => resolveSettings(accounts({ a: "SG.x" }), {}, "a")).toThrow(
+      "Invalid sendgrid:accounts.a: expected an object",
+    );
+    expect(() => resolveSettings(accounts({ "a b": {} }), {}, "a")).toThrow(
+      'Invalid sendgrid:accounts account name "a b"',
+    );
+  });
+
+  it("the default account ignores sendgrid:accounts entirely", () => {
+    expect(resolveSettings(accounts({ a: { apiKey: "SG.a" } }), {}).apiKey).toBeUndefined();
+  });
+});
