@@ -21,7 +21,7 @@ export interface Project {
 
 /** Errors the CLI would report loading this Pulumi.yaml; [] when it loads. */
 export function projectErrors(text: string): string[] {
-  const project = parse(text);
+  const project = parse(text) as Project;
   if (!validateSchema(project)) {
     return (validateSchema.errors ?? []).map((e) => `schema: ${e.instancePath || "/"} ${e.message}`);
   }
