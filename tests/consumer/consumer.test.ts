@@ -176,3 +176,48 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
       }
     });
 });
+
+// Before the package is on the registry, users install it from a clone or from git. Once per CI
+// run (the first matrix leg): these install real packages and take about a minute together.
+describe.runIf(!process.env.CONSUMER_NODE)("installing from a clone of the repository", () => {
+  it.each(["basic", "composed"])(
+    "examples/%s installs (file: to the clone, packed by install-links) and typechecks, with one @pulumi/pulumi",
+    (example) => {
+      const dir = join(work, `clone-${example}`);
+      cpSync(join(REPO, "examples", example), dir, { recursive: true });
+      const pkgFile = join(dir, "package.json");
+      const pkg = JSON.parse(readFileSync(pkgFile, "utf8"));
+      expect(pkg.dependencies["pulumi-sendgrid-segment"]).toBe("file:../..");
+      expect(readFileSync(join(dir, ".npmrc"), "utf8")).toContain("install-links=true");
+      // The copy lives outside the clone: point the same file: dependency at the clone itself.
+      pkg.dependencies["pulumi-sendgrid-segment"] = `file:${REPO}`;
+      writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
+      npm(["install"], dir);
+      expect(copiesOf(dir, "@pulumi/pulumi")).toHaveLength(1);
+      expect(existsSync(join(dir, "node_modules/pulumi-sendgrid-segment/dist/provider/index.js"))).toBe(true);
+      execFileSync(process.execPath, [join(dir, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", dir], {
+        stdio: "inherit",
+      });
+    },
+    180_000,
+  );
+
+  it("a git install builds dist/ through prepare", () => {
+    const dir = join(work, "from-git");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "from-git", private: true }));
+    npm(["install", `git+file://${REPO}`], dir);
+    const installed = join(dir, "node_modules/pulumi-sendgrid-segment");
+    expect(existsSync(join(installed, "dist/provider/index.js"))).toBe(true);
+    expect(existsSync(join(installed, "dist/cli/main.js"))).toBe(true);
+    const out = execFileSync(
+      NODE,
+      ["-e", "console.log(typeof require('pulumi-sendgrid-segment').SegmentIntegration)"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+      },
+    );
+    expect(out.trim()).toBe("function");
+  }, 180_000);
+});
