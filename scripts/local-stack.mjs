@@ -91,6 +91,7 @@ async function main() {
   process.once("SIGINT", stopOnSignal);
   process.once("SIGTERM", stopOnSignal);
   try {
+    /** @type {NodeJS.ProcessEnv} */
     const env = {
       ...process.env,
       PULUMI_BACKEND_URL: `file://${join(LOCAL, "backend")}`,
@@ -115,7 +116,8 @@ async function main() {
     if (ids.status !== 0) throw Object.assign(new Error("pulumi stack output failed"), { exitCode: ids.status ?? 1 });
     process.stdout.write(`Integration ids (live in the emulator, kept across runs):\n${ids.stdout.trim()}\n`);
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    const error = /** @type {Error & { exitCode?: number }} */ (caught);
     process.stderr.write(`${error.message}\n`);
     return error.exitCode ?? 1;
   } finally {

@@ -112,7 +112,7 @@ async function main() {
       return typeof mod.default === "function" ? mod.default() : mod;
     });
   } catch (error) {
-    process.stdout.write(JSON.stringify({ error: String(error?.message ? error.message : error) }));
+    process.stdout.write(JSON.stringify({ error: String(error instanceof Error ? error.message : error) }));
     process.exitCode = 1;
     return;
   }

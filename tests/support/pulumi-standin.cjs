@@ -16,6 +16,7 @@ const ENV = [
   "SENDGRID_API_BASE_URL",
 ];
 const record = { args, cwd: process.cwd(), env: Object.fromEntries(ENV.map((k) => [k, process.env[k] ?? null])) };
+/** @returns {Promise<any>} */
 const api = (path, init = {}) =>
   fetch(`${process.env.SENDGRID_API_BASE_URL}/v3/marketing/integrations${path}`, {
     ...init,
@@ -41,6 +42,6 @@ const api = (path, init = {}) =>
       `${JSON.stringify(Object.fromEntries(live.map((i, n) => [`integration-${n}`, i.integration_id])), null, 2)}\n`,
     );
   }
-  appendFileSync(process.env.STANDIN_LOG, `${JSON.stringify(record)}\n`);
+  appendFileSync(String(process.env.STANDIN_LOG), `${JSON.stringify(record)}\n`);
   process.exit(process.env.STANDIN_FAIL === args[0] ? 3 : 0);
 })();
