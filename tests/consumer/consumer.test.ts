@@ -120,9 +120,13 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     });
     expect(cli).toMatch(/^Usage: pulumi-sendgrid-segment import \[options\] > index\.ts/);
     expect(cli).toContain("The API key is read from SENDGRID_API_KEY");
-    const audit = execFileSync(NODE, [join(dir, "node_modules", ".bin", "pulumi-sendgrid-segment"), "audit", "--help"], {
-      encoding: "utf8",
-    });
+    const audit = execFileSync(
+      NODE,
+      [join(dir, "node_modules", ".bin", "pulumi-sendgrid-segment"), "audit", "--help"],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(audit).toMatch(/^Usage: pulumi-sendgrid-segment audit \[options\]/);
   });
 
