@@ -93,6 +93,11 @@ async function main() {
     }
     throw error;
   });
+  // Handlers first: the banner tells users to press Ctrl-C, so it must already work.
+  const stop = () => void emulator.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  process.once("SIGHUP", stop);
   const keyLine = apiKeys
     ? `pulumi config set --secret sendgrid:apiKey <the key you gave with --api-key>`
     : "pulumi config set --secret sendgrid:apiKey SG.emulator   (any key is accepted)";
@@ -108,10 +113,6 @@ async function main() {
       `  ${keyLine}\n` +
       `Stop it with Ctrl-C.\n`,
   );
-  const stop = () => void emulator.close().then(() => process.exit(0));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  process.once("SIGHUP", stop);
 }
 
 main().catch((error) => {

@@ -141,6 +141,27 @@ describe("npm run emulator", () => {
     expect(await exited).toBe(0);
   });
 
+  it("SIGTERM to `npm run emulator` itself (not its node child) stops the server", async () => {
+    const { spawn } = await import("node:child_process");
+    const npm = spawn("npm", ["run", "--silent", "emulator", "--", "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const url = await new Promise<string>((resolve) => {
+      let out = "";
+      npm.stdout.on("data", (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m && out.includes("Stop it with Ctrl-C")) resolve(m[1]!);
+      });
+    });
+    expect((await fetch(`${url}/v3/marketing/integrations`)).status).toBe(401);
+    const exited = new Promise((resolve) => npm.once("exit", resolve));
+    npm.kill("SIGTERM");
+    await exited;
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(fetch(`${url}/v3/marketing/integrations`)).rejects.toThrow();
+  });
+
   it("names the flag in every error", async () => {
     const { spawnSync } = await import("node:child_process");
     const run = (...args: string[]) =>

@@ -1,0 +1,129 @@
+// The README and CONTRIBUTING say only true things: every shell line that needs no Pulumi CLI is
+// run (the package's bins through an `npx` shim pointing at dist/, against an emulator), every npm
+// script they name exists, every error code and test file is listed.
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator";
+import { REPO } from "./support/programs";
+
+const README = readFileSync(join(REPO, "README.md"), "utf8");
+const CONTRIBUTING = readFileSync(join(REPO, "CONTRIBUTING.md"), "utf8");
+const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+
+/** Lines of ```sh blocks. */
+const shellLines = (markdown: string) =>
+  [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)]
+    .flatMap((m) => m[1]!.split("\n").map((l) => l.trim()))
+    .filter(Boolean);
+
+/** The README lines that need no Pulumi CLI, no clone elsewhere and no real account. */
+const RUNNABLE = /^(SENDGRID_\w+=\S+ )*npx (pulumi-sendgrid-segment|sendgrid-segment-emulator)\b/;
+const runnable = shellLines(README).filter((l) => RUNNABLE.test(l));
+
+let emulator: Emulator;
+let work: string;
+beforeAll(async () => {
+  emulator = await startEmulator();
+  emulator.seed({
+    label: "Made in UI",
+    destination: "Segment",
+    filters: { email_events: ["open"] },
+    properties: { write_key: "wk_readme_1234", destination_region: "US" },
+  });
+  work = mkdtempSync(join(tmpdir(), "readme-"));
+  const npx = join(work, "bin", "npx");
+  mkdirSync(dirname(npx));
+  writeFileSync(
+    npx,
+    `#!/bin/sh\ncase "$1" in\n` +
+      Object.entries(pkg.bin as Record<string, string>)
+        .map(([name, file]) => `  ${name}) shift; exec "${process.execPath}" "${join(REPO, file)}" "$@";;\n`)
+        .join("") +
+      `  *) echo "unexpected npx $1" >&2; exit 127;;\nesac\n`,
+  );
+  chmodSync(npx, 0o755);
+  copyFileSync(join(REPO, "tests/fixtures/pulumi/stack-export-sample.json"), join(work, "state.json"));
+});
+afterAll(() => emulator.close());
+
+function bash(line: string, untilListening: boolean) {
+  const child = spawn("bash", ["-c", line], {
+    cwd: work,
+    env: {
+      PATH: `${join(work, "bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+      HOME: work,
+      SENDGRID_API_KEY: "SG.readme",
+      SENDGRID_API_BASE_URL: emulator.url,
+      SENDGRID_ACCOUNT_EU_BRAND_API_BASE_URL: emulator.url,
+    },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+    if (untilListening && stdout.includes("Stop it with Ctrl-C")) child.kill("SIGINT");
+  });
+  child.stderr.on("data", (d) => (stderr += d));
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once("close", (status) => resolve({ status, stdout, stderr })),
+  );
+}
+
+describe("the README's shell examples that need no Pulumi CLI", () => {
+  it("finds them: import, audit and the emulator", () => {
+    expect(runnable.length).toBeGreaterThanOrEqual(7);
+    for (const word of ["import", "audit", "sendgrid-segment-emulator --help"]) {
+      expect(runnable.some((l) => l.includes(word))).toBe(true);
+    }
+  });
+
+  it.each(runnable)(
+    "%s",
+    async (line) => {
+      const long = line.includes("runs until Ctrl-C");
+      const { status, stdout, stderr } = await bash(line, long);
+      if (line.includes(" audit"))
+        expect([0, 2]).toContain(status); // 2: the sample needs attention
+      else expect({ status, stderr: status === 0 ? "" : stderr }).toEqual({ status: 0, stderr: "" });
+      if (long) expect(stdout).toContain("listening on http://127.0.0.1:");
+      if (line.includes("import") && line.includes("> ")) {
+        const file = /> (\S+)/.exec(line)![1]!;
+        expect(readFileSync(join(work, file), "utf8")).toContain("new SegmentIntegration(");
+      }
+    },
+    30_000,
+  );
+});
+
+describe("what the docs name exists", () => {
+  it("every npm script they run is in package.json", () => {
+    const named = [...`${README}\n${CONTRIBUTING}`.matchAll(/npm (?:run ([\w:-]+)|(start|test)\b)/g)].map(
+      (m) => m[1] ?? m[2],
+    );
+    expect(named.length).toBeGreaterThan(5);
+    for (const script of new Set(named)) expect(pkg.scripts, `npm run ${script}`).toHaveProperty(script!);
+  });
+
+  it("every error code is in the README's table", () => {
+    const codes = [...readFileSync(join(REPO, "provider/errors.ts"), "utf8").matchAll(/"(ERR_SENDGRID_\w+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(new Set(codes).size).toBeGreaterThanOrEqual(8);
+    for (const code of codes) expect(README).toContain(`\`${code}\``);
+  });
+
+  it("every test file is in CONTRIBUTING's list of layers", () => {
+    for (const file of readdirSync(join(REPO, "tests")).filter((f) => f.endsWith(".test.ts"))) {
+      expect(CONTRIBUTING, file).toContain(`\`${file}\``);
+    }
+  });
+
+  it("every configuration setting the provider reads is in the README", () => {
+    for (const setting of ["apiKey", "region", "apiBaseUrl", "requestTimeoutMs", "retryBudgetMs", "accounts"]) {
+      expect(README).toContain(`\`sendgrid:${setting}\``);
+    }
+  });
+});
