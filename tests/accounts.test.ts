@@ -2,12 +2,11 @@
 // goes to its account's host with its key; a 429 on one account does not slow another; key
 // rotation works because nothing in state pins a key; a missing account fails at preview (check)
 // and, for resources already in state, at the first operation that needs it, saying how to fix it.
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { type ProviderServer as Server, startProviderServer } from "./support/engine.cjs";
-import { API_KEY, ROOT_INTEGRATIONS, rejectionOf, rootProgramSettings, WRITE_KEY } from "./support/fixtures";
-import { REPO, runProgram } from "./support/programs";
+import { API_KEY, rejectionOf, WRITE_KEY } from "./support/fixtures";
+import { REPO, rootProgramProvider } from "./support/programs";
 
 const EU_KEY = "SG.eu-brand-key-DO-NOT-LEAK-1a2b";
 const EU_KEY_ROTATED = "SG.eu-brand-rotated-DO-NOT-LEAK-3c4d";
@@ -50,8 +49,7 @@ async function create(server: Server, name: string, extra: Record<string, unknow
 const calls = (emulator: Emulator) => emulator.requests.map((r) => `${r.method} ${r.onBehalfOf ?? "-"} ${r.status}`);
 
 beforeAll(async () => {
-  const run = await runProgram(join(REPO, "index.ts"), rootProgramSettings(ROOT_INTEGRATIONS));
-  serializedProvider = run.registered.find((r) => r.name === "prod-events")!.provider!;
+  serializedProvider = await rootProgramProvider();
   global = await startEmulator({ apiKeys: [API_KEY] });
   eu = await startEmulator({ apiKeys: euKeys });
 });

@@ -2,20 +2,12 @@
 // started in the program directory and driven Configure → Check → Create → Diff → Update → Read →
 // Delete with the `__provider` that the root program really serialized, against the emulator.
 // This is how the deployment path is proven without the Pulumi CLI.
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { type ProviderServer as Server, startProviderServer, UNKNOWN } from "./support/engine.cjs";
-import {
-  API_KEY,
-  ROOT_INTEGRATIONS,
-  rejectionOf,
-  rootProgramSettings,
-  WRITE_KEY,
-  WRITE_KEY_2,
-} from "./support/fixtures";
+import { API_KEY, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { loadStateFixture, runUpgrade } from "./support/lifecycle";
-import { REPO, runProgram } from "./support/programs";
+import { REPO, rootProgramProvider } from "./support/programs";
 
 const BASE = "/v3/marketing/integrations";
 
@@ -33,8 +25,7 @@ const inputs = (extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  const run = await runProgram(join(REPO, "index.ts"), rootProgramSettings(ROOT_INTEGRATIONS));
-  serializedProvider = run.registered.find((r) => r.name === "prod-events")!.provider!;
+  serializedProvider = await rootProgramProvider();
   emulator = await startEmulator({ apiKeys: [API_KEY] });
   server = await startProviderServer({ programDir: REPO });
 });

@@ -5,21 +5,12 @@
 // state (no duplicate, no orphan, no phantom id); and nothing was sent to another origin.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, type Fault, MALFORMED, REDIRECT_STATUSES, startEmulator } from "../emulator";
 import { MAX_MESSAGE_LENGTH } from "../provider/errors";
 import { type ProviderServer as Server, startProviderServer } from "./support/engine.cjs";
-import {
-  API_KEY,
-  expectNoSecretPart,
-  ROOT_INTEGRATIONS,
-  rejectionOf,
-  rootProgramSettings,
-  WRITE_KEY,
-  WRITE_KEY_2,
-} from "./support/fixtures";
-import { REPO, runProgram } from "./support/programs";
+import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { REPO, rootProgramProvider } from "./support/programs";
 
 type Props = Record<string, any>;
 type Operation = "create" | "read" | "update" | "delete";
@@ -44,8 +35,7 @@ const inputs = (extra: Props = {}) => ({
 });
 
 beforeAll(async () => {
-  const run = await runProgram(join(REPO, "index.ts"), rootProgramSettings(ROOT_INTEGRATIONS));
-  serializedProvider = run.registered.find((r) => r.name === "prod-events")!.provider!;
+  serializedProvider = await rootProgramProvider();
   // Scenarios leave their integrations live and tracked: room for all of them in one account.
   emulator = await startEmulator({ apiKeys: [API_KEY], limit: 1000 });
   const requests: string[] = [];

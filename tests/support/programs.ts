@@ -5,6 +5,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
+import { ROOT_INTEGRATIONS, rootProgramSettings } from "./fixtures";
+
 export const REPO = resolve(__dirname, "../..");
 const HARNESS = join(__dirname, "mock-program.cjs");
 
@@ -65,4 +67,12 @@ export function linkedConsumer(exampleDir: string): { dir: string; dispose: () =
     symlinkSync(join(REPO, "node_modules", dep), join(dir, "node_modules", dep), "dir");
   }
   return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The `__provider` the root program really serializes, as the engine receives it in every request. */
+export async function rootProgramProvider(): Promise<string> {
+  const run = await runProgram(join(REPO, "index.ts"), rootProgramSettings(ROOT_INTEGRATIONS));
+  const provider = run.registered.find((r) => r.name === "prod-events")?.provider;
+  if (!provider) throw new Error(`the root program registered no prod-events provider: ${run.error ?? ""}`);
+  return provider;
 }
