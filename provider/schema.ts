@@ -46,6 +46,25 @@ const quote = (value: unknown): string => {
 const required = (what: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `is required: ${what}` : `must be ${what}, got ${describe(issue.input)}`;
 
+/** The nested objects of SegmentIntegrationArgs, and what each must be. */
+const OBJECT_FIELDS: Record<string, string> = {
+  filters: "an object with emailEvents",
+  properties: "an object with writeKey and destinationRegion",
+};
+
+/**
+ * An object's message. valibot reports a missing key with its parent object's message, so the
+ * parent names what each of its required keys needs.
+ */
+const objectOf =
+  (what: string, keys: Record<string, string>) => (issue: { input?: unknown; path?: { key: unknown }[] }) => {
+    const key = issue.path?.at(-1)?.key;
+    if (issue.input === undefined && typeof key === "string" && Object.hasOwn(keys, key)) {
+      return `is required: ${keys[key]}`;
+    }
+    return required(what)(issue);
+  };
+
 const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
   typeof issue.input === "string"
     ? `must be one of ${values.join(", ")}; got ${quote(issue.input)}`
@@ -62,7 +81,7 @@ const filtersSchema = v.object(
       v.minLength(1, "must list at least one email event"),
     ),
   },
-  required("an object with emailEvents"),
+  objectOf("an object with emailEvents", { emailEvents: "a non-empty list of email events" }),
 );
 
 const propertiesSchema = v.object(
@@ -74,7 +93,10 @@ const propertiesSchema = v.object(
     ),
     destinationRegion: v.picklist(DESTINATION_REGIONS, oneOf(DESTINATION_REGIONS)),
   },
-  required("an object with writeKey and destinationRegion"),
+  objectOf("an object with writeKey and destinationRegion", {
+    writeKey: "the Segment source's write key (a string)",
+    destinationRegion: `the Segment workspace's region, one of ${DESTINATION_REGIONS.join(", ")}`,
+  }),
 );
 
 const integrationSchema = v.object(
@@ -108,7 +130,7 @@ const integrationSchema = v.object(
       ),
     ),
   },
-  required("an object"),
+  objectOf("an object", OBJECT_FIELDS),
 );
 
 const lengthOf = (value: unknown): string => (typeof value === "string" ? `${value.length}` : "?");
@@ -173,6 +195,13 @@ export function checkInputs(news: Record<string, unknown>): {
     // One failure per field; values still unknown during preview are not failures.
     if (reachesUnknown(raw, path) || failures.some((f) => f.property === property)) continue;
     failures.push({ property, reason: issue.message });
+  }
+  // valibot's objects accept arrays: a list where an object belongs is one failure, not its keys'.
+  for (const [key, what] of Object.entries(OBJECT_FIELDS)) {
+    if (!Array.isArray(raw[key])) continue;
+    const nested = failures.filter((f) => f.property === key || f.property.startsWith(`${key}.`));
+    for (const f of nested) failures.splice(failures.indexOf(f), 1);
+    failures.push({ property: key, reason: `must be ${what}, got a list` });
   }
   for (const path of unknownKeys(raw)) {
     failures.push({ property: propertyPath(path), reason: "is not a property of SegmentIntegration" });

@@ -59,8 +59,60 @@ describe("configuration", () => {
     "ftp://127.0.0.1",
     "not a url",
     "https://user:pw@example.com",
+    "https://user@example.com",
+    "https://:pw@example.com",
+    "http://[::2]:9000",
+    "http://[fe80::1]:9000",
+    "http://128.0.0.1",
+    "http://localhost.example.com",
   ])("rejects base URL %s", (value) => {
     expect(() => resolveSettings(stack({}), { SENDGRID_API_BASE_URL: value })).toThrow(/Invalid SENDGRID_API_BASE_URL/);
+  });
+
+  it("says why a base URL is refused", () => {
+    const reason = (value: string) => {
+      try {
+        resolveSettings(stack({ "sendgrid:apiBaseUrl": value }), {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "accepted";
+    };
+    expect(reason("nope")).toBe('Invalid sendgrid:apiBaseUrl "nope": not a URL');
+    expect(reason("https://user@example.com")).toBe(
+      "Invalid sendgrid:apiBaseUrl: credentials in the URL are not allowed",
+    );
+    expect(reason("http://[::2]:1")).toBe(
+      'Invalid sendgrid:apiBaseUrl "http://[::2]:1": use https://, or http:// only for a loopback address (127.0.0.1, ::1, localhost)',
+    );
+    expect(reason("http://127.255.0.9:1")).toBe("accepted");
+  });
+
+  it("an empty string, in stack config or the environment, means unset", () => {
+    expect(resolveSettings(stack({ "sendgrid:region": "" }), { SENDGRID_REGION: "eu" }).region).toBe("eu");
+    expect(resolveSettings(stack({ "sendgrid:apiKey": "" }), { SENDGRID_API_KEY: "" }).apiKey).toBeUndefined();
+    expect(resolveSettings(stack({}), { SENDGRID_REQUEST_TIMEOUT_MS: "" }).requestTimeoutMs).toBe(30_000);
+    expect(resolveSettings(stack({}), { SENDGRID_API_BASE_URL: "" }).baseUrl).toBe("https://api.sendgrid.com");
+  });
+
+  it("accepts timeouts and budgets up to their maximum and not beyond", () => {
+    const s = (config: Record<string, string>) => resolveSettings(stack(config), {});
+    expect(s({ "sendgrid:requestTimeoutMs": "1" }).requestTimeoutMs).toBe(1);
+    expect(s({ "sendgrid:requestTimeoutMs": "600000" }).requestTimeoutMs).toBe(600_000);
+    expect(() => s({ "sendgrid:requestTimeoutMs": "600001" })).toThrow(
+      'Invalid sendgrid:requestTimeoutMs "600001": expected whole milliseconds from 1 to 600000',
+    );
+    expect(s({ "sendgrid:retryBudgetMs": "3600000" }).retryBudgetMs).toBe(3_600_000);
+    expect(() => s({ "sendgrid:retryBudgetMs": "3600001" })).toThrow(
+      'Invalid sendgrid:retryBudgetMs "3600001": expected whole milliseconds from 0 to 3600000',
+    );
+    expect(() => s({ "sendgrid:retryBudgetMs": "1e3" })).not.toThrow();
+    expect(() => s({ "sendgrid:retryBudgetMs": "ten" })).toThrow(/expected whole milliseconds/);
+  });
+
+  it("region is case-insensitive", () => {
+    expect(resolveSettings(stack({ "sendgrid:region": "EU" }), {}).region).toBe("eu");
+    expect(resolveSettings(stack({ "sendgrid:region": "Global" }), {}).baseUrl).toBe("https://api.sendgrid.com");
   });
 
   it("rejects a timeout that is not whole milliseconds", () => {

@@ -58,3 +58,30 @@ describe("diff", () => {
     expect(diffIntegration(state(), { ...desired(), onBehalfOf: UNKNOWN }).replaces).toEqual(["onBehalfOf"]);
   });
 });
+
+describe("diff: the event set, both ways", () => {
+  const withEvents = (emailEvents: string[]) => ({ ...desired(), filters: { emailEvents } });
+  const stateWith = (emailEvents: string[]) => ({ ...state(), filters: { emailEvents } });
+
+  it.each([
+    [["click", "open"], ["bounce", "click"], "a swapped event"],
+    [["bounce", "click"], ["click", "open"], "a swapped event, the other way"],
+    [["open"], ["click", "open"], "an added event"],
+    [["click", "open"], ["open"], "a removed event"],
+    [["open"], ["open", "click", "bounce"], "two added events"],
+  ])("%j → %j (%s) is an in-place change of filters.emailEvents", (before, after) => {
+    expect(diffIntegration(stateWith(before), withEvents(after))).toEqual({
+      changes: true,
+      changed: ["filters.emailEvents"],
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
+  it("a list against a non-list is a change; two missing lists are not", () => {
+    expect(diffIntegration(stateWith(["open"]), { ...desired(), filters: {} }).changed).toEqual([
+      "filters.emailEvents",
+    ]);
+    expect(diffIntegration({ ...state(), filters: {} }, { ...desired(), filters: {} }).changes).toBe(false);
+  });
+});

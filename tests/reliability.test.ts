@@ -21,7 +21,8 @@ async function configure(extra: Record<string, string> = {}) {
 }
 
 beforeEach(async () => {
-  emulator = await startEmulator({ apiKeys: [API_KEY] });
+  // 100 ms rate windows: an injected 429 waits for X-RateLimit-Reset at most that long.
+  emulator = await startEmulator({ apiKeys: [API_KEY], rateLimit: { limit: 10_000, windowSeconds: 0.1 } });
   await configure();
 });
 afterEach(() => emulator.close());

@@ -1,6 +1,6 @@
 // The retry policy that drives got's retries (provider/retry.ts).
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY, decideRetry, rateLimitWait } from "../provider/retry";
+import { DEFAULT_RETRY, decideRetry, mayHaveBeenSent, RETRY_ERROR_CODES, rateLimitWait } from "../provider/retry";
 
 const NOW = 1_800_000_000_000;
 const tuning = { ...DEFAULT_RETRY, budgetMs: 60_000, rateLimitJitterMs: 0 };
@@ -83,5 +83,73 @@ describe("retry policy", () => {
   it("does not retry unknown error codes, nor anything once the budget is spent", () => {
     expect(decide({ code: "ERR_TLS_CERT_ALTNAME_INVALID" }).delayMs).toBe(0);
     expect(decide({ status: 503, startedAt: NOW - 60_000 }).reason).toBe("budget");
+  });
+});
+
+describe("retry policy: edges", () => {
+  it("a 429 without any hint waits one second (plus jitter), never NaN", () => {
+    expect(rateLimitWait({}, NOW)).toBe(1000);
+    expect(decide({ status: 429, headers: {} }, () => 0).delayMs).toBe(1000);
+    expect(
+      decideRetry(attempt({ status: 429, headers: {} }), { ...tuning, rateLimitJitterMs: 50 }, NOW, () => 1).delayMs,
+    ).toBe(1050);
+  });
+
+  it("an unparseable Retry-After falls back to X-RateLimit-Reset, then to one second", () => {
+    const reset = String((NOW + 7000) / 1000);
+    expect(rateLimitWait({ "retry-after": "soon", "x-ratelimit-reset": reset }, NOW)).toBe(7000);
+    expect(rateLimitWait({ "retry-after": "soon" }, NOW)).toBe(1000);
+    expect(rateLimitWait({ "x-ratelimit-reset": "0" }, NOW)).toBe(1000);
+    expect(rateLimitWait({ "x-ratelimit-reset": "abc" }, NOW)).toBe(1000);
+    expect(rateLimitWait({ "retry-after": ["3", "9"] }, NOW)).toBe(3000);
+    expect(rateLimitWait({ "x-ratelimit-reset": String((NOW - 5000) / 1000) }, NOW)).toBe(0);
+    expect(rateLimitWait({ "retry-after": "-2" }, NOW)).toBe(0);
+  });
+
+  it("waits up to exactly the budget, and not a millisecond beyond", () => {
+    const at = (elapsed: number) => decide({ status: 503, startedAt: NOW - elapsed }, () => 0);
+    // First step: 250 ms with "equal jitter" and random 0 → 125 ms.
+    expect(at(60_000 - 125)).toEqual({ delayMs: 125 });
+    expect(at(60_000 - 124)).toEqual({ delayMs: 0, reason: "budget" });
+  });
+
+  it("backoff never shrinks below half a step, and doubles per attempt up to the cap", () => {
+    const step = (attemptCount: number, random: number) => decide({ status: 500, attemptCount }, () => random).delayMs;
+    expect(step(1, 0)).toBe(125);
+    expect(step(1, 1)).toBe(250);
+    expect(step(3, 0)).toBe(500);
+    expect(step(3, 1)).toBe(1000);
+    expect(step(20, 0)).toBe(5000);
+    expect(step(20, 1)).toBe(10_000);
+  });
+
+  it("says why it stops: final for other statuses and codes, ambiguous for a sent POST, budget when spent", () => {
+    expect(decide({ status: 400 })).toEqual({ delayMs: 0, reason: "final" });
+    expect(decide({})).toEqual({ delayMs: 0, reason: "final" });
+    expect(decide({ method: "POST", status: 503 })).toEqual({ delayMs: 0, reason: "ambiguous" });
+    expect(decide({ method: "POST", code: "ECONNRESET" })).toEqual({ delayMs: 0, reason: "ambiguous" });
+    expect(decide({ method: "POST", code: "ECONNREFUSED" }).delayMs).toBeGreaterThan(0);
+  });
+});
+
+describe("network errors: sent or not", () => {
+  it.each([
+    ["ECONNREFUSED", false],
+    ["ENOTFOUND", false],
+    ["EAI_AGAIN", false],
+    ["ENETUNREACH", false],
+    ["EADDRINUSE", false],
+    ["ETIMEDOUT", true],
+    ["ECONNRESET", true],
+    ["EPIPE", true],
+    ["ERR_SOMETHING_NEW", true],
+    [undefined, true],
+  ] as const)("%s: may have reached the server: %s", (code, sent) => {
+    expect(mayHaveBeenSent(code)).toBe(sent);
+    if (code && (RETRY_ERROR_CODES as readonly string[]).includes(code)) {
+      // GET retries every one of them; POST only those that never left.
+      expect(decide({ method: "GET", code }).delayMs).toBeGreaterThan(0);
+      expect(decide({ method: "POST", code }).delayMs > 0).toBe(!sent);
+    }
   });
 });

@@ -163,3 +163,83 @@ describe("check: values unknown during preview are not failures", () => {
     ]);
   });
 });
+
+describe("check: every message, in full", () => {
+  const reasons = (news: unknown) => Object.fromEntries(failuresOf(news).map((f) => [f.property, f.reason]));
+  const base = () => ({
+    filters: { emailEvents: ["open"] },
+    properties: { writeKey: "wk_123456", destinationRegion: "US" },
+  });
+
+  it("types and required fields", () => {
+    expect(reasons({ label: 1, destination: 2, onBehalfOf: 3, importId: 4, account: 5 })).toEqual({
+      label: "must be a string, got a number",
+      destination: "must be one of Segment; got a number",
+      filters: "is required: an object with emailEvents",
+      properties: "is required: an object with writeKey and destinationRegion",
+      onBehalfOf: "must be a subuser name (a string), got a number",
+      importId: "must be a SendGrid integration id (a string), got a number",
+      account: "must be the name of an account in sendgrid:accounts (a string), got a number",
+    });
+    expect(reasons({ filters: "x", properties: [] })).toEqual({
+      filters: "must be an object with emailEvents, got a string",
+      properties: "must be an object with writeKey and destinationRegion, got a list",
+    });
+    expect(reasons({ filters: {}, properties: { destinationRegion: null } })).toEqual({
+      "filters.emailEvents": "is required: a non-empty list of email events",
+      "properties.writeKey": "is required: the Segment source's write key (a string)",
+      "properties.destinationRegion": "must be one of US, EU; got null",
+    });
+  });
+
+  it("values", () => {
+    expect(
+      reasons({
+        ...base(),
+        label: "",
+        destination: "Mixpanel",
+        onBehalfOf: "",
+        importId: "a,b",
+        account: "9lives",
+        filters: { emailEvents: ["opne"] },
+        properties: { writeKey: "wk", destinationRegion: "APAC" },
+      }),
+    ).toEqual({
+      label: 'must not be empty (omit it for the default "Untitled Integration")',
+      destination: 'must be one of Segment; got "Mixpanel"',
+      onBehalfOf: "must not be empty (omit it to manage the parent account's integration)",
+      importId: "must be a SendGrid integration id: 1 to 128 letters, digits, '-' or '_'",
+      account: "must be an account name: 1 to 64 letters, digits, '-' or '_', starting with a letter",
+      "filters.emailEvents[0]":
+        'must be one of drop, processed, deferred, group_unsubscribe, bounce, delivered, click, unsubscribe, open, group_resubscribe, spamreport, machine_opened; got "opne"',
+      "properties.writeKey": "must be 6 to 51 characters long (got 2)",
+      "properties.destinationRegion": 'must be one of US, EU; got "APAC"',
+    });
+    expect(reasons({ ...base(), filters: { emailEvents: [] }, onBehalfOf: "a\u0007b" })).toEqual({
+      "filters.emailEvents": "must list at least one email event",
+      onBehalfOf: "must not contain control characters",
+    });
+    expect(reasons({ ...base(), filters: { emailEvents: "open" } })).toEqual({
+      "filters.emailEvents": "must be a non-empty list of email events, got a string",
+    });
+    expect(reasons({ ...base(), properties: { writeKey: "w".repeat(52), destinationRegion: "EU" } })).toEqual({
+      "properties.writeKey": "must be 6 to 51 characters long (got 52)",
+    });
+    expect(reasons({ ...base(), destination: "x".repeat(50) })).toEqual({
+      destination: `must be one of Segment; got "${"x".repeat(40)}…"`,
+    });
+  });
+
+  it("a missing region names what it must be", () => {
+    expect(reasons({ ...base(), properties: { writeKey: "wk_123456" } })).toEqual({
+      "properties.destinationRegion": "is required: the Segment workspace's region, one of US, EU",
+    });
+  });
+
+  it("a value that is not an object at all is reported on its required fields", () => {
+    expect(reasons(null)).toEqual({
+      filters: "is required: an object with emailEvents",
+      properties: "is required: an object with writeKey and destinationRegion",
+    });
+  });
+});

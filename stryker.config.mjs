@@ -1,0 +1,21 @@
+// npm run test:mutation: StrykerJS over the provider and the CLI's pure parts, with the vitest
+// runner on the in-process test files (vitest.mutation.config.mts). Incremental: results are kept
+// in reports/stryker-incremental.json (committed), so a run re-tests only mutants whose code or
+// tests changed. The build fails below 90 %.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutation.config.mts" },
+  plugins: ["@stryker-mutator/vitest-runner"],
+  mutate: ["provider/**/*.ts", "cli/audit.ts", "cli/generate.ts", "!provider/index.ts"],
+  coverageAnalysis: "perTest",
+  incremental: true,
+  incrementalFile: "reports/stryker-incremental.json",
+  reporters: ["clear-text", "progress", "json"],
+  jsonReporter: { fileName: "reports/mutation.json" },
+  thresholds: { high: 95, low: 90, break: 90 },
+  concurrency: 2,
+  timeoutMS: 5_000,
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+};
