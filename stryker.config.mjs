@@ -7,7 +7,9 @@ export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutation.config.mts" },
   plugins: ["@stryker-mutator/vitest-runner"],
-  mutate: ["provider/**/*.ts", "cli/audit.ts", "cli/generate.ts", "!provider/index.ts"],
+  // shim.ts is serialized into state by Pulumi's closure serializer, which cannot serialize Stryker's
+  // instrumentation: it is covered through dist/ by the engine and consumer tests instead.
+  mutate: ["provider/**/*.ts", "cli/audit.ts", "cli/generate.ts", "!provider/index.ts", "!provider/shim.ts"],
   coverageAnalysis: "perTest",
   incremental: true,
   incrementalFile: "reports/stryker-incremental.json",

@@ -118,6 +118,17 @@ describe("engine protocol against the real dynamic-provider server", () => {
     expect(emulator.requests).toEqual([]);
   });
 
+  it.each([
+    [["click", "open"], ["bounce", "click"]],
+    [["bounce", "click"], ["click", "open"]],
+    [["click", "open"], ["click", "delivered", "open"]],
+    [["click", "delivered", "open"], ["click", "open"]],
+  ])("Diff: events %j → %j is an in-place change the engine sees (DIFF_SOME, no replace)", async (before, after) => {
+    const olds = { ...state, filters: { emailEvents: before } };
+    const res = await server.diff("prod-events", id, olds, inputs({ filters: { emailEvents: after } }));
+    expect(res).toMatchObject({ changes: true, replaces: [] });
+  });
+
   it("Diff: a new release of the package (different __provider text) alone is not a change", async () => {
     const fromOldRelease = { ...state, __provider: `${serializedProvider}\n// an older release` };
     const res = await server.diff("prod-events", id, fromOldRelease, inputs());

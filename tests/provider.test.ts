@@ -146,6 +146,30 @@ describe("read (refresh)", () => {
     expect((await provider.read(id, outs)).props).toMatchObject({ properties: { writeKey: WRITE_KEY_2 } });
   });
 
+  it("keeps importId, the known write key when the API's is empty, and userId when the API omits it", async () => {
+    const seeded = emulator.seed({
+      user_id: undefined,
+      label: "Adopted",
+      destination: "Segment",
+      filters: { email_events: ["open"] },
+      properties: { write_key: "", destination_region: "US" },
+    } as never);
+    const id = seeded.integration_id;
+    const state = {
+      integrationId: id,
+      userId: "1000001",
+      importId: id,
+      label: "Adopted",
+      destination: "Segment",
+      filters: { emailEvents: ["open"] },
+      properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+    };
+    const { id: readId, props, inputs } = await provider.read(id, state);
+    expect(readId).toBe(id);
+    expect(props).toEqual(state); // nothing drifted: the empty key is not a change, userId kept
+    expect(inputs).toBeUndefined();
+  });
+
   it("reports an integration deleted outside Pulumi as gone (empty id)", async () => {
     const { id, outs } = await created();
     await provider.delete(id, outs);

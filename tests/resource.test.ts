@@ -1,5 +1,7 @@
 // In-process: the SegmentIntegration class and listSegmentIntegrations, under setMocks (the program
 // tests run the same through compiled dist/ in child processes, as the CLI does).
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
@@ -7,6 +9,17 @@ import { resolveSettings } from "../provider/config";
 import { listIntegrations, listSegmentIntegrations, listSegmentIntegrationsOutput } from "../provider/list";
 import { SEGMENT_INTEGRATION_TYPE, SegmentIntegration } from "../provider/segmentIntegration";
 import { API_KEY, WRITE_KEY } from "./support/fixtures";
+import { REPO } from "./support/programs";
+
+// Pulumi's closure serializer (which writes `__provider`) uses the V8 inspector and never returns
+// inside worker threads, where mutation testing runs these tests. Real serialization is covered by
+// the program and engine tests (in their own processes); here it is a stub.
+const closure = createRequire(join(REPO, "package.json"))("@pulumi/pulumi/runtime/closure/serializeClosure");
+closure.serializeFunction = async () => ({
+  text: "exports.handler = () => ({}); // stub",
+  exportName: "handler",
+  containsSecrets: false,
+});
 
 const registered: pulumi.runtime.MockResourceArgs[] = [];
 let emulator: Emulator;
