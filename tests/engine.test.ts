@@ -119,10 +119,22 @@ describe("engine protocol against the real dynamic-provider server", () => {
   });
 
   it.each([
-    [["click", "open"], ["bounce", "click"]],
-    [["bounce", "click"], ["click", "open"]],
-    [["click", "open"], ["click", "delivered", "open"]],
-    [["click", "delivered", "open"], ["click", "open"]],
+    [
+      ["click", "open"],
+      ["bounce", "click"],
+    ],
+    [
+      ["bounce", "click"],
+      ["click", "open"],
+    ],
+    [
+      ["click", "open"],
+      ["click", "delivered", "open"],
+    ],
+    [
+      ["click", "delivered", "open"],
+      ["click", "open"],
+    ],
   ])("Diff: events %j → %j is an in-place change the engine sees (DIFF_SOME, no replace)", async (before, after) => {
     const olds = { ...state, filters: { emailEvents: before } };
     const res = await server.diff("prod-events", id, olds, inputs({ filters: { emailEvents: after } }));
