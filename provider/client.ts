@@ -13,7 +13,7 @@ import type { Settings } from "./config";
 import { requireApiKey } from "./config";
 import { ApiError, clip, InvalidIdError, type Operation, RequestError, ResponseError } from "./errors";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./package";
-import { DEFAULT_RETRY, decideRetry, RETRY_ERROR_CODES, RETRY_STATUS, type RetryTuning } from "./retry";
+import { DEFAULT_RETRY, decideRetry, type RetryTuning } from "./retry";
 import { INTEGRATION_ID } from "./types";
 import {
   type IdentifiedWireIntegration,
@@ -83,11 +83,9 @@ export class IntegrationsClient {
       responseType: "buffer",
       followRedirect: false,
       timeout: { request: settings.requestTimeoutMs },
+      // got always asks calculateDelay (its enforceRetryRules is off), so got's own limit, methods,
+      // status and error-code lists would only shape a suggestion we ignore: retry.ts decides.
       retry: {
-        limit: Number.MAX_SAFE_INTEGER, // bounded by the time budget, not a count
-        methods: ["GET", "POST", "PATCH", "DELETE"],
-        statusCodes: [...RETRY_STATUS],
-        errorCodes: [...RETRY_ERROR_CODES],
         calculateDelay: ({ attemptCount, error }) => {
           const context = (error.options.context as { call: CallContext }).call;
           const decision = decideRetry(

@@ -184,6 +184,15 @@ describe("giving up leaves state and the API consistent", () => {
   });
 });
 
+describe("retries are bounded by the budget, not by a count", () => {
+  it("a read that fails four times in a row still succeeds on the fifth attempt", async () => {
+    const { id, outs } = await existing();
+    emulator.inject({ kind: "status", status: 503, method: "GET", times: 4 });
+    expect((await provider.read(id, outs)).id).toBe(id);
+    expect(emulator.requests.map((r) => r.status)).toEqual([503, 503, 503, 503, 200]);
+  });
+});
+
 describe("final answers are not retried", () => {
   it.each([400, 401, 403, 404])("%i: one request, then a clear error", async (status) => {
     const { id, outs } = await existing();
