@@ -20,6 +20,8 @@ export default defineConfig({
       "tests/resource.test.ts",
       "tests/reconcile.test.ts",
       "tests/audit.test.ts",
+      "tests/generate.test.ts",
+      "tests/accounts-provider.test.ts",
     ],
     setupFiles: ["tests/support/no-leaks.ts"],
     testTimeout: 60_000,
