@@ -6,7 +6,7 @@
  * create: read the integration (it must exist: nothing is created otherwise), then PATCH it to the
  * declared state. From then on it is managed like any other; `importId` is not looked at again.
  */
-import type { IntegrationsClient } from "./client";
+import { type IntegrationsClient, scopeOf } from "./client";
 import { ApiError, isNotFound } from "./errors";
 import type { IntegrationInputs } from "./types";
 import { type IdentifiedWireIntegration, toWire } from "./wire";
@@ -16,7 +16,7 @@ export async function adoptIntegration(
   importId: string,
   desired: IntegrationInputs,
 ): Promise<IdentifiedWireIntegration> {
-  const scope = { onBehalfOf: desired.onBehalfOf, writeKeys: [desired.properties.writeKey] };
+  const scope = scopeOf(desired);
   try {
     await client.get(importId, scope);
   } catch (error) {

@@ -14,7 +14,7 @@ import { requireApiKey } from "./config";
 import { ApiError, clip, InvalidIdError, type Operation, RequestError, ResponseError } from "./errors";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./package";
 import { DEFAULT_RETRY, decideRetry, type RetryTuning } from "./retry";
-import { INTEGRATION_ID } from "./types";
+import { INTEGRATION_ID, type IntegrationInputs } from "./types";
 import {
   type IdentifiedWireIntegration,
   parseIntegration,
@@ -41,6 +41,17 @@ export function assertIntegrationId(id: unknown): asserts id is string {
 export interface Scope {
   onBehalfOf?: string | undefined;
   writeKeys?: readonly (string | undefined)[];
+}
+
+/**
+ * The scope of a call about integrations described by `known` (desired state first, then any state
+ * it replaces): the first one's subuser, and every write key among them.
+ */
+export function scopeOf(...known: IntegrationInputs[]): Scope {
+  return {
+    onBehalfOf: known[0]?.onBehalfOf,
+    writeKeys: known.map((k) => k.properties.writeKey).filter((key) => typeof key === "string"),
+  };
 }
 
 /**
@@ -239,7 +250,7 @@ const withKey = (scope: Scope, writeKey: string): Scope => ({
 
 const behalf = (scope: Scope): Record<string, string> => (scope.onBehalfOf ? { "on-behalf-of": scope.onBehalfOf } : {});
 
-const describeId = (id: string) => `SendGrid Segment integration ${id}`;
+export const describeId = (id: string) => `SendGrid Segment integration ${id}`;
 const describeNew = (body: WireIntegrationInput) =>
   `SendGrid Segment integration ${JSON.stringify(clip(body.label, 100))}`;
 

@@ -6,13 +6,13 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { adoptIntegration } from "./adopt";
-import { IntegrationsClient, preloadHttp, type Scope } from "./client";
+import { describeId, IntegrationsClient, preloadHttp, scopeOf } from "./client";
 import { accountExists, howToConfigure, resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
 import { ConfigurationError, isNotFound, ResponseError } from "./errors";
 import { createReconciled, sameIntegration } from "./reconcile";
 import { checkInputs, toIntegrationInputs } from "./schema";
-import type { IntegrationInputs, IntegrationOutputs } from "./types";
+import type { IntegrationOutputs } from "./types";
 import { fromWire, toWire } from "./wire";
 
 type Props = Record<string, any>;
@@ -49,8 +49,6 @@ async function clientFor(account: string | undefined, doing: string): Promise<In
     throw error;
   }
 }
-
-const subjectOf = (id: string) => `SendGrid Segment integration ${id}`;
 
 /** Receives the whole stack config (namespaced keys) once per provider process. */
 export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
@@ -115,7 +113,7 @@ export async function read(
 ): Promise<{ id: string; props: IntegrationOutputs | Record<string, never>; inputs?: Props }> {
   const known = toIntegrationInputs(props);
   try {
-    const live = await (await clientFor(known.account, `read ${subjectOf(id)}`)).get(id, scopeOf(known));
+    const live = await (await clientFor(known.account, `read ${describeId(id)}`)).get(id, scopeOf(known));
     const outs: IntegrationOutputs = {
       ...fromWire(live, known),
       integrationId: id,
@@ -135,7 +133,7 @@ export async function read(
 export async function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(news);
   const scope = scopeOf(desired, toIntegrationInputs(olds));
-  const sendgrid = await clientFor(desired.account, `update ${subjectOf(id)}`);
+  const sendgrid = await clientFor(desired.account, `update ${describeId(id)}`);
   let updated: Awaited<ReturnType<IntegrationsClient["update"]>>;
   try {
     updated = await sendgrid.update(id, toWire(desired), scope);
@@ -152,20 +150,12 @@ export async function update(id: string, olds: Props, news: Props): Promise<{ ou
 export async function del(id: string, props: Props): Promise<void> {
   try {
     const known = toIntegrationInputs(props);
-    await (await clientFor(known.account, `delete ${subjectOf(id)}`)).delete(id, scopeOf(known));
+    await (await clientFor(known.account, `delete ${describeId(id)}`)).delete(id, scopeOf(known));
   } catch (error) {
     if (!isNotFound(error)) throw error; // already deleted is deleted
   }
 }
 export { del as delete };
-
-/** The account a call acts for, and the write keys it knows of (redacted from its errors). */
-function scopeOf(...known: IntegrationInputs[]): Scope {
-  return {
-    onBehalfOf: known[0]?.onBehalfOf,
-    writeKeys: known.map((k) => k.properties.writeKey).filter((key) => typeof key === "string"),
-  };
-}
 
 const isUnusableSuccess = (error: unknown) =>
   error instanceof ResponseError && error.code === "ERR_SENDGRID_RESPONSE" && error.status >= 200 && error.status < 300;

@@ -10,7 +10,7 @@
  * A 403 on create is checked against SendGrid's limit of 10 integrations per account, so the user
  * is told which integrations fill it rather than a bare "Forbidden".
  */
-import type { IntegrationsClient } from "./client";
+import { type IntegrationsClient, scopeOf } from "./client";
 import { AmbiguousCreateError, ApiError, clip, QuotaError, RequestError, ResponseError } from "./errors";
 import { mayHaveBeenSent } from "./retry";
 import { INTEGRATION_LIMIT, type IntegrationInputs, normalizeEvents } from "./types";
@@ -67,10 +67,6 @@ export function mayHaveCommitted(error: unknown): boolean {
   return false;
 }
 
-const scopeOf = (desired: IntegrationInputs) => ({
-  onBehalfOf: desired.onBehalfOf,
-  writeKeys: [desired.properties.writeKey],
-});
 const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];
 /** The failure's own message, kept short enough that what follows it always shows. */
 const cause = (failure: Error) => clip(failure.message, 500);
