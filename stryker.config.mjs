@@ -15,7 +15,7 @@ export default {
   incrementalFile: "reports/stryker-incremental.json",
   reporters: ["clear-text", "progress", "json"],
   jsonReporter: { fileName: "reports/mutation.json" },
-  // Issue 12 targets 90 %; the measured score is 83.85 % (docs/mutation.md): the build breaks
+  // Issue 12 targets 90 %; the measured score is 83.94 % (docs/mutation.md): the build breaks
   // below that floor so it cannot regress while the rest is done.
   thresholds: { high: 95, low: 90, break: 83 },
   concurrency: 2,
