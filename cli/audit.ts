@@ -79,17 +79,20 @@ export function parseStackExport(text: string): StackState {
     throw new StateFormatError("the state is not JSON: pass the output of `pulumi stack export`");
   }
   const deployment = doc?.deployment;
+  // Stryker disable next-line ArrayDeclaration: a filler element is not a SegmentIntegration and is skipped like none
   if (!deployment || typeof deployment !== "object" || !Array.isArray(deployment.resources ?? [])) {
     throw new StateFormatError("no deployment.resources: pass the output of `pulumi stack export`");
   }
   if (doc.version !== undefined && doc.version !== 3) {
     throw new StateFormatError(`stack export version ${JSON.stringify(doc.version)} is not supported (expected 3)`);
   }
+  // Stryker disable next-line ArrayDeclaration: a filler element is not a SegmentIntegration and is skipped like none
   const managed = (deployment.resources ?? [])
     .filter((r: any) => r?.type === SEGMENT_INTEGRATION_TYPE)
     .map((r: any) => toStateIntegration(r, r.outputs ?? r.inputs ?? {}, r.id));
   const pendingCreates: StateIntegration[] = [];
   const otherPending: StackState["otherPending"] = [];
+  // Stryker disable next-line ArrayDeclaration: a filler element is not an operation on a SegmentIntegration, skipped like none
   for (const op of deployment.pending_operations ?? []) {
     const r = op?.resource;
     if (r?.type !== SEGMENT_INTEGRATION_TYPE) continue;
@@ -106,7 +109,7 @@ function toStateIntegration(resource: any, props: any, id: unknown): StateIntegr
   const integration: StateIntegration = {
     urn,
     name: urn.split("::").at(-1) ?? urn,
-    stack: /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] ?? "",
+    stack: stackOf(urn) ?? "",
     label: typeof props.label === "string" ? props.label : "Untitled Integration",
     destination: typeof props.destination === "string" ? props.destination : "Segment",
     emailEvents: normalizeEvents(Array.isArray(filters?.emailEvents) ? filters.emailEvents : []),
@@ -119,20 +122,25 @@ function toStateIntegration(resource: any, props: any, id: unknown): StateIntegr
   return integration;
 }
 
+/** The stack a urn names (`urn:pulumi:<stack>::...`). */
+const stackOf = (urn: string): string | undefined => /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];
+
 /** A value as state holds it: plain, a secret in plaintext (--show-secrets), or undefined if encrypted. */
 function revealed(value: any): any {
-  if (value && typeof value === "object" && SECRET_SIG in value) {
-    if (typeof value.plaintext !== "string") return undefined;
-    try {
-      return JSON.parse(value.plaintext);
-    } catch {
-      return undefined;
-    }
-  }
-  return value;
+  if (!(value && typeof value === "object" && SECRET_SIG in value)) return value;
+  return typeof value.plaintext === "string" ? jsonOrUndefined(value.plaintext) : undefined;
 }
 
-export const placeKey = (p: Place) => `${p.account ?? ""}\u0000${p.onBehalfOf ?? ""}`;
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+    // equivalent BlockStatement: an emptied catch returns undefined all the same
+  } catch {
+    return undefined;
+  }
+}
+
+export const placeKey = (p: Place) => JSON.stringify([p.account, p.onBehalfOf]);
 
 /** Every account and subuser the state mentions, plus the extra ones asked for, each once. */
 export function placesOf(state: StackState, extra: Place[] = []): Place[] {
@@ -142,7 +150,7 @@ export function placesOf(state: StackState, extra: Place[] = []): Place[] {
       ...(p.account ? { account: p.account } : {}),
       ...(p.onBehalfOf ? { onBehalfOf: p.onBehalfOf } : {}),
     };
-    if (!seen.has(placeKey(place))) seen.set(placeKey(place), place);
+    seen.set(placeKey(place), place); // the same key is the same place: overwriting changes nothing
   }
   return [...seen.values()];
 }
@@ -151,7 +159,7 @@ export function placesOf(state: StackState, extra: Place[] = []): Place[] {
 export function auditPlace(place: Place, state: StackState, live: LiveIntegration[]): GroupReport {
   const here = (i: StateIntegration) => placeKey(i) === placeKey(place);
   const managed = state.managed.filter(here);
-  const report: GroupReport = { ...place, inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+  const report: Omit<GroupReport, "unmanaged"> = { ...place, inSync: [], drifted: [], gone: [], pendingCreates: [] };
   const byId = new Map(live.map((l) => [l.integrationId, l]));
   const claimed = new Set<string>();
   for (const s of managed) {
@@ -175,12 +183,12 @@ export function auditPlace(place: Place, state: StackState, live: LiveIntegratio
   }
   const rest = unclaimed();
   const declarations = declare(rest);
-  report.unmanaged = rest.map((l, i) => ({
+  const unmanaged = rest.map((l, i) => ({
     id: l.integrationId,
     label: l.label,
     declaration: renderDeclaration(declarations[i]!).join("\n"),
   }));
-  return report;
+  return { ...report, unmanaged };
 }
 
 function driftOf(s: StateIntegration, l: LiveIntegration): GroupReport["drifted"][number]["fields"] {
@@ -236,7 +244,7 @@ export function needsAttention(g: GroupReport): boolean {
 }
 
 export function otherPendingSteps(op: { urn: string; type: string }): string[] {
-  const stack = /^urn:pulumi:([^:]+)::/.exec(op.urn)?.[1];
+  const stack = stackOf(op.urn);
   return [`an interrupted ${op.type} operation: run \`pulumi refresh${stack ? ` --stack ${stack}` : ""}\``];
 }
 

@@ -6,6 +6,19 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AuditReport,
+  auditPlace,
+  type LiveIntegration,
+  needsAttention,
+  otherPendingSteps,
+  parseStackExport,
+  placesOf,
+  renderAudit,
+  type StackState,
+  StateFormatError,
+  type StateIntegration,
+} from "../cli/audit";
 import { buildCli } from "../cli/main";
 import { type Emulator, startEmulator } from "../emulator";
 import { SEGMENT_INTEGRATION_TYPE } from "../provider/segmentIntegration";
@@ -305,5 +318,348 @@ describe("audit", () => {
     const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
     expect(status).toBe(0);
     expect(JSON.parse(stdout).groups[0].inSync).toEqual([{ name: "bin", id }]);
+  });
+});
+
+// The pure parts, on hand-made inputs: what each reads from state, what it matches, and the exact
+// text people read.
+describe("audit's parts", () => {
+  const exportOf = (deployment: unknown, version: unknown = 3) => JSON.stringify({ version, deployment });
+  const resource = (fields: Record<string, unknown>) => ({ type: SEGMENT_INTEGRATION_TYPE, ...fields });
+
+  it("refuses a document without a list of resources, and a version other than 3", () => {
+    for (const text of [
+      "null",
+      exportOf(null),
+      exportOf("x"),
+      exportOf({ resources: {} }),
+      exportOf({ resources: "r" }),
+    ]) {
+      expect(() => parseStackExport(text), text).toThrow(StateFormatError);
+      expect(() => parseStackExport(text), text).toThrow(
+        /^no deployment\.resources: pass the output of `pulumi stack export`$/,
+      );
+    }
+    expect(() => parseStackExport(exportOf({}, "3"))).toThrow('stack export version "3" is not supported (expected 3)');
+  });
+
+  it("reads an empty deployment, and one without a version, as nothing managed", () => {
+    const empty: StackState = { managed: [], pendingCreates: [], otherPending: [] };
+    expect(parseStackExport(exportOf({}))).toStrictEqual(empty);
+    expect(parseStackExport(JSON.stringify({ deployment: { resources: [] } }))).toStrictEqual(empty);
+    expect(
+      parseStackExport(exportOf({ resources: [null, 7, { type: "other" }], pending_operations: [null, {}] })),
+    ).toStrictEqual(empty);
+  });
+
+  it("takes outputs over inputs, inputs when there are no outputs, and defaults for what neither holds", () => {
+    const state = parseStackExport(
+      exportOf({
+        resources: [
+          resource({
+            urn: `urn:pulumi:dev::p::${SEGMENT_INTEGRATION_TYPE}::both`,
+            id: "id-1",
+            inputs: { label: "from inputs" },
+            outputs: { label: "from outputs", destination: "Elsewhere", account: "eu", onBehalfOf: "sub" },
+          }),
+          resource({
+            urn: "not-a-urn",
+            id: "",
+            inputs: { label: "only inputs", filters: null, account: "", onBehalfOf: "" },
+          }),
+          resource({ urn: "x::urn:pulumi:dev::p::t::embedded", outputs: { label: "E" } }),
+          resource({
+            id: 7,
+            outputs: { label: 5, destination: 5, account: 5, onBehalfOf: 5, filters: { emailEvents: "open" } },
+          }),
+        ],
+      }),
+    );
+    expect(state.managed).toStrictEqual([
+      {
+        urn: `urn:pulumi:dev::p::${SEGMENT_INTEGRATION_TYPE}::both`,
+        name: "both",
+        stack: "dev",
+        id: "id-1",
+        account: "eu",
+        onBehalfOf: "sub",
+        label: "from outputs",
+        destination: "Elsewhere",
+        emailEvents: [],
+      },
+      { urn: "not-a-urn", name: "not-a-urn", stack: "", label: "only inputs", destination: "Segment", emailEvents: [] },
+      {
+        urn: "x::urn:pulumi:dev::p::t::embedded",
+        name: "embedded",
+        stack: "",
+        label: "E",
+        destination: "Segment",
+        emailEvents: [],
+      },
+      { urn: "", name: "", stack: "", label: "Untitled Integration", destination: "Segment", emailEvents: [] },
+    ] satisfies StateIntegration[]);
+  });
+
+  it("reads properties in the clear and as --show-secrets plaintext; anything else is unknown", () => {
+    const sig = "4dabf18193072939515e22adb298388d";
+    const withProperties = (properties: unknown) =>
+      parseStackExport(exportOf({ resources: [resource({ urn: "u", outputs: { properties } })] })).managed[0];
+    const known = { destinationRegion: "EU", writeKey: "wk-known" };
+    expect(withProperties(known)).toMatchObject(known);
+    expect(withProperties({ [sig]: "x", plaintext: JSON.stringify(known) })).toMatchObject(known);
+    for (const unknown of [
+      "EU",
+      { [sig]: "x", ciphertext: "v1:AAAA" },
+      { [sig]: "x", plaintext: "not json" },
+      // An envelope whose plaintext is not a string is not one the CLI writes: not read.
+      { [sig]: "x", plaintext: [JSON.stringify(known)] },
+    ]) {
+      const read = withProperties(unknown);
+      expect(read, JSON.stringify(unknown)).not.toHaveProperty("destinationRegion");
+      expect(read, JSON.stringify(unknown)).not.toHaveProperty("writeKey");
+    }
+  });
+
+  it("sorts pending operations: creates with their inputs, the rest by type; other resources are skipped", () => {
+    const urnOf = (name: string) => `urn:pulumi:prod::p::${SEGMENT_INTEGRATION_TYPE}::${name}`;
+    const state = parseStackExport(
+      exportOf({
+        resources: [],
+        pending_operations: [
+          { type: "creating", resource: resource({ urn: urnOf("new"), inputs: { label: "New" } }) },
+          { type: "creating", resource: { type: "aws:s3:Bucket", urn: "urn:pulumi:prod::p::aws:s3:Bucket::b" } },
+          { type: "updating", resource: resource({ urn: urnOf("changing") }) },
+          { type: "deleting" },
+        ],
+      }),
+    );
+    expect(state.pendingCreates).toStrictEqual([
+      { urn: urnOf("new"), name: "new", stack: "prod", label: "New", destination: "Segment", emailEvents: [] },
+    ]);
+    expect(state.otherPending).toStrictEqual([{ urn: urnOf("changing"), type: "updating" }]);
+  });
+
+  const integration = (fields: Partial<StateIntegration> & { name: string }): StateIntegration => ({
+    urn: `urn:pulumi:prod::p::${SEGMENT_INTEGRATION_TYPE}::${fields.name}`,
+    stack: "prod",
+    label: "L",
+    destination: "Segment",
+    emailEvents: ["open"],
+    ...fields,
+  });
+  const live = (id: string, fields: Partial<LiveIntegration> = {}, region: "US" | "EU" = "US"): LiveIntegration => ({
+    integrationId: id,
+    userId: "1",
+    label: "L",
+    destination: "Segment",
+    filters: { emailEvents: ["open"] },
+    properties: { destinationRegion: region },
+    ...fields,
+  });
+  const stateOf = (managed: StateIntegration[], pendingCreates: StateIntegration[] = []): StackState => ({
+    managed,
+    pendingCreates,
+    otherPending: [],
+  });
+
+  it("lists each account and subuser once, in the order first seen, with the extra ones asked for", () => {
+    const state = stateOf(
+      [
+        integration({ name: "a", account: "x" }),
+        integration({ name: "b", account: "y" }),
+        integration({ name: "c", account: "x" }),
+        integration({ name: "d", onBehalfOf: "s1" }),
+      ],
+      [integration({ name: "e", onBehalfOf: "s2" }), integration({ name: "f" })],
+    );
+    expect(placesOf(state)).toStrictEqual([
+      { account: "x" },
+      { account: "y" },
+      { onBehalfOf: "s1" },
+      { onBehalfOf: "s2" },
+      {},
+    ]);
+    expect(
+      placesOf(stateOf([]), [
+        { account: "z", onBehalfOf: "s" },
+        { account: "z", onBehalfOf: "s" },
+      ]),
+    ).toStrictEqual([{ account: "z", onBehalfOf: "s" }]);
+    expect(placesOf(stateOf([]))).toStrictEqual([]);
+  });
+
+  it("compares each field, the write key only when both sides hold a real one", () => {
+    const s = integration({ name: "s", id: "1", destinationRegion: "EU", writeKey: "wk-same" });
+    const report = auditPlace({}, stateOf([s, { ...s, name: "t", id: "2" }, { ...s, name: "u", id: "3" }]), [
+      live("1", { writeKey: "wk-same" }, "EU"),
+      live("2", {
+        label: "M",
+        destination: "Other" as LiveIntegration["destination"],
+        filters: { emailEvents: ["click", "open"] },
+        writeKey: "wk-other",
+        properties: {} as LiveIntegration["properties"],
+      }),
+      live("3", { writeKey: "wk-***" }, "EU"),
+    ]);
+    expect(report).toStrictEqual({
+      inSync: [
+        { name: "s", id: "1" },
+        { name: "u", id: "3" },
+      ],
+      drifted: [
+        {
+          name: "t",
+          id: "2",
+          fields: [
+            { field: "label", state: "L", live: "M" },
+            { field: "destination", state: "Segment", live: "Other" },
+            { field: "filters.emailEvents", state: "open", live: "click,open" },
+            { field: "properties.destinationRegion", state: "EU", live: "" },
+            { field: "properties.writeKey" },
+          ],
+        },
+      ],
+      gone: [],
+      unmanaged: [],
+      pendingCreates: [],
+    });
+  });
+
+  it("matches a pending create on every known field, and only in its own account and subuser", () => {
+    const pending = integration({ name: "p", destinationRegion: "EU", writeKey: "wk-p" });
+    const elsewhere = integration({ name: "q", account: "other" });
+    const candidates = [
+      live("label", { label: "M" }, "EU"),
+      live("destination", { destination: "Other" as LiveIntegration["destination"] }, "EU"),
+      live("events", { filters: { emailEvents: ["click"] } }, "EU"),
+      live("region", {}, "US"),
+      live("key", { writeKey: "wk-other" }, "EU"),
+      live("same-key", { writeKey: "wk-p" }, "EU"),
+      live("masked-key", { writeKey: "****" }, "EU"),
+    ];
+    const report = auditPlace({}, stateOf([], [pending, elsewhere]), candidates);
+    expect(report.pendingCreates).toStrictEqual([
+      {
+        name: "p",
+        urn: pending.urn,
+        matches: ["same-key", "masked-key"],
+        steps: [
+          "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
+          '2 live integrations match "p" (same-key, masked-key): keep one, delete the others in SendGrid',
+          'add `importId: "<the one you kept>"` to the declaration of "p", then `pulumi up --stack prod`',
+        ],
+      },
+    ]);
+    expect(report.unmanaged.map((u) => u.id)).toStrictEqual(["label", "destination", "events", "region", "key"]);
+    // Unknown region and key match anything with the same label, destination and events.
+    const loose = auditPlace({}, stateOf([], [integration({ name: "p", stack: "" })]), [live("x", {}, "EU")]);
+    expect(loose.pendingCreates[0]?.steps).toStrictEqual([
+      "pulumi refresh --clear-pending-creates: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
+      'add `importId: "x"` to the declaration of "p", then `pulumi up`: it adopts that integration instead of creating a duplicate',
+    ]);
+  });
+
+  it("reports a managed integration without an id, or not listed, as gone", () => {
+    const report = auditPlace(
+      {},
+      stateOf([integration({ name: "no-id" }), integration({ name: "deleted", id: "9" })]),
+      [],
+    );
+    expect(report.gone).toStrictEqual([
+      { name: "no-id", id: "" },
+      { name: "deleted", id: "9" },
+    ]);
+  });
+
+  it("needs attention for any one finding, and not for integrations in sync", () => {
+    const base = { inSync: [{ name: "a", id: "1" }], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+    expect(needsAttention(base)).toBe(false);
+    for (const finding of [
+      { error: "unreadable" },
+      { drifted: [{ name: "a", id: "1", fields: [] }] },
+      { gone: [{ name: "a", id: "1" }] },
+      { unmanaged: [{ id: "1", label: "L", declaration: "" }] },
+      { pendingCreates: [{ name: "a", urn: "u", matches: [], steps: [] }] },
+    ]) {
+      expect(needsAttention({ ...base, ...finding }), JSON.stringify(finding)).toBe(true);
+    }
+  });
+
+  it("says how to finish other interrupted operations, with the stack when the urn names one", () => {
+    expect(otherPendingSteps({ urn: "urn:pulumi:prod::p::t::n", type: "updating" })).toStrictEqual([
+      "an interrupted updating operation: run `pulumi refresh --stack prod`",
+    ]);
+    expect(otherPendingSteps({ urn: "x", type: "deleting" })).toStrictEqual([
+      "an interrupted deleting operation: run `pulumi refresh`",
+    ]);
+    // Only a urn's own head names its stack.
+    expect(otherPendingSteps({ urn: "x::urn:pulumi:prod::p::t::n", type: "reading" })).toStrictEqual([
+      "an interrupted reading operation: run `pulumi refresh`",
+    ]);
+  });
+
+  it("renders every finding class in full", () => {
+    const unmanaged = auditPlace({ onBehalfOf: "sub" }, stateOf([]), [
+      live("u1", { label: "Made in UI", onBehalfOf: "sub" }),
+    ]);
+    const report: AuditReport = {
+      clean: false,
+      groups: [
+        {
+          inSync: [{ name: "a", id: "1" }],
+          drifted: [
+            {
+              name: "b",
+              id: "2",
+              fields: [{ field: "label", state: "L", live: "M" }, { field: "properties.writeKey" }],
+            },
+          ],
+          gone: [{ name: "c", id: "3" }],
+          unmanaged: [],
+          pendingCreates: [
+            { name: "d", urn: "u", matches: [], steps: ["first", "second"] },
+            { name: "e", urn: "u", matches: ["4", "5"], steps: ["only"] },
+          ],
+        },
+        unmanaged,
+        { account: "eu", error: "no key", inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] },
+        { account: "empty", inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] },
+      ],
+      otherPending: [{ urn: "urn:x", type: "updating", steps: ["one", "two"] }],
+    };
+    expect(renderAudit(report)).toBe(
+      [
+        "default account, parent:",
+        "  in sync       a (1)",
+        '  drifted       b (2): label "L" → "M"; properties.writeKey. `pulumi refresh` shows it; `pulumi up` restores the program\'s values',
+        "  gone          c (3): in state, not in SendGrid. `pulumi refresh` drops it; `pulumi up` then creates it again",
+        "  pending create d: an interrupted `pulumi up` may have created it; no live match. To recover:",
+        "    1. first",
+        "    2. second",
+        "  pending create e: an interrupted `pulumi up` may have created it; live matches: 4, 5. To recover:",
+        "    1. only",
+        'default account, subuser "sub":',
+        '  unmanaged     "Made in UI" (u1): live, in no state. Adopt it with:',
+        '    const subMadeInUi = new SegmentIntegration("sub-made-in-ui", {',
+        '      importId: "u1",',
+        '      label: "Made in UI",',
+        '      onBehalfOf: "sub",',
+        '      filters: { emailEvents: ["open"] },',
+        '      properties: { writeKey: cfg.requireSecret("subMadeInUiWriteKey"), destinationRegion: "US" },',
+        "    });",
+        "    (or delete it in SendGrid: it counts toward the limit of 10)",
+        'account "eu", parent:',
+        "  not checked: no key",
+        'account "empty", parent:',
+        "  nothing here",
+        "pending updating urn:x: one; two",
+        "Needs attention: see above.",
+        "",
+      ].join("\n"),
+    );
+    const inSyncOnly = { inSync: [{ name: "a", id: "1" }], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+    expect(renderAudit({ clean: true, groups: [inSyncOnly], otherPending: [] })).toBe(
+      "default account, parent:\n  in sync       a (1)\nClean: state and SendGrid agree.\n",
+    );
   });
 });
