@@ -6,7 +6,6 @@
  * (which account owns the integration) can only change by replacement. `__provider` is ignored, so a
  * new release of this package alone is never a change.
  */
-import { containsUnknown } from "./schema";
 import { DEFAULT_DESTINATION, DEFAULT_LABEL } from "./types";
 
 export interface IntegrationDiff {
@@ -26,14 +25,12 @@ interface Field {
   replaces?: boolean;
 }
 
-const at = (p: Props, key: string): Props => (p[key] !== null && typeof p[key] === "object" ? (p[key] as Props) : {});
+// A string (an unknown object during preview) reads as having no fields, like an absent one.
+const at = (p: Props, key: string): Props => (p[key] ?? {}) as Props;
 
-const sameEventSet = (a: unknown, b: unknown): boolean => {
-  if (!Array.isArray(a) || !Array.isArray(b)) return a === b;
-  const left = new Set(a);
-  const right = new Set(b);
-  return left.size === right.size && [...left].every((e) => right.has(e));
-};
+/** An event list as a set (unique, sorted); an unknown list (text) or an absent one stays as it is. */
+const eventSet = (events: unknown) => (Array.isArray(events) ? [...new Set(events)].sort() : events);
+const sameEventSet = (a: unknown, b: unknown): boolean => JSON.stringify(eventSet(a)) === JSON.stringify(eventSet(b));
 
 const FIELDS: Field[] = [
   { path: "label", read: (p) => p.label ?? DEFAULT_LABEL },
@@ -52,7 +49,8 @@ export function diffIntegration(olds: Props, news: Props): IntegrationDiff {
   for (const field of FIELDS) {
     const before = field.read(olds);
     const after = field.read(news);
-    const same = !containsUnknown(after) && (field.same ?? Object.is)(before, after);
+    // A value still unknown (preview) never equals a known one: it shows as a change.
+    const same = (field.same ?? Object.is)(before, after);
     if (same) continue;
     changed.push(field.path);
     if (field.replaces) replaces.add(field.path);

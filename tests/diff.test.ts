@@ -45,6 +45,17 @@ describe("diff", () => {
     expect(d).toMatchObject({ changes: true, replaces: [path], deleteBeforeReplace: false });
   });
 
+  it("replaces when the account changes, is named or is dropped; an empty account is the default", () => {
+    const inAccount = (account?: string) => ({ ...state(), ...(account === undefined ? {} : { account }) });
+    const wants = (account?: string) => ({ ...desired(), ...(account === undefined ? {} : { account }) });
+    const replace = { changes: true, changed: ["account"], replaces: ["account"], deleteBeforeReplace: false };
+    expect(diffIntegration(inAccount("eu"), wants("us"))).toEqual(replace);
+    expect(diffIntegration(inAccount(), wants("eu"))).toEqual(replace);
+    expect(diffIntegration(inAccount("eu"), wants())).toEqual(replace);
+    expect(diffIntegration(inAccount(), wants("")).changes).toBe(false);
+    expect(diffIntegration(inAccount("eu"), wants("eu")).changes).toBe(false);
+  });
+
   it("treats an empty onBehalfOf as the parent account", () => {
     expect(diffIntegration(state(), { ...desired(), onBehalfOf: "" }).changes).toBe(false);
   });

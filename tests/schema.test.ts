@@ -1,6 +1,6 @@
 // Layer 1: check — validation before any API call, and normalization.
 import { describe, expect, it } from "vitest";
-import { checkInputs, UNKNOWN } from "../provider/schema";
+import { checkInputs, toIntegrationInputs, UNKNOWN } from "../provider/schema";
 
 const valid = () => ({
   filters: { emailEvents: ["open", "click", "delivered"] },
@@ -153,6 +153,21 @@ describe("check: values unknown during preview are not failures", () => {
     expect(failuresOf({ ...valid(), filters: { emailEvents: UNKNOWN } })).toEqual([]);
   });
 
+  it("never throws on events that cannot become text, and reports them", () => {
+    const news = { ...valid(), filters: { emailEvents: [{ toString: 1 }, "open", Object.create(null)] } };
+    const { inputs, failures } = checkInputs(news);
+    expect(failures.map((f) => f.property)).toEqual(["filters.emailEvents[0]", "filters.emailEvents[2]"]);
+    expect((inputs.filters as { emailEvents: unknown[] }).emailEvents).toHaveLength(3);
+  });
+
+  it("leaves a list with unknown events as written: its set is not known yet", () => {
+    const news = { ...valid(), filters: { emailEvents: ["open", UNKNOWN, "click", "open"] } };
+    expect(checkInputs(news)).toStrictEqual({
+      inputs: { ...news, label: "Untitled Integration", destination: "Segment" },
+      failures: [],
+    });
+  });
+
   it("still reports known bad values beside unknown ones, and leaves unknown lists unsorted", () => {
     const news = { ...valid(), filters: { emailEvents: ["open", UNKNOWN, "nope"] } };
     expect(props(news)).toEqual(["filters.emailEvents[2]"]);
@@ -161,6 +176,35 @@ describe("check: values unknown during preview are not failures", () => {
       UNKNOWN,
       "nope",
     ]);
+  });
+});
+
+describe("desired state from checked inputs or stored outputs", () => {
+  it("fills the defaults state written without them lacks", () => {
+    expect(toIntegrationInputs({})).toStrictEqual({
+      label: "Untitled Integration",
+      destination: "Segment",
+      filters: { emailEvents: [] },
+      properties: { writeKey: undefined, destinationRegion: undefined },
+    });
+  });
+
+  it("keeps a subuser and an account only when they are non-empty strings", () => {
+    const read = (extra: Record<string, unknown>) =>
+      toIntegrationInputs({ ...valid(), integrationId: "id-1", userId: "7", ...extra });
+    expect(read({ onBehalfOf: "sub", account: "eu" })).toStrictEqual({
+      label: "Untitled Integration",
+      destination: "Segment",
+      filters: { emailEvents: ["click", "delivered", "open"] },
+      properties: { writeKey: valid().properties.writeKey, destinationRegion: "US" },
+      onBehalfOf: "sub",
+      account: "eu",
+    });
+    for (const empty of ["", 5, null]) {
+      const inputs = read({ onBehalfOf: empty, account: empty });
+      expect(inputs, String(empty)).not.toHaveProperty("onBehalfOf");
+      expect(inputs, String(empty)).not.toHaveProperty("account");
+    }
   });
 });
 
@@ -226,6 +270,26 @@ describe("check: every message, in full", () => {
       "properties.writeKey": "must be 6 to 51 characters long (got 52)",
     });
     expect(reasons({ ...base(), destination: "x".repeat(50) })).toEqual({
+      destination: `must be one of Segment; got "${"x".repeat(40)}…"`,
+    });
+  });
+
+  it("a list, a number or null where an object or string belongs is named as such", () => {
+    expect(reasons({ ...base(), label: ["x"], filters: 5, properties: null })).toEqual({
+      label: "must be a string, got a list",
+      filters: "must be an object with emailEvents, got a number",
+      properties: "must be an object with writeKey and destinationRegion, got null",
+    });
+    expect(reasons({ ...base(), properties: { writeKey: 5, destinationRegion: "US" } })).toEqual({
+      "properties.writeKey": "must be the Segment source's write key (a string), got a number",
+    });
+  });
+
+  it("quotes a bad value whole up to 40 characters", () => {
+    expect(reasons({ ...base(), destination: "x".repeat(40) })).toEqual({
+      destination: `must be one of Segment; got "${"x".repeat(40)}"`,
+    });
+    expect(reasons({ ...base(), destination: "x".repeat(41) })).toEqual({
       destination: `must be one of Segment; got "${"x".repeat(40)}…"`,
     });
   });
