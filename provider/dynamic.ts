@@ -9,7 +9,7 @@ import { adoptIntegration } from "./adopt";
 import { describeId, IntegrationsClient, preloadHttp, scopeOf } from "./client";
 import { accountExists, howToConfigure, resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
-import { ConfigurationError, isNotFound, ResponseError } from "./errors";
+import { ConfigurationError, isNotFound } from "./errors";
 import { createReconciled, sameIntegration } from "./reconcile";
 import { checkInputs, toIntegrationInputs } from "./schema";
 import type { IntegrationOutputs } from "./types";
@@ -18,24 +18,23 @@ import { fromWire, toWire } from "./wire";
 type Props = Record<string, any>;
 
 let stackConfig: StackConfig = () => undefined;
-/** One client per account ("" is the default account): its own key, host, timeouts and retries. */
-const clients = new Map<string, Promise<IntegrationsClient>>();
+/** One client per account (undefined is the default one): its own key, host, timeouts and retries. */
+const clients = new Map<string | undefined, Promise<IntegrationsClient>>();
 
 /**
  * The client for an account. Settings are resolved on first use, so check and diff (preview) work
  * without any key, and nothing about an account is looked at until an operation needs it.
  */
 function api(account: string | undefined): Promise<IntegrationsClient> {
-  const name = account ?? "";
-  let client = clients.get(name);
+  let client = clients.get(account);
   if (!client) {
     client = Promise.resolve()
       .then(() => IntegrationsClient.create(resolveSettings(stackConfig, process.env, account)))
       .catch((error) => {
-        clients.delete(name); // a later operation may retry with fixed configuration
+        clients.delete(account); // a later operation may retry with fixed configuration
         throw error;
       });
-    clients.set(name, client);
+    clients.set(account, client);
   }
   return client;
 }
@@ -45,16 +44,16 @@ async function clientFor(account: string | undefined, doing: string): Promise<In
   try {
     return await api(account);
   } catch (error) {
-    if (error instanceof ConfigurationError) throw new ConfigurationError(`Unable to ${doing}: ${error.message}`);
-    throw error;
+    // Settings (or, in a broken install, loading the HTTP library) failed: the setup, not the API.
+    throw new ConfigurationError(`Unable to ${doing}: ${(error as Error).message}`);
   }
 }
 
 /** Receives the whole stack config (namespaced keys) once per provider process. */
 export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
   stackConfig = (key) => {
-    const value = req.config.get(key);
-    return value === undefined || value === null ? undefined : String(value);
+    const value = req.config.get(key); // always text from the engine; String() guards older SDKs
+    return value === undefined ? undefined : String(value);
   };
   clients.clear();
   preloadHttp();
@@ -73,8 +72,7 @@ export async function check(_olds: Props, news: Props): Promise<ReturnType<typeo
         });
       }
     } catch (error) {
-      if (!(error instanceof ConfigurationError)) throw error;
-      result.failures.push({ property: "account", reason: error.message });
+      result.failures.push({ property: "account", reason: (error as Error).message }); // a broken sendgrid:accounts
     }
   }
   return result;
@@ -88,7 +86,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 
 export async function create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
   const desired = toIntegrationInputs(inputs);
-  const importId = typeof inputs.importId === "string" ? inputs.importId : undefined;
+  const importId = inputs.importId as string | undefined; // check has made it a string or left it out
   const sendgrid = await clientFor(
     desired.account,
     `create SendGrid Segment integration ${JSON.stringify(desired.label)}`,
@@ -157,8 +155,11 @@ export async function del(id: string, props: Props): Promise<void> {
 }
 export { del as delete };
 
-const isUnusableSuccess = (error: unknown) =>
-  error instanceof ResponseError && error.code === "ERR_SENDGRID_RESPONSE" && error.status >= 200 && error.status < 300;
+/**
+ * A 2xx whose body cannot be used: only a ResponseError has a status below 300 (its others are a
+ * redirect or an oversized error answer; an ApiError's is 400 or more; the rest carry none).
+ */
+const isUnusableSuccess = (error: unknown) => Number((error as { status?: number }).status) < 300;
 
 /**
  * What the shim installs on the provider object after `configure`. The named exports above stay

@@ -56,6 +56,7 @@ export async function listLive(
   settings: Settings,
   onBehalfOf?: string,
 ): Promise<{ info: SegmentIntegrationInfo; writeKey: string | undefined }[]> {
+  // equivalent ConditionalExpression: (for the undefined check) RegExp#test reads undefined as "undefined", which passes
   if (onBehalfOf !== undefined && !HEADER_SAFE.test(onBehalfOf)) {
     throw new ConfigurationError("Invalid onBehalfOf: a non-empty subuser name without control characters");
   }

@@ -1,8 +1,9 @@
 // Named accounts in the provider's own methods, in-process (accounts.test.ts drives the same
 // through the gRPC server): check at preview, per-account clients, and errors that say which
 // operation a missing account stopped.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
+import { IntegrationsClient } from "../provider/client";
 import * as provider from "../provider/dynamic";
 import { API_KEY, configureRequest, desired, rejectionOf } from "./support/fixtures";
 
@@ -63,6 +64,11 @@ describe("check and accounts", () => {
     ]);
   });
 
+  it("a missing account is reported beside the other fields' failures", async () => {
+    const { failures } = await provider.check({}, desired({ label: "", account: "nope" }));
+    expect(failures.map((f) => f.property)).toEqual(["label", "account"]);
+  });
+
   it("a broken sendgrid:accounts is reported on account, not thrown", async () => {
     await configure("{broken");
     const { failures } = await provider.check({}, desired({ account: "eu-brand" }));
@@ -87,6 +93,19 @@ describe("operations per account", () => {
     expect(eu.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
     expect(b.outs.account).toBe("eu-brand");
     expect(a.outs).not.toHaveProperty("account");
+  });
+
+  it("settings are resolved once per account and process: each account's client is reused", async () => {
+    const resolved = vi.spyOn(IntegrationsClient, "create");
+    try {
+      const a = await provider.create((await provider.check({}, desired({ label: "Default" }))).inputs);
+      const b = await provider.create((await provider.check({}, desired({ label: "EU", account: "eu-brand" }))).inputs);
+      await provider.read(a.id, a.outs);
+      await provider.read(b.id, b.outs);
+      expect(resolved.mock.calls.map(([settings]) => settings.account)).toEqual([undefined, "eu-brand"]);
+    } finally {
+      resolved.mockRestore();
+    }
   });
 
   it("a missing account stops each operation with a message naming the operation", async () => {

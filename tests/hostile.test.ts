@@ -129,6 +129,26 @@ describe("unusable 2xx answers", () => {
     expect(api.code).toBe("ERR_SENDGRID_API");
   });
 
+  it("update: a 2xx that applied nothing: the read-back shows the old state, and the answer's error stands", async () => {
+    const { id, outs } = await existing();
+    emulator.inject({ kind: "status", status: 200, method: "PATCH" });
+    const error = await rejectionOf(provider.update(id, outs, await checked({ label: "Not applied" })));
+    expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
+    expect(error.message).toMatch(
+      new RegExp(`^Unable to update SendGrid Segment integration ${id}: the answer \\(HTTP 200`),
+    );
+    expect(emulator.requests.map((r) => r.method)).toEqual(["PATCH", "GET"]);
+    expect(emulator.integrations()[0]!.label).toBe(outs.label);
+  });
+
+  it("update: an oversized error answer is not an unusable success: no read-back", async () => {
+    const { id, outs } = await existing();
+    emulator.inject({ kind: "oversized", method: "PATCH" });
+    const error = await rejectionOf(provider.update(id, outs, await checked({ label: "Never" })));
+    expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
+    expect(emulator.requests.map((r) => r.method)).toEqual(["PATCH"]);
+  });
+
   it("update: a redirect is not an unusable success: no read-back", async () => {
     const { id, outs } = await existing();
     // The PATCH "succeeds" but applies nothing: its answer is unusable, and the read-back is the old state.

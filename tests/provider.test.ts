@@ -1,9 +1,11 @@
 // Layer 2: the provider's methods against the emulator over real HTTP.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import * as provider from "../provider/dynamic";
+import { PACKAGE_VERSION, versionFrom } from "../provider/package";
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 
 let emulator: Emulator;
@@ -170,6 +172,13 @@ describe("read (refresh)", () => {
     expect(inputs).toBeUndefined();
   });
 
+  it("leaves importId out of what it reads for an integration that was not imported", async () => {
+    const { id, outs } = await created();
+    const { props } = await provider.read(id, outs);
+    expect(props).toStrictEqual(outs);
+    expect(Object.keys(props)).not.toContain("importId");
+  });
+
   it("reports an integration deleted outside Pulumi as gone (empty id)", async () => {
     const { id, outs } = await created();
     await provider.delete(id, outs);
@@ -303,5 +312,104 @@ describe("configuration at deployment time", () => {
     process.env.SENDGRID_API_KEY = "SG.env-key-that-the-emulator-rejects";
     await created();
     expect(emulator.integrations()).toHaveLength(1);
+  });
+});
+
+describe("userId", () => {
+  const sparse = () =>
+    emulator.seed({
+      user_id: undefined,
+      label: "Sparse",
+      destination: "Segment",
+      filters: { email_events: ["open"] },
+      properties: { write_key: WRITE_KEY, destination_region: "US" },
+    } as never);
+  const stateOf = (id: string, extra: Record<string, unknown> = {}) => ({
+    integrationId: id,
+    label: "Sparse",
+    destination: "Segment",
+    filters: { emailEvents: ["open"] },
+    properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+    ...extra,
+  });
+
+  it("is empty when neither the answer nor state has one", async () => {
+    const { integration_id: id } = sparse();
+    expect((await provider.read(id, stateOf(id))).props).toMatchObject({ userId: "" });
+    const news = (await provider.check({}, desired({ label: "Sparse 2", filters: { emailEvents: ["open"] } }))).inputs;
+    expect((await provider.update(id, stateOf(id), news)).outs.userId).toBe("");
+  });
+
+  it("update takes it from the answer over what state had", async () => {
+    const { id, outs } = await created();
+    const news = (await provider.check({}, desired({ label: "Renamed" }))).inputs;
+    const { outs: updated } = await provider.update(id, { ...outs, userId: "stale" }, news);
+    expect(updated.userId).toBe(emulator.integrations()[0]!.user_id);
+  });
+});
+
+describe("the methods the shim installs", () => {
+  it("are exactly the provider's named methods", () => {
+    expect(provider.methods).toStrictEqual({
+      check: provider.check,
+      diff: provider.diff,
+      create: provider.create,
+      read: provider.read,
+      update: provider.update,
+      delete: provider.delete,
+    });
+  });
+});
+
+describe("diff, as the engine receives it", () => {
+  it("answers changes, replaces and deleteBeforeReplace, and nothing else", async () => {
+    const { id, outs } = await created();
+    const same = (await provider.check({}, desired())).inputs;
+    expect(await provider.diff(id, outs, same)).toStrictEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const moved = (await provider.check({}, desired({ label: "New", onBehalfOf: "sub" }))).inputs;
+    expect(await provider.diff(id, outs, moved)).toStrictEqual({
+      changes: true,
+      replaces: ["onBehalfOf"],
+      deleteBeforeReplace: false,
+    });
+  });
+});
+
+describe("the package version (User-Agent)", () => {
+  const layout = (files: Record<string, string>) => {
+    const root = mkdtempSync(join(tmpdir(), "pkg-"));
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    return root;
+  };
+
+  it("is this package's, read from the sources' layout", () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"));
+    expect(PACKAGE_VERSION).toBe(pkg.version);
+  });
+
+  it("is found one level up (sources) or two (dist/), and is unknown when neither has one", () => {
+    const root = layout({ "package.json": '{"version":"1.2.3"}', "provider/x": "", "dist/provider/x": "" });
+    expect(versionFrom(join(root, "provider"))).toBe("1.2.3");
+    expect(versionFrom(join(root, "dist", "provider"))).toBe("1.2.3");
+    expect(versionFrom(join(layout({ "a/b/c/x": "" }), "a", "b", "c"))).toBe("unknown");
+    const broken = layout({
+      "package.json": '{"version":"9.9.9"}',
+      "dist/package.json": "{not json",
+      "dist/provider/x": "",
+    });
+    expect(versionFrom(join(broken, "dist", "provider"))).toBe("9.9.9");
+    const unversioned = layout({
+      "package.json": '{"version":"4.5.6"}',
+      "dist/package.json": "{}",
+      "dist/provider/x": "",
+    });
+    expect(versionFrom(join(unversioned, "dist", "provider"))).toBe("4.5.6");
   });
 });

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { resolveSettings } from "../provider/config";
-import { listIntegrations, listSegmentIntegrations, listSegmentIntegrationsOutput } from "../provider/list";
+import { listIntegrations, listLive, listSegmentIntegrations, listSegmentIntegrationsOutput } from "../provider/list";
 import { SEGMENT_INTEGRATION_TYPE, SegmentIntegration } from "../provider/segmentIntegration";
 import { API_KEY, WRITE_KEY } from "./support/fixtures";
 import { REPO } from "./support/programs";
@@ -99,6 +99,24 @@ describe("SegmentIntegration", () => {
     expect(args.inputs).not.toHaveProperty("label");
   });
 
+  it("adds properties to the caller's additionalSecretOutputs, once, and keeps the caller's other options", () => {
+    const seen: pulumi.CustomResourceOptions[] = [];
+    const capture: pulumi.ResourceTransformation = ({ opts }) => {
+      seen.push(opts as pulumi.CustomResourceOptions);
+      return undefined;
+    };
+    const args = {
+      filters: { emailEvents: ["open"] },
+      properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+    } as never;
+    new SegmentIntegration("s1", args, { transformations: [capture] });
+    new SegmentIntegration("s2", args, {
+      transformations: [capture],
+      additionalSecretOutputs: ["label", "properties"],
+    });
+    expect(seen.map((o) => o.additionalSecretOutputs)).toStrictEqual([["properties"], ["label", "properties"]]);
+  });
+
   it("requires args, naming the resource", () => {
     expect(() => new SegmentIntegration("r3", undefined as never)).toThrow(
       'SegmentIntegration "r3": args are required (filters and properties)',
@@ -136,6 +154,29 @@ describe("listSegmentIntegrations in-process", () => {
       ).rejects.toThrow("Invalid onBehalfOf: a non-empty subuser name without control characters");
     }
     expect(emulator.requests.length).toBe(before);
+  });
+
+  it("reads what the API leaves out as empty, never failing on a sparse item", async () => {
+    const { integration_id } = emulator.seed(
+      { user_id: undefined, label: undefined, properties: undefined } as never,
+      "sparse",
+    );
+    const [live] = await listLive(
+      resolveSettings(() => undefined, { SENDGRID_API_KEY: API_KEY, SENDGRID_API_BASE_URL: emulator.url }),
+      "sparse",
+    );
+    expect(live).toStrictEqual({
+      info: {
+        integrationId: integration_id,
+        userId: "",
+        label: "",
+        destination: "Segment",
+        filters: { emailEvents: [] },
+        properties: { destinationRegion: undefined },
+        onBehalfOf: "sparse",
+      },
+      writeKey: undefined,
+    });
   });
 
   it("names the account it read in each item", async () => {
