@@ -91,7 +91,6 @@ export function readAccounts(stack: StackConfig): Record<string, Record<string, 
     throw new ConfigurationError(
       `Invalid ${ACCOUNTS_KEY}: expected structured config, an object of accounts ` +
         `(pulumi config set --path '${ACCOUNTS_KEY}.<name>.apiKey' --secret <key>)`,
-      [raw],
     );
   }
   if (!isObject(parsed)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}: expected an object of accounts`);
@@ -129,12 +128,15 @@ export const howToConfigure = (account: string) =>
   `set it with \`pulumi config set --secret --path '${ACCOUNTS_KEY}.${account}.apiKey' <key>\` ` +
   `(and region, apiBaseUrl as needed) or the ${accountEnvPrefix(account)}API_KEY environment variable`;
 
-function lookup(setting: Setting, stack: StackConfig, env: NodeJS.ProcessEnv): { value?: string; from: string } {
+/** A setting's value and where it came from (for errors); undefined when it is not set. */
+type Found = { value: string; from: string } | undefined;
+
+function lookup(setting: Setting, stack: StackConfig, env: NodeJS.ProcessEnv): Found {
   const fromStack = stack(setting.config);
   if (fromStack !== undefined && fromStack !== "") return { value: fromStack, from: setting.config };
   const fromEnv = env[setting.env];
   if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, from: setting.env };
-  return { from: `${setting.config} / ${setting.env}` };
+  return undefined;
 }
 
 /** Stack config lookups for a named account's fields, read from `sendgrid:accounts`. */
@@ -143,7 +145,12 @@ function accountConfig(stack: StackConfig, account: string): StackConfig {
   const prefix = `${ACCOUNTS_KEY}.${account}.`;
   return (key) => {
     const value = key.startsWith(prefix) ? entry[key.slice(prefix.length)] : undefined;
-    return value === undefined || value === null ? undefined : typeof value === "object" ? "" : String(value);
+    // A list or object where text belongs is shown as JSON, so the field's own check names it.
+    return value === undefined || value === null
+      ? undefined
+      : typeof value === "object"
+        ? JSON.stringify(value)
+        : String(value);
   };
 }
 
@@ -173,23 +180,23 @@ export function resolveSettings(
   }
   const names = settingNames(account);
   const source = account !== undefined ? accountConfig(stack, account) : stack;
-  const get = (field: Field) => {
+  const get = (field: Field): Found => {
     const flag = flags[field];
     const fromFlag = flag ? stack(flag) : undefined;
     if (flag && fromFlag !== undefined && fromFlag !== "") return { value: fromFlag, from: flag };
     return lookup(names[field], source, env);
   };
   const region = get("region");
-  const regionName = (region.value ?? "global").toLowerCase();
-  if (!(regionName in REGION_HOSTS)) {
+  const regionName = (region?.value ?? "global").toLowerCase();
+  if (region && !(regionName in REGION_HOSTS)) {
     throw new ConfigurationError(`Invalid ${region.from} ${JSON.stringify(region.value)}: expected "global" or "eu"`);
   }
   const base = get("apiBaseUrl");
-  const baseUrl = base.value ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
+  const baseUrl = base ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
 
   return {
     ...(account !== undefined ? { account } : {}),
-    apiKey: get("apiKey").value,
+    apiKey: get("apiKey")?.value,
     region: regionName as Region,
     baseUrl,
     requestTimeoutMs: milliseconds(get("requestTimeoutMs"), DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000),
@@ -197,8 +204,8 @@ export function resolveSettings(
   };
 }
 
-function milliseconds(setting: { value?: string; from: string }, fallback: number, min: number, max: number): number {
-  if (setting.value === undefined) return fallback;
+function milliseconds(setting: Found, fallback: number, min: number, max: number): number {
+  if (!setting) return fallback;
   const ms = Number(setting.value);
   if (!Number.isInteger(ms) || ms < min || ms > max) {
     throw new ConfigurationError(
@@ -244,9 +251,7 @@ function checkBaseUrl(value: string, from: string): string {
 const stripSlash = (url: URL) => url.href.replace(/\/+$/, "");
 
 export function isLoopback(hostname: string): boolean {
+  // Stryker disable next-line Regex: a hostname holds brackets only around an IPv6 address
   const host = hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1";
-  return false;
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
 }

@@ -1,6 +1,6 @@
 // Layer 1: configuration resolution (stack config over environment, regions, base URL safety).
 import { describe, expect, it } from "vitest";
-import { requireApiKey, resolveSettings } from "../provider/config";
+import { accountExists, isLoopback, requireApiKey, resolveSettings } from "../provider/config";
 
 const stack = (values: Record<string, string>) => (key: string) => values[key];
 
@@ -124,6 +124,43 @@ describe("configuration", () => {
     );
   });
 
+  it("the default account's settings have no account key at all", () => {
+    expect(Object.keys(resolveSettings(stack({}), {}))).not.toContain("account");
+  });
+
+  it("a command-line flag stands in for a setting, and errors name the flag", () => {
+    const flags = { region: "--region", apiBaseUrl: "--api-base-url" } as const;
+    const withFlags = (values: Record<string, string>, env: Record<string, string> = {}) =>
+      resolveSettings(stack(values), env, undefined, flags);
+    expect(withFlags({ "--region": "eu", "sendgrid:region": "global" }).baseUrl).toBe("https://api.eu.sendgrid.com");
+    expect(withFlags({ "--region": "" }, { SENDGRID_REGION: "eu" }).region).toBe("eu");
+    expect(() => withFlags({ "--region": "mars" })).toThrow('Invalid --region "mars": expected "global" or "eu"');
+    expect(() => withFlags({ "--api-base-url": `not a url ${"x".repeat(100)}` })).toThrow(
+      `Invalid --api-base-url ${JSON.stringify(`not a url ${"x".repeat(70)}`)}: not a URL`,
+    );
+  });
+
+  it("strips every trailing slash from a base URL", () => {
+    expect(resolveSettings(stack({ "sendgrid:apiBaseUrl": "https://proxy.example.com//" }), {}).baseUrl).toBe(
+      "https://proxy.example.com",
+    );
+  });
+
+  it("takes only loopback addresses as loopback, not names that look like them", () => {
+    for (const host of ["localhost", "127.0.0.1", "127.9.9.9", "[::1]", "::1"])
+      expect(isLoopback(host), host).toBe(true);
+    for (const host of [
+      "127.example.com",
+      "localhost.example.com",
+      "[::2]",
+      "10.0.0.1",
+      "example.com",
+      "::ffff:7f00:1",
+    ]) {
+      expect(isLoopback(host), host).toBe(false);
+    }
+  });
+
   it("requires an API key only when asked, naming both ways to set it", () => {
     const s = resolveSettings(stack({}), {});
     expect(() => requireApiKey(s)).toThrow(/sendgrid:apiKey.*SENDGRID_API_KEY/);
@@ -186,6 +223,51 @@ describe("named accounts", () => {
     expect(() => resolveSettings(accounts({ "a b": {} }), {}, "a")).toThrow(
       'Invalid sendgrid:accounts account name "a b"',
     );
+  });
+
+  it("says in full what is wrong with sendgrid:accounts, cutting long names", () => {
+    const error = (value: string, account = "a") => {
+      try {
+        resolveSettings(stack({ "sendgrid:accounts": value }), {}, account);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    };
+    expect(error('{"a": {"apiKey": "SG.in-broken-json"')).toBe(
+      "Invalid sendgrid:accounts: expected structured config, an object of accounts " +
+        "(pulumi config set --path 'sendgrid:accounts.<name>.apiKey' --secret <key>)",
+    );
+    expect(error('"text"')).toBe("Invalid sendgrid:accounts: expected an object of accounts");
+    expect(error(JSON.stringify({ [`9${"x".repeat(99)}`]: {} }))).toBe(
+      `Invalid sendgrid:accounts account name "9${"x".repeat(63)}": 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+    );
+    expect(error(JSON.stringify({ a: { apiKey: "SG.a", regoin: "eu" } }))).toBe(
+      "Invalid sendgrid:accounts.a.regoin: an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
+    );
+    expect(error(JSON.stringify({ a: { apiKey: "SG.a", ["y".repeat(100)]: 1 } }))).toBe(
+      `Invalid sendgrid:accounts.a.${"y".repeat(64)}: an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs`,
+    );
+    expect(error(JSON.stringify({ a: { apiKey: "SG.a", region: { name: "eu" } } }))).toBe(
+      'Invalid sendgrid:accounts.a.region "{\\"name\\":\\"eu\\"}": expected "global" or "eu"',
+    );
+    expect(error(`${"9".repeat(100)}`, `9${"z".repeat(99)}`)).toBe(
+      `Invalid account "9${"z".repeat(63)}": 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+    );
+  });
+
+  it("an empty sendgrid:accounts, a null field and an empty variable mean unset", () => {
+    expect(() => resolveSettings(stack({ "sendgrid:accounts": "" }), {}, "a")).toThrow('No SendGrid account "a"');
+    expect(accountExists("a", stack({ "sendgrid:accounts": "" }), { SENDGRID_ACCOUNT_A_API_KEY: "" })).toBe(false);
+    expect(accountExists("a", stack({}), { SENDGRID_ACCOUNT_A_REGION: "eu" })).toBe(true);
+    expect(resolveSettings(accounts({ a: { apiKey: "SG.a", region: null } }), {}, "a")).toStrictEqual({
+      account: "a",
+      apiKey: "SG.a",
+      region: "global",
+      baseUrl: "https://api.sendgrid.com",
+      requestTimeoutMs: 30_000,
+      retryBudgetMs: 120_000,
+    });
   });
 
   it("the default account ignores sendgrid:accounts entirely", () => {
