@@ -22,6 +22,7 @@ export default defineConfig({
       "tests/audit.test.ts",
       "tests/generate.test.ts",
       "tests/accounts-provider.test.ts",
+      "tests/client.test.ts",
     ],
     setupFiles: ["tests/support/no-leaks.ts"],
     testTimeout: 60_000,

@@ -102,6 +102,33 @@ describe("every error is one bounded line", () => {
     expect(new ApiError("read", "X", 418, { errors: "nope" }, []).message).toBe("Unable to read X: HTTP 418");
   });
 
+  it("a body that is not SendGrid's error shape has no details", () => {
+    for (const body of ["<html>bad gateway</html>", { errors: "nope" }, null]) {
+      const error = new ApiError("read", "X", 502, body, []);
+      expect(error.details, JSON.stringify(body)).toEqual([]);
+      expect(error.omitted).toBe(0);
+    }
+    expect(new ApiError("read", "X", 400, { errors: [{ field: "label" }] }, []).details).toEqual([
+      { message: "", field: "label" },
+    ]);
+  });
+
+  it("names the statuses SendGrid answers", () => {
+    const text = (status: number) => new ApiError("read", "X", status, "", []).message;
+    expect(text(405)).toBe("Unable to read X: HTTP 405 Method Not Allowed");
+    expect(text(429)).toBe("Unable to read X: HTTP 429 Too Many Requests");
+    expect(text(504)).toBe("Unable to read X: HTTP 504 Gateway Timeout");
+  });
+
+  it("a 403 blames the limit only on create; elsewhere only the key's scope", () => {
+    expect(new ApiError("read", "X", 403, "", []).message).toBe(
+      "Unable to read X: HTTP 403 Forbidden. The API key may lack the marketing integrations scope",
+    );
+    expect(new ApiError("create", "X", 403, "", []).message).toBe(
+      "Unable to create X: HTTP 403 Forbidden. The account may be at its limit of 10 Segment integrations, or the API key lacks the marketing integrations scope",
+    );
+  });
+
   it("RequestError and AmbiguousCreateError redact what they are given", () => {
     expectNoSecretPart(new RequestError("create", "X", `reset near ${WRITE_KEY}`, [WRITE_KEY]).message);
     const ambiguous = new AmbiguousCreateError(`lost ${WRITE_KEY.slice(2)}`, ["id1"], [WRITE_KEY]);

@@ -1,0 +1,210 @@
+// The HTTP client against a hand-made server, for the answers the emulator does not give: exact
+// size limits, a chunked body, status 300, whitespace, and credentials echoed in headers.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertIntegrationId, IntegrationsClient, MAX_ANSWER_BYTES, scopeOf, USER_AGENT } from "../provider/client";
+import { resolveSettings } from "../provider/config";
+import * as provider from "../provider/dynamic";
+import { InvalidIdError } from "../provider/errors";
+import { toIntegrationInputs } from "../provider/schema";
+import {
+  API_KEY,
+  configureRequest,
+  desired,
+  expectNoSecretPart,
+  rejectionOf,
+  WRITE_KEY,
+  WRITE_KEY_2,
+} from "./support/fixtures";
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+let handle: Handler = (_req, res) => res.end();
+let seen: IncomingMessage[] = [];
+let server: Server;
+let client: IntegrationsClient;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push(req);
+    handle(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config: Record<string, string> = {
+    "sendgrid:apiKey": API_KEY,
+    "sendgrid:apiBaseUrl": url,
+    "sendgrid:retryBudgetMs": "0",
+  };
+  client = await IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+});
+afterAll(() => server.close());
+
+/** Answer every request with this status, headers and body (the length is set unless chunked). */
+const answer = (status: number, body: string | Buffer, headers: Record<string, string> = {}, chunked = false) => {
+  seen = [];
+  handle = (_req, res) => {
+    const bytes = Buffer.from(body);
+    res.writeHead(status, {
+      "content-type": "application/json",
+      ...(chunked ? {} : { "content-length": String(bytes.length) }),
+      ...headers,
+    });
+    if (!chunked) return res.end(bytes);
+    for (let i = 0; i < bytes.length; i += 64 * 1024) res.write(bytes.subarray(i, i + 64 * 1024));
+    res.end();
+  };
+};
+
+const integration = { integration_id: "i-1", label: "L", filters: { email_events: ["open"] } };
+/** A valid list answer padded with spaces to exactly `size` bytes. */
+const listOfSize = (size: number) => {
+  const json = JSON.stringify({ result: [integration] });
+  return json + " ".repeat(size - Buffer.byteLength(json));
+};
+const body = {
+  label: "L",
+  destination: "Segment",
+  filters: { email_events: ["open" as const] },
+  properties: { write_key: WRITE_KEY, destination_region: "US" as const },
+};
+
+describe("ids and scopes", () => {
+  it("refuses an id that is not a string, before any request", () => {
+    for (const id of [5, null, undefined, {}]) {
+      expect(() => assertIntegrationId(id), String(id)).toThrow(InvalidIdError);
+    }
+    expect(() => assertIntegrationId("a/b")).toThrow(
+      "Invalid SendGrid integration id \"a/b\": an id is 1 to 128 letters, digits, '-' or '_'",
+    );
+    expect(() => assertIntegrationId("a-B_9")).not.toThrow();
+  });
+
+  it("a scope is the first integration's subuser and every known write key", () => {
+    expect(scopeOf()).toStrictEqual({ onBehalfOf: undefined, writeKeys: [] });
+    const first = toIntegrationInputs(desired({ onBehalfOf: "sub" }));
+    const keyless = toIntegrationInputs({ ...desired({ onBehalfOf: "other" }), properties: {} });
+    const second = toIntegrationInputs(desired({ properties: { writeKey: WRITE_KEY_2, destinationRegion: "US" } }));
+    expect(scopeOf(first, keyless, second)).toStrictEqual({
+      onBehalfOf: "sub",
+      writeKeys: [WRITE_KEY, WRITE_KEY_2],
+    });
+  });
+});
+
+describe("requests", () => {
+  it("ask for JSON, with the API key and the User-Agent", async () => {
+    answer(200, JSON.stringify({ result: [] }));
+    await client.list();
+    expect(seen[0]?.headers).toMatchObject({
+      accept: "application/json",
+      authorization: `Bearer ${API_KEY}`,
+      "user-agent": USER_AGENT,
+    });
+  });
+});
+
+describe("the size limit", () => {
+  it(`reads an answer of exactly ${MAX_ANSWER_BYTES} bytes, and refuses one byte more`, async () => {
+    answer(200, listOfSize(MAX_ANSWER_BYTES));
+    expect(await client.list()).toHaveLength(1);
+    answer(200, listOfSize(MAX_ANSWER_BYTES + 1));
+    const error = await rejectionOf(client.list());
+    expect(error.message).toBe(
+      "Unable to list SendGrid integrations: the answer (HTTP 200) is larger than 256 KiB; it was not read",
+    );
+  });
+
+  it("refuses an oversized answer sent without a length (chunked)", async () => {
+    answer(200, listOfSize(MAX_ANSWER_BYTES * 3), {}, true);
+    const error = await rejectionOf(client.list({ onBehalfOf: "sub" }));
+    expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
+    expect(error.message).toBe(
+      'Unable to list SendGrid integrations of "sub": the answer (HTTP 200) is larger than 256 KiB; it was not read',
+    );
+  });
+});
+
+describe("answers that cannot be used", () => {
+  it("a 300 is a redirect like any other 3xx", async () => {
+    answer(300, "{}", { location: "https://elsewhere.example.com/x?y=1" });
+    const error = await rejectionOf(client.get("i-1"));
+    expect(error.code).toBe("ERR_SENDGRID_REDIRECT");
+    expect(error.message).toMatch(
+      /^Unable to read SendGrid Segment integration i-1: HTTP 300 redirect to https:\/\/elsewhere\.example\.com was not followed/,
+    );
+  });
+
+  it("a body of only whitespace is empty", async () => {
+    answer(200, "  \n ");
+    const error = await rejectionOf(client.get("i-1"));
+    expect(error.message).toBe(
+      "Unable to read SendGrid Segment integration i-1: the answer (HTTP 200, application/json) is empty",
+    );
+  });
+
+  it("names the operation and what it was about", async () => {
+    answer(200, "not json");
+    expect((await rejectionOf(client.create(body))).message).toBe(
+      'Unable to create SendGrid Segment integration "L": the answer (HTTP 200, application/json) is not JSON',
+    );
+    expect((await rejectionOf(client.update("i-1", body))).message).toBe(
+      "Unable to update SendGrid Segment integration i-1: the answer (HTTP 200, application/json) is not JSON",
+    );
+    expect((await rejectionOf(client.list({ onBehalfOf: "sub" }))).message).toBe(
+      'Unable to list SendGrid integrations of "sub": the answer (HTTP 200, application/json) is not JSON',
+    );
+  });
+
+  it("redacts the API key and every write key in scope, even from a content type", async () => {
+    answer(200, "not json", { "content-type": `text/${API_KEY}` });
+    expectNoSecretPart((await rejectionOf(client.list())).message);
+    answer(200, "not json", { "content-type": `text/${WRITE_KEY_2}` });
+    const update = await rejectionOf(client.update("i-1", body, { writeKeys: [WRITE_KEY_2] }));
+    expectNoSecretPart(update.message);
+    expect(update.message).toMatch(/^Unable to update SendGrid Segment integration i-1: the answer \(HTTP 200, text\//);
+  });
+
+  it("redacts the write key being replaced when an error quotes it", async () => {
+    answer(400, JSON.stringify({ errors: [{ field: "properties", message: `old key ${WRITE_KEY_2} in use` }] }));
+    const error = await rejectionOf(client.update("i-1", body, { writeKeys: [WRITE_KEY_2] }));
+    expect(error.code).toBe("ERR_SENDGRID_API");
+    expectNoSecretPart(error.message);
+  });
+});
+
+describe("the provider's update over a hand-made server", () => {
+  it("a 300 is not an unusable success: no read-back", async () => {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await provider.configure(configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": url }) as never);
+    const news = (await provider.check({}, desired())).inputs;
+    const outs = { ...news, integrationId: "i-1", userId: "1" };
+    answer(300, "{}", { location: "https://elsewhere.example.com/" });
+    const error = await rejectionOf(provider.update("i-1", outs, news));
+    expect(error.code).toBe("ERR_SENDGRID_REDIRECT");
+    expect(seen.map((r) => r.method)).toEqual(["PATCH"]);
+  });
+});
+
+describe("the retry note", () => {
+  it("says how many attempts were made, and blames the budget only when the budget stopped them", async () => {
+    const config: Record<string, string> = {
+      "sendgrid:apiKey": API_KEY,
+      "sendgrid:apiBaseUrl": `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      "sendgrid:retryBudgetMs": "60000",
+    };
+    const patient = await IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+    let calls = 0;
+    handle = (_req, res) => {
+      calls++;
+      res.writeHead(calls < 3 ? 503 : 400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: "no" }] }));
+    };
+    const error = await rejectionOf(patient.get("i-1"));
+    expect(calls).toBe(3);
+    expect(error.message).toMatch(
+      /^Unable to read SendGrid Segment integration i-1: HTTP 400 Bad Request: no \(gave up after 3 attempts in \d+\.\d s\)/,
+    );
+    expect(error.message).not.toContain("budget");
+  });
+});
