@@ -1,19 +1,23 @@
-/** This package's name and version, read from its package.json (found upward from this file). */
+/** This package's name and version, read from its package.json. */
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 
 export const PACKAGE_NAME = "pulumi-sendgrid-segment";
 
-function readVersion(): string {
-  for (let dir = __dirname, i = 0; i < 4; dir = dirname(dir), i++) {
+/**
+ * The version in the package.json above `dir`: one level up from the sources (provider/), two from
+ * the build (dist/provider/), whether in a clone or installed in node_modules.
+ */
+export function versionFrom(dir: string): string {
+  for (const up of [[".."], ["..", ".."]]) {
     try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-      if (pkg.name === PACKAGE_NAME) return pkg.version;
+      const { version } = JSON.parse(String(readFileSync(join(dir, ...up, "package.json"))));
+      if (typeof version === "string") return version;
     } catch {
-      // not here; look one level up
+      // not in this layout
     }
   }
   return "unknown";
 }
 
-export const PACKAGE_VERSION = readVersion();
+export const PACKAGE_VERSION = versionFrom(__dirname);

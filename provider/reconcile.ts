@@ -11,7 +11,7 @@
  * is told which integrations fill it rather than a bare "Forbidden".
  */
 import { type IntegrationsClient, scopeOf } from "./client";
-import { AmbiguousCreateError, ApiError, clip, QuotaError, RequestError, ResponseError } from "./errors";
+import { AmbiguousCreateError, ApiError, clip, QuotaError, RequestError } from "./errors";
 import { mayHaveBeenSent } from "./retry";
 import { INTEGRATION_LIMIT, type IntegrationInputs, normalizeEvents } from "./types";
 import { type IdentifiedWireIntegration, isMaskedWriteKey, toWire, type WireIntegration } from "./wire";
@@ -34,7 +34,7 @@ export async function createReconciled(
     }
     const matches = await findMatches(client, desired, failure);
     if (matches.length === 1) return matches[0]!; // ours: the POST was committed, its answer lost
-    if (matches.length > 1) {
+    if (matches.length > 0) {
       const ids = matches.map((m) => m.integration_id);
       throw new AmbiguousCreateError(
         `${cause(failure)}. It may have been created: ${matches.length} live integrations match it (${ids.join(", ")}). ` +
@@ -59,12 +59,11 @@ export async function createReconciled(
  * redirect is not a success: nothing was done.
  */
 export function mayHaveCommitted(error: unknown): boolean {
-  if (error instanceof ApiError) return error.status >= 500;
   if (error instanceof RequestError) return mayHaveBeenSent(error.causeCode);
-  if (error instanceof ResponseError) {
-    return error.code === "ERR_SENDGRID_RESPONSE" && (error.status < 300 || error.status >= 500);
-  }
-  return false;
+  // ApiError and ResponseError carry the answer's status: a 2xx that could not be used, or a 5xx,
+  // may have followed the commit; a redirect did nothing and a 4xx refused. Other errors have none.
+  const status = Number((error as { status?: number }).status);
+  return status < 300 || status >= 500;
 }
 
 const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];

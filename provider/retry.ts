@@ -32,7 +32,7 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH
 /** Whether a request that failed with this network error code may have reached the server. */
 export const mayHaveBeenSent = (code: string | undefined): boolean => !code || !NOT_SENT.has(code);
 
-const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE", "HEAD", "OPTIONS", "PUT"]);
+const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE"]); // every method the client sends but POST
 
 export interface RetryTuning {
   /** Overall time a call may spend, first attempt to last retry, in ms. */
@@ -105,13 +105,11 @@ export function rateLimitWait(headers: Record<string, string | string[] | undefi
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
-  const retryAfter = header("retry-after");
-  if (retryAfter !== undefined) {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-    const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
+  const retryAfter = header("retry-after"); // absent, it reads as NaN both ways and falls through
+  const seconds = Number(retryAfter);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(String(retryAfter));
+  if (!Number.isNaN(date)) return Math.max(0, date - now);
   const reset = Number(header("x-ratelimit-reset"));
   if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - now);
   return 1000; // a 429 without a hint: wait a second

@@ -22,7 +22,7 @@ import {
 } from "./types";
 
 const integrationSchema = v.looseObject({
-  integration_id: v.optional(v.pipe(v.string(), v.regex(INTEGRATION_ID, "must be an integration id"))),
+  integration_id: v.optional(v.pipe(v.string(), v.regex(INTEGRATION_ID))),
   // The spec says string; an id sent as a number is still an id.
   user_id: v.optional(v.union([v.string(), v.pipe(v.number(), v.transform(String))])),
   label: v.optional(v.string()),
@@ -77,15 +77,17 @@ function validate<S extends v.GenericSchema>(schema: S, body: unknown, what: str
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new UnusableAnswer(`it is ${describe(body)}, not ${what}`);
   }
-  const result = v.safeParse(schema, body, { abortEarly: true });
+  const result = v.safeParse(schema, body);
   if (result.success) return result.output;
-  const issue = result.issues[0];
+  const issue = result.issues[0]; // the first is reported
+  // Stryker disable next-line ArrayDeclaration: a non-object is refused above, so every issue has a path
   const path = (issue.path ?? []).map((p) => p.key as PropertyKey);
   const where = path.map((k, i) => (typeof k === "number" ? `[${k}]` : i ? `.${String(k)}` : String(k))).join("");
   if (issue.input === undefined) throw new UnusableAnswer(`${where} is missing`);
   // The received value is described by type only: it may be a secret.
-  const expected = issue.expected ? `expected ${issue.expected.replaceAll('"', "")}` : "invalid";
-  throw new UnusableAnswer(`${where} is ${describe(issue.input)}, ${expected}`);
+  throw new UnusableAnswer(
+    `${where} is ${describe(issue.input)}, expected ${String(issue.expected).replaceAll('"', "")}`,
+  );
 }
 
 const describe = (value: unknown): string =>
@@ -114,10 +116,10 @@ export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
  * out: the on-behalf-of subuser and the named account (never echoed), and a write key the API
  * masks or omits.
  */
-export function fromWire(wire: WireIntegration, known: IntegrationInputs): IntegrationOutputs {
+export function fromWire(wire: IdentifiedWireIntegration, known: IntegrationInputs): IntegrationOutputs {
   const liveKey = wire.properties?.write_key;
   const outputs: IntegrationOutputs = {
-    integrationId: wire.integration_id ?? "",
+    integrationId: wire.integration_id,
     userId: wire.user_id ?? "",
     label: wire.label ?? DEFAULT_LABEL,
     destination: (wire.destination ?? DEFAULT_DESTINATION) as Destination,

@@ -65,6 +65,14 @@ describe("importId", () => {
     expect(emulator.accounts()).toEqual(before);
   });
 
+  it("names the subuser it looked in when a subuser's id is not there", async () => {
+    const { inputs } = await provider.check({}, desired({ importId: "nope-1", onBehalfOf: "sub-b" }));
+    expect((await rejectionOf(provider.create(inputs))).message).toBe(
+      "Unable to create SendGrid Segment integration from importId nope-1: HTTP 404 Not Found: " +
+        'no integration nope-1 in subuser "sub-b"; nothing was created',
+    );
+  });
+
   it("is validated by check like any id", async () => {
     const { failures } = await provider.check({}, desired({ importId: "a,b" }));
     expect(failures.map((f) => f.property)).toEqual(["importId"]);

@@ -1,6 +1,7 @@
 // Answers are validated against the spec's Integration shape before anything reaches state.
 import { describe, expect, it } from "vitest";
-import { parseIntegration, parseIntegrationList, UnusableAnswer } from "../provider/wire";
+import { toIntegrationInputs } from "../provider/schema";
+import { fromWire, parseIntegration, parseIntegrationList, UnusableAnswer } from "../provider/wire";
 
 const integration = {
   integration_id: "5a1234",
@@ -34,6 +35,12 @@ describe("parseIntegration", () => {
     );
     expect(problem(() => parseIntegration({ ...integration, filters: { email_events: ["opne"] } }))).toMatch(
       /^filters\.email_events\[0\] is a string outside the allowed values, expected /,
+    );
+    expect(problem(() => parseIntegration({ ...integration, properties: { destination_region: "MARS" } }))).toBe(
+      "properties.destination_region is a string outside the allowed values, expected (US | EU)",
+    );
+    expect(problem(() => parseIntegration({ ...integration, integration_id: "a,b" }))).toBe(
+      "integration_id is a string outside the allowed values, expected /^[A-Za-z0-9_-]{1,128}$/",
     );
     expect(
       problem(() =>
@@ -72,5 +79,33 @@ describe("parseIntegrationList", () => {
     expect(problem(() => parseIntegrationList({ result: [integration, { label: "x" }] }))).toBe(
       "result[1] has no integration_id",
     );
+    expect(problem(() => parseIntegrationList({ result: [{ label: "x" }, integration] }))).toBe(
+      "result[0] has no integration_id",
+    );
+  });
+});
+
+describe("fromWire", () => {
+  const known = toIntegrationInputs({
+    label: "L",
+    filters: { emailEvents: ["open"] },
+    properties: { writeKey: "wk_known_1", destinationRegion: "EU" },
+  });
+
+  it("keeps the known write key and region when the answer has no properties, and adds no subuser or account", () => {
+    const { properties: _none, ...bare } = integration;
+    expect(fromWire(parseIntegration(bare), known)).toStrictEqual({
+      integrationId: "5a1234",
+      userId: "12345",
+      label: "L",
+      destination: "Segment",
+      filters: { emailEvents: ["open", "processed"] },
+      properties: { writeKey: "wk_known_1", destinationRegion: "EU" },
+    });
+  });
+
+  it("carries the subuser and account it was asked about", () => {
+    const outs = fromWire(parseIntegration(integration), { ...known, onBehalfOf: "sub", account: "eu" });
+    expect(outs).toMatchObject({ onBehalfOf: "sub", account: "eu", properties: { writeKey: "a123456" } });
   });
 });

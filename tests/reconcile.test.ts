@@ -59,6 +59,12 @@ describe("sameIntegration: a live integration is ours only if every field matche
     expect(sameIntegration(candidate, ours)).toBe(false);
   });
 
+  it("a live integration without properties, or with another destination, is not ours", () => {
+    const { properties: _none, ...bare } = live();
+    expect(sameIntegration(bare, ours)).toBe(false);
+    expect(sameIntegration(live({ destination: "Other" as never }), ours)).toBe(false);
+  });
+
   it("a masked or missing live write key does not decide either way", () => {
     expect(sameIntegration(live({}, { write_key: "****prod" }), ours)).toBe(true);
     expect(sameIntegration(live({}, { write_key: undefined }), ours)).toBe(true);
@@ -143,6 +149,36 @@ describe("what is final on create", () => {
   });
 });
 
+describe("the quota message", () => {
+  it('lists the first 10 live integrations (a nameless one as "") and never a write key used as a label', async () => {
+    await emulator.close();
+    emulator = await startEmulator({ apiKeys: [API_KEY], limit: 11 });
+    await configure();
+    const seeded = [];
+    for (let i = 0; i < 11; i++) {
+      seeded.push(
+        emulator.seed({
+          label: i === 0 ? (undefined as never) : i === 1 ? `key ${WRITE_KEY}` : `L${i}`,
+          destination: "Segment",
+          filters: { email_events: ["open"] },
+          properties: { write_key: "wk_other_1", destination_region: "US" },
+        }).integration_id,
+      );
+    }
+    emulator.inject({ kind: "status", status: 403, method: "POST" });
+    const error = await rejectionOf(provider.create(await checked()));
+    expect(error.code).toBe("ERR_SENDGRID_QUOTA");
+    const listed = seeded
+      .slice(0, 10)
+      .map((id, i) => `${i === 0 ? '""' : i === 1 ? '"key [redacted]"' : `"L${i}"`} (${id})`)
+      .join(", ");
+    expect(error.message).toBe(
+      `Unable to create SendGrid Segment integration "Prod events": the account already has 11 Segment integrations, SendGrid's limit is 10: ${listed}. ` +
+        "Delete one you no longer need, or manage an existing one from this stack (importId) instead of creating another",
+    );
+  });
+});
+
 describe("when checking fails", () => {
   it("a lost answer whose listing fails too says it may exist, naming the label to look for", async () => {
     emulator.inject({ kind: "status", status: 503, method: "POST" }, { kind: "status", status: 401, method: "GET" });
@@ -168,6 +204,11 @@ describe("when checking fails", () => {
     expect(mayHaveCommitted(response(502))).toBe(true);
     expect(mayHaveCommitted(response(400))).toBe(false);
     expect(mayHaveCommitted(response(307, "ERR_SENDGRID_REDIRECT"))).toBe(false);
+    // The edges: a 300 is a redirect, an oversized answer is a 4xx error or a 5xx one.
+    expect(mayHaveCommitted(response(299))).toBe(true);
+    expect(mayHaveCommitted(response(300, "ERR_SENDGRID_REDIRECT"))).toBe(false);
+    expect(mayHaveCommitted(response(499))).toBe(false);
+    expect(mayHaveCommitted(response(500))).toBe(true);
     expect(mayHaveCommitted(new Error("other"))).toBe(false);
   });
 });

@@ -139,7 +139,11 @@ describe("ambiguous creates are reconciled, never duplicated", () => {
     expect(ids).toHaveLength(2);
     expect(ids).toContain(twin.integration_id);
     for (const id of ids) expect(error.message).toContain(id);
+    expect((error as { liveIds?: string[] }).liveIds?.sort()).toEqual([...ids].sort());
     expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": request failed/);
+    expect(error.message).toMatch(
+      /\. It may have been created: 2 live integrations match it \([\w-]+, [\w-]+\)\. None was recorded in state; delete the extra ones in SendGrid, or adopt one with importId and re-run$/,
+    );
     expectNoSecrets(error.message);
   });
 
@@ -149,6 +153,7 @@ describe("ambiguous creates are reconciled, never duplicated", () => {
     expect(error.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
     expect(error.message).toContain("HTTP 500 Internal Server Error");
     expect(error.message).toContain("Checked after 3 attempts: no such integration exists, nothing to clean up");
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([]);
     expect(emulator.integrations()).toEqual([]);
     expect(emulator.requests.filter((r) => r.method === "POST")).toHaveLength(3);
   });
