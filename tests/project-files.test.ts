@@ -11,7 +11,8 @@ import { projectErrors, stackErrors } from "./support/pulumi-project";
 
 function find(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (["node_modules", ".git", "dist", ".pulumi-local"].includes(entry.name)) continue;
+    // Not what ships: dependencies, builds, local stacks, and Stryker's sandboxes while a mutation run is on.
+    if (["node_modules", ".git", "dist", ".pulumi-local", ".stryker-tmp"].includes(entry.name)) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) find(path, out);
     else if (/^Pulumi(\.[^.]+)?\.yaml$/.test(entry.name)) out.push(path);
