@@ -252,6 +252,7 @@ export class IntegrationsClient {
 
 const withKey = (scope: Scope, writeKey: string): Scope => ({
   ...scope,
+  // equivalent ArrayDeclaration: one more text to redact changes no message without it
   writeKeys: [...(scope.writeKeys ?? []), writeKey],
 });
 

@@ -115,8 +115,13 @@ describe("the size limit", () => {
     );
   });
 
-  it("refuses an oversized answer sent without a length (chunked)", async () => {
-    answer(200, listOfSize(MAX_ANSWER_BYTES * 3), {}, true);
+  it("cuts off an answer sent without a length (chunked) that never ends, at the cap", async () => {
+    seen = [];
+    handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const timer = setInterval(() => res.write(Buffer.alloc(64 * 1024, 32)), 5);
+      res.on("close", () => clearInterval(timer));
+    };
     const error = await rejectionOf(client.list({ onBehalfOf: "sub" }));
     expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
     expect(error.message).toBe(
@@ -170,6 +175,25 @@ describe("answers that cannot be used", () => {
     const error = await rejectionOf(client.update("i-1", body, { writeKeys: [WRITE_KEY_2] }));
     expect(error.code).toBe("ERR_SENDGRID_API");
     expectNoSecretPart(error.message);
+  });
+});
+
+describe("timeouts", () => {
+  it("say the request timed out, and after how long", async () => {
+    const config: Record<string, string> = {
+      "sendgrid:apiKey": API_KEY,
+      "sendgrid:apiBaseUrl": `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      "sendgrid:requestTimeoutMs": "200",
+      "sendgrid:retryBudgetMs": "0",
+    };
+    const hasty = await IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+    handle = () => undefined; // never answers
+    const error = await rejectionOf(hasty.get("i-1"));
+    expect(error.code).toBe("ERR_SENDGRID_REQUEST");
+    expect((error as { causeCode?: string }).causeCode).toBe("ETIMEDOUT");
+    expect(error.message).toBe(
+      "Unable to read SendGrid Segment integration i-1: request timed out (Timeout awaiting 'request' for 200ms)",
+    );
   });
 });
 

@@ -239,6 +239,8 @@ describe("named accounts", () => {
         "(pulumi config set --path 'sendgrid:accounts.<name>.apiKey' --secret <key>)",
     );
     expect(error('"text"')).toBe("Invalid sendgrid:accounts: expected an object of accounts");
+    expect(error("null")).toBe("Invalid sendgrid:accounts: expected an object of accounts");
+    expect(error('{"a": null}')).toBe("Invalid sendgrid:accounts.a: expected an object");
     expect(error(JSON.stringify({ [`9${"x".repeat(99)}`]: {} }))).toBe(
       `Invalid sendgrid:accounts account name "9${"x".repeat(63)}": 1 to 64 letters, digits, '-' or '_', starting with a letter`,
     );

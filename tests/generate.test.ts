@@ -1,6 +1,6 @@
 // The program `import` prints, in full: names, config keys, declarations, exports.
 import { describe, expect, it } from "vitest";
-import { renderProgram } from "../cli/generate";
+import { declare, renderProgram } from "../cli/generate";
 import type { SegmentIntegrationInfo } from "../provider/list";
 
 const info = (over: Partial<SegmentIntegrationInfo>): SegmentIntegrationInfo => ({
@@ -89,6 +89,13 @@ describe("renderProgram", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("numbers each further integration of the same name upward", () => {
+    const names = declare([info({}), info({ integrationId: "id2" }), info({ integrationId: "id3" })]).map(
+      (d) => d.name,
+    );
+    expect(names).toEqual(["prod-events", "prod-events-2", "prod-events-3"]);
   });
 
   it("says when there is nothing to adopt, and takes another package name", () => {

@@ -188,6 +188,7 @@ describe("when checking fails", () => {
       /^Unable to create SendGrid Segment integration "Prod events": HTTP 503 Service Unavailable: internal error\. It may have been created, and listing the account's integrations to check also failed \(Unable to list SendGrid integrations: HTTP 401 Unauthorized/,
     );
     expect(error.message).toMatch(/Look for "Prod events" in SendGrid before re-running$/);
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([]);
     expect(calls()).toEqual(["POST 503", "GET 401"]);
   });
 
