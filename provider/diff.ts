@@ -6,7 +6,7 @@
  * (which account owns the integration) can only change by replacement. `__provider` is ignored, so a
  * new release of this package alone is never a change.
  */
-import { DEFAULT_DESTINATION, DEFAULT_LABEL } from "./types";
+import { DEFAULT_DESTINATION, DEFAULT_LABEL, normalizeEvents } from "./types";
 
 export interface IntegrationDiff {
   changes: boolean;
@@ -29,7 +29,7 @@ interface Field {
 const at = (p: Props, key: string): Props => (p[key] ?? {}) as Props;
 
 /** An event list as a set (unique, sorted); an unknown list (text) or an absent one stays as it is. */
-const eventSet = (events: unknown) => (Array.isArray(events) ? [...new Set(events)].sort() : events);
+const eventSet = (events: unknown) => (Array.isArray(events) ? normalizeEvents(events) : events);
 const sameEventSet = (a: unknown, b: unknown): boolean => JSON.stringify(eventSet(a)) === JSON.stringify(eventSet(b));
 
 const FIELDS: Field[] = [
