@@ -30,15 +30,20 @@ beforeAll(async () => {
     handle(req, res);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config: Record<string, string> = {
-    "sendgrid:apiKey": API_KEY,
-    "sendgrid:apiBaseUrl": url,
-    "sendgrid:retryBudgetMs": "0",
-  };
-  client = await IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+  client = await clientWith({ "sendgrid:retryBudgetMs": "0" });
 });
 afterAll(() => server.close());
+
+const serverUrl = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** A client of the hand-made server with the API key and these settings. */
+const clientWith = (settings: Record<string, string>) => {
+  const config: Record<string, string> = {
+    "sendgrid:apiKey": API_KEY,
+    "sendgrid:apiBaseUrl": serverUrl(),
+    ...settings,
+  };
+  return IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+};
 
 /** Answer every request with this status, headers and body (the length is set unless chunked). */
 const answer = (status: number, body: string | Buffer, headers: Record<string, string> = {}, chunked = false) => {
@@ -180,13 +185,7 @@ describe("answers that cannot be used", () => {
 
 describe("timeouts", () => {
   it("say the request timed out, and after how long", async () => {
-    const config: Record<string, string> = {
-      "sendgrid:apiKey": API_KEY,
-      "sendgrid:apiBaseUrl": `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      "sendgrid:requestTimeoutMs": "200",
-      "sendgrid:retryBudgetMs": "0",
-    };
-    const hasty = await IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+    const hasty = await clientWith({ "sendgrid:requestTimeoutMs": "200", "sendgrid:retryBudgetMs": "0" });
     handle = () => undefined; // never answers
     const error = await rejectionOf(hasty.get("i-1"));
     expect(error.code).toBe("ERR_SENDGRID_REQUEST");
@@ -199,8 +198,9 @@ describe("timeouts", () => {
 
 describe("the provider's update over a hand-made server", () => {
   it("a 300 is not an unusable success: no read-back", async () => {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await provider.configure(configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": url }) as never);
+    await provider.configure(
+      configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": serverUrl() }) as never,
+    );
     const news = (await provider.check({}, desired())).inputs;
     const outs = { ...news, integrationId: "i-1", userId: "1" };
     answer(300, "{}", { location: "https://elsewhere.example.com/" });
@@ -212,12 +212,7 @@ describe("the provider's update over a hand-made server", () => {
 
 describe("the retry note", () => {
   it("says how many attempts were made, and blames the budget only when the budget stopped them", async () => {
-    const config: Record<string, string> = {
-      "sendgrid:apiKey": API_KEY,
-      "sendgrid:apiBaseUrl": `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      "sendgrid:retryBudgetMs": "60000",
-    };
-    const patient = await IntegrationsClient.create(resolveSettings((key) => config[key], {}));
+    const patient = await clientWith({ "sendgrid:retryBudgetMs": "60000" });
     let calls = 0;
     handle = (_req, res) => {
       calls++;
