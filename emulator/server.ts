@@ -62,7 +62,13 @@ export const DEFAULT_REDIRECT_LOCATION = "http://127.0.0.1:9/v3/marketing/integr
 
 /**
  * One misbehaviour, for the next `times` (default 1) requests of `method` (default any):
- * - `status`: answer that HTTP status without doing anything (429 carries the rate-limit headers);
+ * - `status`: answer that HTTP status without doing anything (429 carries the rate-limit headers;
+ *   `resetOffsetSeconds` moves X-RateLimit-Reset from the window's end to now plus that many
+ *   seconds, e.g. -5 as a client whose clock runs fast sees it; `retryAfter` adds Retry-After);
+ * - `html`: answer that HTTP status with an HTML page, as a proxy or a wrong host does, without
+ *   doing anything;
+ * - `late-commit`: hold the request `delayMs` (default 1000), then do the work, then close the
+ *   connection without answering: a server still committing after the client's timeout;
  * - `reset`: close the connection before doing anything;
  * - `hang`: never answer (the client's timeout decides);
  * - `commit-drop`: do the work, then close the connection without answering;
@@ -74,7 +80,16 @@ export const DEFAULT_REDIRECT_LOCATION = "http://127.0.0.1:9/v3/marketing/integr
  *   (whole in `message` and `field`, cut short in `parameter`), as a careless proxy might.
  */
 export type Fault =
-  | { kind: "status"; status: number; method?: string; times?: number }
+  | {
+      kind: "status";
+      status: number;
+      resetOffsetSeconds?: number;
+      retryAfter?: string;
+      method?: string;
+      times?: number;
+    }
+  | { kind: "html"; status: number; method?: string; times?: number }
+  | { kind: "late-commit"; delayMs?: number; method?: string; times?: number }
   | { kind: "reset" | "hang" | "commit-drop" | "stall" | "oversized" | "echo"; method?: string; times?: number }
   | { kind: "redirect"; status: (typeof REDIRECT_STATUSES)[number]; location?: string; method?: string; times?: number }
   | { kind: "malformed"; body: Malformed; method?: string; times?: number };
@@ -115,6 +130,8 @@ export interface Emulator {
   pendingFaults(): Fault[];
   /** Drop every queued fault. */
   clearFaults(): void;
+  /** Remove an integration directly, as if deleted in the SendGrid UI; false when there was none. */
+  remove(id: string, account?: string): boolean;
   /** Add an integration directly, as if made in the SendGrid UI (ids are generated unless given). */
   seed(
     integration: Omit<StoredIntegration, "integration_id" | "user_id"> & Partial<StoredIntegration>,
@@ -125,7 +142,8 @@ export interface Emulator {
 
 /** Fault kinds as written in `--fault`, for help texts. */
 export const FAULT_KINDS =
-  "an HTTP status (429, 503, ...), reset, hang, commit-drop, stall, oversized, echo, " +
+  "an HTTP status (429, 503, ...), 429-past (reset 5 s ago), 429-retry-0 (Retry-After: 0), html-<status>, " +
+  "late-commit, reset, hang, commit-drop, stall, oversized, echo, " +
   `redirect-<${REDIRECT_STATUSES.join("|")}>, malformed-<${MALFORMED.join("|")}>`;
 
 /**
@@ -140,6 +158,11 @@ export function parseFault(spec: string, redirectLocation?: string): Fault {
   }
   const common = { method: method.toUpperCase(), times: count };
   if (/^\d{3}$/.test(kind)) return { kind: "status", status: Number(kind), ...common };
+  if (kind === "429-past") return { kind: "status", status: 429, resetOffsetSeconds: -5, ...common };
+  if (kind === "429-retry-0") return { kind: "status", status: 429, retryAfter: "0", ...common };
+  const html = /^html-(\d{3})$/.exec(kind);
+  if (html) return { kind: "html", status: Number(html[1]), ...common };
+  if (kind === "late-commit") return { kind: "late-commit", ...common };
   if (["reset", "hang", "commit-drop", "stall", "oversized", "echo"].includes(kind)) {
     return { kind: kind as "reset", ...common };
   }
@@ -289,11 +312,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     persist();
   }
 
-  async function route(req: IncomingMessage, url: URL, account: string): Promise<[number, unknown]> {
+  async function route(req: IncomingMessage, url: URL, account: string, preread?: unknown): Promise<[number, unknown]> {
+    const json = () => (preread !== undefined ? Promise.resolve(preread) : readJson(req));
     const path = url.pathname.replace(/\/+$/, "");
     if (path === BASE) {
       if (req.method === "GET") return [200, { result: [...accountOf(account).values()].map(view) }];
-      if (req.method === "POST") return [201, create(account, await readJson(req))];
+      if (req.method === "POST") return [201, create(account, await json())];
       if (req.method === "DELETE") {
         remove(account, url.searchParams.get("ids"));
         return [204, undefined];
@@ -301,7 +325,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     } else if (path.startsWith(`${BASE}/`)) {
       const id = decodeURIComponent(path.slice(BASE.length + 1));
       if (req.method === "GET") return [200, view(find(account, id))];
-      if (req.method === "PATCH") return [200, update(account, id, await readJson(req))];
+      if (req.method === "PATCH") return [200, update(account, id, await json())];
     } else {
       throw new HttpError(404, [{ message: "not found", field: null }]);
     }
@@ -344,6 +368,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       log(0, "hang"); // the client's timeout ends it
       return;
     }
+    if (fault?.kind === "html") {
+      log(fault.status, "html");
+      await drain(req);
+      const page = `<html><head><title>${fault.status}</title></head><body><h1>${fault.status}</h1><p>nginx</p></body></html>`;
+      res.writeHead(fault.status, { "content-type": "text/html" }).end(page);
+      return;
+    }
+    if (fault?.kind === "late-commit") {
+      // The client times out and goes; the server finishes the work later all the same.
+      log(0, "late-commit");
+      req.socket.setTimeout(0);
+      const body = req.method === "POST" || req.method === "PATCH" ? await readJson(req).catch(() => undefined) : undefined;
+      await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+      try {
+        authorize(req.headers.authorization, options.apiKeys);
+        await route(req, url, account, body);
+      } catch {
+        // a refused request commits nothing
+      }
+      req.socket.destroy();
+      return;
+    }
     if (fault?.kind === "redirect") {
       log(fault.status, "redirect");
       await drain(req);
@@ -362,6 +408,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       // An injected 429 looks like SendGrid's: the window is spent until the next one.
       if (fault?.kind === "status" && fault.status === 429) {
         headers = { ...windowState(options.rateLimit?.limit ?? 600, false).headers, "x-ratelimit-remaining": "0" };
+        if (fault.resetOffsetSeconds !== undefined) {
+          headers["x-ratelimit-reset"] = String(Math.floor(Date.now() / 1000) + fault.resetOffsetSeconds);
+        }
+        if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
       }
       if (fault?.kind === "status") {
         shapedBy = `status ${fault.status}`;
@@ -434,6 +484,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     pendingFaults: () => faults.map((f) => ({ ...f })),
     clearFaults: () => void faults.splice(0),
     accounts: () => new Map([...store].map(([k, v]) => [k, [...v.values()]])),
+    remove: (id, account = "") => {
+      const removed = accountOf(account).delete(id);
+      persist();
+      return removed;
+    },
     seed: (integration, account = "") => {
       const stored = { integration_id: randomUUID(), user_id: userIdOf(account), ...integration };
       accountOf(account).set(stored.integration_id, stored);

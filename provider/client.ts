@@ -21,17 +21,25 @@ import {
   parseIntegrationList,
   type UnusableAnswer,
   type WireIntegrationInput,
+  type WireIntegrationPatch,
 } from "./wire";
 
 // got is ESM-only; this CommonJS module names its types through import-mode type queries.
 type Got = import("got", { with: { "resolution-mode": "import" }}).Got;
 type GotResponse = import("got", { with: { "resolution-mode": "import" }}).Response<unknown>;
 type GotPromise = import("got", { with: { "resolution-mode": "import" }}).CancelableRequest<GotResponse>;
+type LimitFunction = import("p-limit", { with: { "resolution-mode": "import" }}).LimitFunction;
 
 const PATH = "v3/marketing/integrations";
 
 /** The largest answer read; a list of 10 integrations is a few KiB. */
 export const MAX_ANSWER_BYTES = 256 * 1024;
+
+/**
+ * API calls one account has under way at once; more wait their turn. A call keeps its place
+ * while it waits to retry, so a burst of 429s wakes at most this many callers at once.
+ */
+export const MAX_CONCURRENT_CALLS = 10;
 
 export function assertIntegrationId(id: unknown): asserts id is string {
   if (typeof id !== "string" || !INTEGRATION_ID.test(id)) throw new InvalidIdError(id);
@@ -71,20 +79,27 @@ interface CallContext {
  */
 // Stryker disable next-line BlockStatement: loading early only saves time; the first request loads got anyway
 export function preloadHttp(): void {
-  import("got").catch(() => undefined); // a real failure surfaces at the first request
+  // a real failure surfaces at the first request
+  Promise.all([import("got"), import("p-limit")]).catch(() => undefined);
 }
 
 export class IntegrationsClient {
   private constructor(
     private readonly http: Got,
     private readonly apiKey: string,
+    private readonly limit: LimitFunction,
+    /**
+     * How long a server may still be working on a request after its attempt timed out: one
+     * request timeout. Reconciliation waits this long before it concludes a create was not made.
+     */
+    readonly settleMs: number,
   ) {}
 
   /** got is ESM-only: it is imported when the first client is made, in the provider process. */
   static async create(settings: Settings): Promise<IntegrationsClient> {
     const apiKey = requireApiKey(settings);
     const policy: RetryTuning = { ...DEFAULT_RETRY, budgetMs: settings.retryBudgetMs };
-    const { default: got } = await import("got");
+    const [{ default: got }, { default: pLimit }] = await Promise.all([import("got"), import("p-limit")]);
     const http = got.extend({
       prefixUrl: settings.baseUrl,
       headers: {
@@ -119,7 +134,7 @@ export class IntegrationsClient {
         },
       },
     });
-    return new IntegrationsClient(http, apiKey);
+    return new IntegrationsClient(http, apiKey, pLimit(MAX_CONCURRENT_CALLS), settings.requestTimeoutMs);
   }
 
   async create(body: WireIntegrationInput, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
@@ -146,9 +161,9 @@ export class IntegrationsClient {
     return this.answer("list", subject, scope, response, parseIntegrationList);
   }
 
-  async update(id: string, body: WireIntegrationInput, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
+  async update(id: string, body: WireIntegrationPatch, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
     assertIntegrationId(id);
-    const s = withKey(scope, body.properties.write_key);
+    const s = withKey(scope, body.properties?.write_key);
     const response = await this.call("update", describeId(id), s, (context) =>
       this.http.patch(`${PATH}/${id}`, { json: body, headers: behalf(s), context }),
     );
@@ -164,7 +179,16 @@ export class IntegrationsClient {
   }
 
   /** Sends one logical request (got retries it), then refuses redirects; errors become ours. */
-  private async call(
+  private call(
+    operation: Operation,
+    subject: string,
+    scope: Scope,
+    send: (context: Record<string, unknown>) => GotPromise,
+  ): Promise<GotResponse> {
+    return this.limit(() => this.send(operation, subject, scope, send));
+  }
+
+  private async send(
     operation: Operation,
     subject: string,
     scope: Scope,
@@ -250,7 +274,7 @@ export class IntegrationsClient {
   }
 }
 
-const withKey = (scope: Scope, writeKey: string): Scope => ({
+const withKey = (scope: Scope, writeKey: string | undefined): Scope => ({
   ...scope,
   // equivalent ArrayDeclaration: one more text to redact changes no message without it
   writeKeys: [...(scope.writeKeys ?? []), writeKey],

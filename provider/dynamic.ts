@@ -10,14 +10,18 @@ import { describeId, IntegrationsClient, preloadHttp, scopeOf } from "./client";
 import { accountExists, howToConfigure, resolveSettings, type StackConfig } from "./config";
 import { diffIntegration } from "./diff";
 import { ConfigurationError, isNotFound } from "./errors";
-import { createReconciled, sameIntegration } from "./reconcile";
-import { checkInputs, toIntegrationInputs } from "./schema";
-import type { IntegrationOutputs } from "./types";
-import { fromWire, toWire } from "./wire";
+import { Holdings } from "./holdings";
+import { createReconciled, differences } from "./reconcile";
+import { checkInputs, toIntegrationInputs, UNKNOWN } from "./schema";
+import { assertReadableState } from "./state";
+import { type IntegrationOutputs, STATE_VERSION } from "./types";
+import { fromWire, toWirePatch } from "./wire";
 
 type Props = Record<string, any>;
 
 let stackConfig: StackConfig = () => undefined;
+/** The integrations this deployment's resources hold (one provider process serves one deployment). */
+let holdings = new Holdings();
 /** One client per account (undefined is the default one): its own key, host, timeouts and retries. */
 const clients = new Map<string | undefined, Promise<IntegrationsClient>>();
 
@@ -56,14 +60,21 @@ export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<v
     return value === undefined ? undefined : String(value);
   };
   clients.clear();
+  holdings = new Holdings();
   preloadHttp();
 }
 
-/** check, plus whether a named account is configured: a typo fails at preview, not mid-deploy. */
-export async function check(_olds: Props, news: Props): Promise<ReturnType<typeof checkInputs>> {
+/**
+ * check, plus whether a named account is configured: a typo fails at preview, not mid-deploy (an
+ * account still unknown at preview is not looked up). `olds` are the resource's inputs in state:
+ * once it has any, `importId` is dropped, so only a resource's first create ever adopts and a
+ * replacement creates its own integration instead of taking the one it replaces.
+ */
+export async function check(olds: Props, news: Props): Promise<ReturnType<typeof checkInputs>> {
   const result = checkInputs(news);
+  if (hasState(olds)) delete result.inputs.importId;
   const account = result.inputs.account;
-  if (typeof account === "string" && !result.failures.some((f) => f.property === "account")) {
+  if (typeof account === "string" && account !== UNKNOWN && !result.failures.some((f) => f.property === "account")) {
     try {
       if (!accountExists(account, stackConfig)) {
         result.failures.push({
@@ -78,7 +89,13 @@ export async function check(_olds: Props, news: Props): Promise<ReturnType<typeo
   return result;
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+/** Whether check's `olds` come from state (a resource that exists), not a first create's `{}`. */
+const hasState = (olds: Props | undefined) =>
+  Object.keys(olds ?? {}).some((key) => key !== "__provider");
+
+export async function diff(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  assertReadableState(olds, `diff ${describeId(id)}`);
+  holdings.seen(id);
   // `stables` is not forwarded by the dynamic-provider runtime, so it is not computed.
   const { changes, replaces, deleteBeforeReplace } = diffIntegration(olds, news);
   return { changes, replaces, deleteBeforeReplace };
@@ -92,10 +109,14 @@ export async function create(inputs: Props): Promise<{ id: string; outs: Integra
     `create SendGrid Segment integration ${JSON.stringify(desired.label)}`,
   );
   const live = importId
-    ? await adoptIntegration(sendgrid, importId, desired)
-    : await createReconciled(sendgrid, desired);
+    ? await adoptIntegration(sendgrid, importId, desired, holdings)
+    : await createReconciled(sendgrid, desired, holdings);
   // The client has validated the answer: it carries the integration's id.
-  const outs: IntegrationOutputs = { ...fromWire(live, desired), ...(importId ? { importId } : {}) };
+  const outs: IntegrationOutputs = {
+    ...fromWire(live, desired),
+    ...(importId ? { importId } : {}),
+    stateVersion: STATE_VERSION,
+  };
   return { id: outs.integrationId, outs };
 }
 
@@ -109,49 +130,72 @@ export async function read(
   id: string,
   props: Props,
 ): Promise<{ id: string; props: IntegrationOutputs | Record<string, never>; inputs?: Props }> {
+  assertReadableState(props, `read ${describeId(id)}`);
+  holdings.seen(id);
   const known = toIntegrationInputs(props);
   try {
     const live = await (await clientFor(known.account, `read ${describeId(id)}`)).get(id, scopeOf(known));
-    const outs: IntegrationOutputs = {
-      ...fromWire(live, known),
-      integrationId: id,
-      ...(typeof props.importId === "string" ? { importId: props.importId } : {}),
-    };
-    outs.userId ||= String(props.userId ?? "");
+    const outs = toOutputs(fromWire(live, known), id, props);
     if (!diffIntegration(props, { ...outs }).changes) return { id, props: outs };
-    const { integrationId: _id, userId: _user, ...inputs } = outs;
+    const { integrationId: _id, userId: _user, stateVersion: _version, ...inputs } = outs;
     return { id, props: outs, inputs };
   } catch (error) {
-    // Deleted outside Pulumi: an empty id tells the engine the resource is gone.
-    if (isNotFound(error)) return { id: "", props: {} };
-    throw error;
+    // Deleted outside Pulumi (SendGrid's own 404): an empty id tells the engine the resource is gone.
+    if (!isNotFound(error)) throw error;
+    holdings.release(id);
+    return { id: "", props: {} };
   }
 }
 
+/** Outputs for a resource in state: its id, the ids and importId state already had, this state version. */
+function toOutputs(live: IntegrationOutputs, id: string, state: Props): IntegrationOutputs {
+  return {
+    ...live,
+    integrationId: id,
+    userId: live.userId || String(state.userId ?? ""),
+    ...(typeof state.importId === "string" ? { importId: state.importId } : {}),
+    stateVersion: STATE_VERSION,
+  };
+}
+
+/**
+ * Update in place: one PATCH carrying only the fields that differ from state, so a field changed
+ * outside Pulumi, or under `ignoreChanges`, keeps its live value.
+ */
 export async function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
+  assertReadableState(olds, `update ${describeId(id)}`);
+  holdings.seen(id);
   const desired = toIntegrationInputs(news);
   const scope = scopeOf(desired, toIntegrationInputs(olds));
+  const fields = diffIntegration(olds, news).changed; // replacing fields never reach update
+  const patch = toWirePatch(desired, fields);
   const sendgrid = await clientFor(desired.account, `update ${describeId(id)}`);
   let updated: Awaited<ReturnType<IntegrationsClient["update"]>>;
   try {
-    updated = await sendgrid.update(id, toWire(desired), scope);
+    updated = await sendgrid.update(id, patch, scope);
   } catch (error) {
     // A 2xx whose answer cannot be used: PATCH is idempotent, so read back what is live instead.
     if (!isUnusableSuccess(error)) throw error;
     updated = await sendgrid.get(id, scope);
-    if (!sameIntegration(updated, desired)) throw error;
+    if (differences(updated, desired).some((field) => fields.includes(field))) throw error;
   }
-  const outs = fromWire(updated, desired);
-  return { outs: { ...outs, integrationId: id, userId: outs.userId || String(olds.userId ?? "") } };
+  return { outs: toOutputs(fromWire(updated, desired), id, olds) };
 }
 
+/**
+ * Delete. An id that a create of this same deployment returned belongs to that new resource now (a
+ * renamed resource's replacement recognised it), so it is only dropped from this one's state.
+ */
 export async function del(id: string, props: Props): Promise<void> {
+  assertReadableState(props, `delete ${describeId(id)}`);
+  if (holdings.adoptedHere(id)) return;
   try {
     const known = toIntegrationInputs(props);
     await (await clientFor(known.account, `delete ${describeId(id)}`)).delete(id, scopeOf(known));
   } catch (error) {
-    if (!isNotFound(error)) throw error; // already deleted is deleted
+    if (!isNotFound(error)) throw error; // already deleted (SendGrid's own 404) is deleted
   }
+  holdings.release(id);
 }
 export { del as delete };
 

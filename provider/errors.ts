@@ -61,6 +61,11 @@ export class ApiError extends SendGridError {
   /** SendGrid's first errors, redacted and cut (see MAX_DETAILS); `omitted` counts the rest. */
   readonly details: ApiErrorDetail[];
   readonly omitted: number;
+  /**
+   * Whether the body is SendGrid's error shape (`{"errors": [{"message": ...}, ...]}`). Only such an
+   * answer is SendGrid's word: a proxy's or a misrouted host's page (HTML, or other JSON) is not.
+   */
+  readonly fromSendGrid: boolean;
   constructor(
     operation: Operation,
     subject: string,
@@ -69,11 +74,11 @@ export class ApiError extends SendGridError {
     secrets: readonly (string | undefined)[],
     retried = "",
   ) {
-    const { details, omitted } = parseErrorBody(body, secrets);
+    const { details, omitted, fromSendGrid } = parseErrorBody(body, secrets);
     const head = `Unable to ${operation} ${subject}: HTTP ${status}${statusText(status)}`;
     const more = omitted > 0 ? ` (and ${omitted} more error${omitted === 1 ? "" : "s"})` : "";
     // How many were left out, the retry note and the hint always show; SendGrid's words get the rest.
-    const tail = more + retried + hint(operation, status);
+    const tail = more + retried + hint(operation, status, fromSendGrid);
     const reasons = details.map(formatDetail).join("; ");
     const room = Math.max(0, MAX_MESSAGE_LENGTH - head.length - tail.length - 2);
     super(head + (reasons ? `: ${clip(reasons, room)}` : "") + tail, "ERR_SENDGRID_API", secrets);
@@ -81,6 +86,7 @@ export class ApiError extends SendGridError {
     this.operation = operation;
     this.details = details;
     this.omitted = omitted;
+    this.fromSendGrid = fromSendGrid;
   }
 }
 
@@ -145,7 +151,33 @@ export class AmbiguousCreateError extends SendGridError {
   }
 }
 
-export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404;
+/** Two resources of one stack would manage one integration (e.g. both declare the same importId). */
+export class ConflictError extends SendGridError {
+  constructor(message: string) {
+    super(message, "ERR_SENDGRID_CONFLICT");
+  }
+}
+
+/**
+ * State written by a newer release of this package, whose shape this one does not know: acting on
+ * it (e.g. under the wrong account) could lose the integration, so nothing is done.
+ */
+export class StateVersionError extends SendGridError {
+  constructor(doing: string, found: unknown, readable: number, version: string) {
+    super(
+      `Unable to ${doing}: its state was written by a newer pulumi-sendgrid-segment (state version ` +
+        `${clip(JSON.stringify(found) ?? String(found), 20)}; ${version} reads up to ${readable}). ` +
+        "Upgrade pulumi-sendgrid-segment in this program; nothing was changed",
+      "ERR_SENDGRID_STATE_VERSION",
+    );
+  }
+}
+
+/**
+ * SendGrid said the integration does not exist: a 404 in SendGrid's own error shape. Any other
+ * 404 (a proxy's page, a wrong apiBaseUrl) proves nothing, so it is an error like any other.
+ */
+export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404 && e.fromSendGrid;
 
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
@@ -161,7 +193,13 @@ const STATUS_TEXT: Record<number, string> = {
 };
 const statusText = (status: number) => (STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : "");
 
-function hint(operation: Operation, status: number): string {
+function hint(operation: Operation, status: number, fromSendGrid: boolean): string {
+  if (status === 404 && !fromSendGrid) {
+    return (
+      ". The answer is not a SendGrid error (a proxy, or a wrong sendgrid:apiBaseUrl?), so it does not " +
+      "show the integration is gone; nothing was changed"
+    );
+  }
   if (status === 401) return ". Check the API key (sendgrid:apiKey or SENDGRID_API_KEY)";
   if (status === 403 && operation === "create") {
     return (
@@ -180,19 +218,20 @@ const RAW_FIELD = 4096;
 function parseErrorBody(
   body: unknown,
   secrets: readonly (string | undefined)[],
-): { details: ApiErrorDetail[]; omitted: number } {
+): { details: ApiErrorDetail[]; omitted: number; fromSendGrid: boolean } {
   let parsed = body;
   if (typeof body === "string" || Buffer.isBuffer(body)) {
     try {
       parsed = JSON.parse(body.toString());
       // equivalent BlockStatement: an emptied catch goes on with the string, which has no errors list either
     } catch {
-      return { details: [], omitted: 0 };
+      return { details: [], omitted: 0, fromSendGrid: false };
     }
   }
   const errors = (parsed as { errors?: unknown } | null)?.errors;
-  if (!Array.isArray(errors)) return { details: [], omitted: 0 };
+  if (!Array.isArray(errors)) return { details: [], omitted: 0, fromSendGrid: false };
   const objects = errors.filter((e): e is Record<string, unknown> => e !== null && typeof e === "object");
+  const fromSendGrid = objects.length > 0 && objects.length === errors.length && objects.every((e) => typeof e.message === "string");
   // Redact before cutting, so a cut can never leave part of a secret in view.
   const text = (value: unknown, max: number) => clip(redact(String(value).slice(0, RAW_FIELD), secrets), max);
   const details = objects.slice(0, MAX_DETAILS).map((e) => ({
@@ -200,7 +239,7 @@ function parseErrorBody(
     field: typeof e.field === "string" ? text(e.field, 80) : null,
     ...(typeof e.parameter === "string" ? { parameter: text(e.parameter, 80) } : {}),
   }));
-  return { details, omitted: objects.length - details.length };
+  return { details, omitted: objects.length - details.length, fromSendGrid };
 }
 
 function formatDetail(d: ApiErrorDetail): string {

@@ -6,11 +6,13 @@ export {
   AmbiguousCreateError,
   ApiError,
   ConfigurationError,
+  ConflictError,
   InvalidIdError,
   QuotaError,
   RequestError,
   ResponseError,
   SendGridError,
+  StateVersionError,
 } from "./errors";
 export {
   type ListSegmentIntegrationsArgs,

@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { IntegrationsClient } from "./client";
 import { resolveSettings, type Settings } from "./config";
 import { ConfigurationError } from "./errors";
+import { ON_BEHALF_OF_RULE } from "./schema";
 import type { Destination, DestinationRegion, EmailEvent } from "./types";
-import { HEADER_SAFE, normalizeEvents } from "./types";
+import { HEADER_VALUE, normalizeEvents } from "./types";
 import type { IdentifiedWireIntegration } from "./wire";
 
 export interface ListSegmentIntegrationsArgs {
@@ -57,8 +58,8 @@ export async function listLive(
   onBehalfOf?: string,
 ): Promise<{ info: SegmentIntegrationInfo; writeKey: string | undefined }[]> {
   // equivalent ConditionalExpression: (for the undefined check) RegExp#test reads undefined as "undefined", which passes
-  if (onBehalfOf !== undefined && !HEADER_SAFE.test(onBehalfOf)) {
-    throw new ConfigurationError("Invalid onBehalfOf: a non-empty subuser name without control characters");
+  if (onBehalfOf !== undefined && !HEADER_VALUE.test(onBehalfOf)) {
+    throw new ConfigurationError(`Invalid onBehalfOf: ${ON_BEHALF_OF_RULE}`);
   }
   const client = await IntegrationsClient.create(settings);
   return (await client.list({ onBehalfOf })).map((wire) => ({

@@ -3,37 +3,71 @@
  *
  * POST is not idempotent. When it fails in a way that may have been committed (a timeout, a reset
  * connection, a 5xx after the request was sent, a 2xx whose answer cannot be used), the account's
- * integrations are listed and the
- * one matching the desired state is recognised and adopted; only when none matches is the POST
- * tried again. When several match, nothing is created and the error names them all.
+ * integrations are listed and the one matching the desired state, that no other resource holds, is
+ * recognised and adopted. When no answer came at all, the server may still be committing: none
+ * matching at once, it is given one request timeout to finish and the list is read again. Only
+ * when none matches then is the POST tried again. When several match, nothing is created and the
+ * error names them all.
  *
  * A 403 on create is checked against SendGrid's limit of 10 integrations per account, so the user
  * is told which integrations fill it rather than a bare "Forbidden".
  */
 import { type IntegrationsClient, scopeOf } from "./client";
+import { diffIntegration } from "./diff";
 import { AmbiguousCreateError, ApiError, clip, QuotaError, RequestError } from "./errors";
+import type { Holdings } from "./holdings";
 import { mayHaveBeenSent } from "./retry";
-import { INTEGRATION_LIMIT, type IntegrationInputs, normalizeEvents } from "./types";
-import { type IdentifiedWireIntegration, isMaskedWriteKey, toWire, type WireIntegration } from "./wire";
+import { INTEGRATION_LIMIT, type IntegrationInputs } from "./types";
+import { fromWire, type IdentifiedWireIntegration, toWire, type WireIntegration } from "./wire";
 
 /** POSTs at most this many times, with a reconciliation between each. */
 export const MAX_CREATE_ATTEMPTS = 3;
 
-export async function createReconciled(
+/** Waits `ms` (reconciliation's settle time); replaceable in tests. */
+export type Sleep = (ms: number) => Promise<void>;
+const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Create `desired`, or recognise the integration an earlier attempt made. Creates of identical
+ * integrations run one at a time in this process, and an integration another resource holds is
+ * never recognised as this one's (see `Holdings`). The returned id is claimed for this resource.
+ */
+export function createReconciled(
   client: IntegrationsClient,
   desired: IntegrationInputs,
+  holdings: Holdings,
+  wait: Sleep = sleep,
 ): Promise<IdentifiedWireIntegration> {
+  return holdings.exclusive(desired, async () => {
+    const { integration, how } = await attemptCreates(client, desired, holdings, wait);
+    holdings.claim(integration.integration_id, how);
+    return integration;
+  });
+}
+
+async function attemptCreates(
+  client: IntegrationsClient,
+  desired: IntegrationInputs,
+  holdings: Holdings,
+  wait: Sleep,
+): Promise<{ integration: IdentifiedWireIntegration; how: "made" | "adopted" }> {
   for (let attempt = 1; ; attempt++) {
     let failure: Error;
     try {
-      return await client.create(toWire(desired), scopeOf(desired));
+      return { integration: await client.create(toWire(desired), scopeOf(desired)), how: "made" };
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) throw await explainForbidden(client, desired, error);
       if (!mayHaveCommitted(error)) throw error;
       failure = error as Error;
     }
-    const matches = await findMatches(client, desired, failure);
-    if (matches.length === 1) return matches[0]!; // ours: the POST was committed, its answer lost
+    let matches = await findMatches(client, desired, holdings, failure);
+    if (matches.length === 0 && mayStillCommit(failure)) {
+      // No answer came: the server may still be working on the POST. Give it one request timeout
+      // to finish, and look again, before anything is sent a second time.
+      await wait(client.settleMs);
+      matches = await findMatches(client, desired, holdings, failure);
+    }
+    if (matches.length === 1) return { integration: matches[0]!, how: "adopted" }; // ours: committed, answer lost
     if (matches.length > 0) {
       const ids = matches.map((m) => m.integration_id);
       throw new AmbiguousCreateError(
@@ -66,27 +100,44 @@ export function mayHaveCommitted(error: unknown): boolean {
   return status < 300 || status >= 500;
 }
 
+/**
+ * A failure after which the server may still be committing: no answer came from it (a timeout, a
+ * broken connection) or a gateway gave up waiting for it (502, 504). Any other answer came after
+ * the server had finished with the request.
+ */
+export function mayStillCommit(error: unknown): boolean {
+  if (error instanceof RequestError) return true; // mayHaveCommitted let through only sent ones
+  const status = (error as { status?: number }).status;
+  return status === 502 || status === 504;
+}
+
 const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];
 /** The failure's own message, kept short enough that what follows it always shows. */
 const cause = (failure: Error) => clip(failure.message, 500);
 
-/** Whether a live integration is the one described by `desired` (write key compared unless masked). */
-export function sameIntegration(live: WireIntegration, desired: IntegrationInputs): boolean {
-  const wire = toWire(desired);
-  const events = normalizeEvents((live.filters?.email_events ?? []) as IntegrationInputs["filters"]["emailEvents"]);
-  const liveKey = live.properties?.write_key;
-  return (
-    live.label === wire.label &&
-    (live.destination ?? "Segment") === wire.destination &&
-    live.properties?.destination_region === wire.properties.destination_region &&
-    (isMaskedWriteKey(liveKey) || liveKey === wire.properties.write_key) &&
-    JSON.stringify(events) === JSON.stringify(wire.filters.email_events)
-  );
+/**
+ * The fields (as `diff.ts` names them) on which a live integration differs from `desired`: the one
+ * notion of "the same integration", diff's, applied to the live integration read as outputs. A
+ * masked or missing live write key is taken as the desired one (see `fromWire`). One deliberate
+ * difference from refresh: a live integration that does not show its region is not taken to have
+ * the desired one, so reconciliation never recognises an integration it cannot fully see.
+ */
+export function differences(live: WireIntegration, desired: IntegrationInputs): string[] {
+  const unseenRegion = { ...desired, properties: { ...desired.properties, destinationRegion: undefined as never } };
+  const outputs = fromWire({ ...live, integration_id: live.integration_id ?? "" }, unseenRegion);
+  return diffIntegration(outputs as unknown as Record<string, unknown>, desired as unknown as Record<string, unknown>)
+    .changed;
 }
 
-async function findMatches(client: IntegrationsClient, desired: IntegrationInputs, failure: Error) {
+/** Whether a live integration is the one described by `desired`. */
+export const sameIntegration = (live: WireIntegration, desired: IntegrationInputs): boolean =>
+  differences(live, desired).length === 0;
+
+/** The live integrations that are `desired` and that no resource of this deployment holds. */
+async function findMatches(client: IntegrationsClient, desired: IntegrationInputs, holdings: Holdings, failure: Error) {
+  let live: IdentifiedWireIntegration[];
   try {
-    return (await client.list(scopeOf(desired))).filter((live) => sameIntegration(live, desired));
+    live = await client.list(scopeOf(desired));
   } catch (listFailure) {
     throw new AmbiguousCreateError(
       `${cause(failure)}. It may have been created, and listing the account's integrations to check also failed ` +
@@ -95,6 +146,7 @@ async function findMatches(client: IntegrationsClient, desired: IntegrationInput
       secretsOf(desired),
     );
   }
+  return live.filter((i) => !holdings.isHeld(i.integration_id) && sameIntegration(i, desired));
 }
 
 /** A 403 at create: name the limit and the integrations filling it, when that is the reason. */

@@ -3,8 +3,10 @@
  * and when. Pure, so it is tested on its own.
  *
  * - 429 was not processed, so every method (POST included) retries: it waits for `Retry-After`
- *   when present, else until `X-RateLimit-Reset` (a Unix timestamp in seconds), plus a little
- *   jitter so waiting clients do not all arrive at once.
+ *   when present, else until `X-RateLimit-Reset` (a Unix timestamp in seconds), plus jitter of up to
+ *   a fifth of the wait (at least `rateLimitJitterMs`) so waiting clients do not all arrive at once.
+ *   A wait that comes out at zero or less (`Retry-After: 0`, a reset already past: a local clock
+ *   running fast) backs off as for a 5xx instead, so a 429 is never retried in a tight loop.
  * - 500/502/503/504, timeouts and connection errors back off exponentially with jitter, for GET,
  *   PATCH and DELETE (idempotent). For POST only errors that prove nothing was sent are retried
  *   here; an ambiguous POST failure is reconciled by the caller (see `create` in dynamic.ts).
@@ -29,8 +31,17 @@ export const RETRY_ERROR_CODES = [
 /** Failures that happen before a request is written: safe to retry for any method. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EADDRINUSE"]);
 
+/**
+ * The network failures after which a request may have reached the server: no answer in time, or
+ * the connection broken once the request could have been written. An explicit list: any other
+ * failure (a header Node refuses, a TLS certificate it rejects, an unknown local error) happens
+ * before anything is sent, so it is final and certain.
+ */
+export const MAY_HAVE_BEEN_SENT = ["ETIMEDOUT", "ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_STREAM_PREMATURE_CLOSE"] as const;
+
 /** Whether a request that failed with this network error code may have reached the server. */
-export const mayHaveBeenSent = (code: string | undefined): boolean => !code || !NOT_SENT.has(code);
+export const mayHaveBeenSent = (code: string | undefined): boolean =>
+  (MAY_HAVE_BEEN_SENT as readonly (string | undefined)[]).includes(code);
 
 const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE"]); // every method the client sends but POST
 
@@ -41,7 +52,7 @@ export interface RetryTuning {
   baseMs: number;
   /** Largest single backoff step in ms (rate-limit waits are bounded by the budget instead). */
   maxBackoffMs: number;
-  /** Up to this much is added to a rate-limit wait, in ms. */
+  /** Least jitter added to a rate-limit wait, in ms (a fifth of the wait when that is more). */
   rateLimitJitterMs: number;
 }
 
@@ -78,7 +89,11 @@ export function decideRetry(
   const { status, code, method } = attempt;
   let delayMs: number;
   if (status === 429) {
-    delayMs = rateLimitWait(attempt.headers ?? {}, now) + random() * tuning.rateLimitJitterMs;
+    const wait = rateLimitWait(attempt.headers ?? {}, now);
+    delayMs =
+      wait > 0
+        ? wait + random() * Math.max(tuning.rateLimitJitterMs, wait * RATE_LIMIT_JITTER)
+        : backoff(attempt.attemptCount, tuning, random);
   } else if (status !== undefined) {
     if (!(RETRY_STATUS as readonly number[]).includes(status)) return { delayMs: 0, reason: "final" };
     if (!IDEMPOTENT.has(method)) return { delayMs: 0, reason: "ambiguous" };
@@ -92,6 +107,9 @@ export function decideRetry(
   if (elapsed + delayMs > tuning.budgetMs) return { delayMs: 0, reason: "budget" };
   return { delayMs: Math.max(1, Math.round(delayMs)) };
 }
+
+/** The share of a rate-limit wait added at most as jitter. */
+export const RATE_LIMIT_JITTER = 0.2;
 
 /** Exponential backoff with "equal jitter": half fixed, half random, so waits never collapse to 0. */
 function backoff(attemptCount: number, tuning: RetryTuning, random: () => number): number {

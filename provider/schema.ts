@@ -15,7 +15,7 @@ import {
   DESTINATIONS,
   EMAIL_EVENTS,
   type EmailEvent,
-  HEADER_SAFE,
+  HEADER_VALUE,
   INTEGRATION_ID,
   type IntegrationInputs,
   normalizeEvents,
@@ -28,6 +28,10 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The key under which the dynamic-provider runtime stores the serialized provider. */
 export const PROVIDER_KEY = "__provider";
+
+/** What an `onBehalfOf` value must be, for messages (see HEADER_VALUE). */
+export const ON_BEHALF_OF_RULE =
+  "a subuser name (or `account-id <id>`) of printable ASCII without leading or trailing spaces: it is sent as the on-behalf-of HTTP header";
 
 export interface CheckFailure {
   property: string;
@@ -110,7 +114,7 @@ const integrationSchema = v.object(
       v.pipe(
         v.string(mustBe("a subuser name (a string)")),
         v.minLength(1, "must not be empty (omit it to manage the parent account's integration)"),
-        v.regex(HEADER_SAFE, "must not contain control characters"),
+        v.regex(HEADER_VALUE, `must be ${ON_BEHALF_OF_RULE}`),
       ),
     ),
     account: v.optional(

@@ -32,8 +32,12 @@ export type Destination = (typeof DESTINATIONS)[number];
 /** Segment integrations SendGrid allows per account (spec: AddIntegration description). */
 export const INTEGRATION_LIMIT = 10;
 
-/** A non-empty value without control characters (Unicode Cc): it travels as an HTTP header. */
-export const HEADER_SAFE = /^\P{Cc}+$/u;
+/**
+ * A value that can travel as an HTTP header (`on-behalf-of`): printable ASCII, no leading or trailing
+ * space (a server strips them). Node refuses anything beyond Latin-1 before sending, and SendGrid's
+ * subuser names are ASCII, so nothing else can ever reach the API as written.
+ */
+export const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /** An id that addresses exactly one integration: never empty, no `,` `&` `/` `?` or spaces. */
 export const INTEGRATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -58,12 +62,20 @@ export interface IntegrationInputs {
   account?: string;
 }
 
+/**
+ * The shape of the outputs this release writes. 0.1.0 and 0.2.0 wrote none (version 1); 2 added
+ * `stateVersion` itself. Code that meets state newer than this acts on nothing (see `readableState`).
+ */
+export const STATE_VERSION = 2;
+
 /** What the provider stores as outputs: the inputs as SendGrid stored them, plus its ids. */
 export interface IntegrationOutputs extends IntegrationInputs {
   integrationId: string;
   userId: string;
   /** The id this resource adopted instead of creating, if it was given one. */
   importId?: string;
+  /** The state shape's version (`STATE_VERSION` when written by this release). */
+  stateVersion?: number;
 }
 
 /** Events as a set: unique and in a stable order, so reordering is never a change. */

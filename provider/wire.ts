@@ -51,6 +51,14 @@ export interface WireIntegrationInput {
   properties: { write_key: string; destination_region: string };
 }
 
+/** The body of PATCH: only the fields that change (spec: `IntegrationPatch`, every field optional). */
+export interface WireIntegrationPatch {
+  label?: string;
+  destination?: string;
+  filters?: { email_events: string[] };
+  properties?: { write_key?: string; destination_region?: string };
+}
+
 /** Why an answer body cannot be used, in a few words naming the field; never quotes a value. */
 export class UnusableAnswer extends Error {}
 
@@ -109,6 +117,26 @@ export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
       destination_region: inputs.properties.destinationRegion,
     },
   };
+}
+
+/**
+ * The PATCH body that brings an integration to `desired` on the given fields (paths as `diff.ts`
+ * names them), and nothing else: a field left alone keeps whatever SendGrid holds, so a change
+ * made outside Pulumi, or one under `ignoreChanges`, is not overwritten with a stored value.
+ */
+export function toWirePatch(desired: IntegrationInputs, fields: readonly string[]): WireIntegrationPatch {
+  const full = toWire(desired);
+  const has = (path: string) => fields.includes(path);
+  const patch: WireIntegrationPatch = {};
+  if (has("label")) patch.label = full.label;
+  if (has("destination")) patch.destination = full.destination;
+  if (has("filters.emailEvents")) patch.filters = full.filters;
+  const properties = {
+    ...(has("properties.writeKey") ? { write_key: full.properties.write_key } : {}),
+    ...(has("properties.destinationRegion") ? { destination_region: full.properties.destination_region } : {}),
+  };
+  if (Object.keys(properties).length > 0) patch.properties = properties;
+  return patch;
 }
 
 /**

@@ -53,6 +53,7 @@ describe("create", () => {
       destination: "Segment",
       filters: { emailEvents: ["click", "delivered", "open"] },
       properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
+      stateVersion: 2,
     });
   });
 
@@ -168,7 +169,8 @@ describe("read (refresh)", () => {
     };
     const { id: readId, props, inputs } = await provider.read(id, state);
     expect(readId).toBe(id);
-    expect(props).toEqual(state); // nothing drifted: the empty key is not a change, userId kept
+    // nothing drifted: the empty key is not a change, userId kept; the state version is recorded
+    expect(props).toEqual({ ...state, stateVersion: 2 });
     expect(inputs).toBeUndefined();
   });
 

@@ -1,6 +1,14 @@
 // The retry policy that drives got's retries (provider/retry.ts).
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY, decideRetry, mayHaveBeenSent, RETRY_ERROR_CODES, rateLimitWait } from "../provider/retry";
+import {
+  DEFAULT_RETRY,
+  decideRetry,
+  MAY_HAVE_BEEN_SENT,
+  mayHaveBeenSent,
+  RATE_LIMIT_JITTER,
+  RETRY_ERROR_CODES,
+  rateLimitWait,
+} from "../provider/retry";
 
 const NOW = 1_800_000_000_000;
 const tuning = { ...DEFAULT_RETRY, budgetMs: 60_000, rateLimitJitterMs: 0 };
@@ -16,24 +24,46 @@ const decide = (over: Partial<Parameters<typeof decideRetry>[0]>, random = () =>
 describe("retry policy", () => {
   it.each(["GET", "POST", "PATCH", "DELETE"])("retries a 429 for %s, waiting until X-RateLimit-Reset", (method) => {
     const reset = String((NOW + 7_000) / 1000);
-    expect(decide({ method, status: 429, headers: { "x-ratelimit-reset": reset } }).delayMs).toBe(7_000);
+    expect(decide({ method, status: 429, headers: { "x-ratelimit-reset": reset } }, () => 0).delayMs).toBe(7_000);
   });
 
   it("prefers Retry-After (seconds or HTTP date) over X-RateLimit-Reset", () => {
     const headers = { "retry-after": "2", "x-ratelimit-reset": String((NOW + 30_000) / 1000) };
-    expect(decide({ status: 429, headers }).delayMs).toBe(2_000);
+    expect(decide({ status: 429, headers }, () => 0).delayMs).toBe(2_000);
     expect(rateLimitWait({ "retry-after": new Date(NOW + 5_000).toUTCString() }, NOW)).toBe(5_000);
   });
 
-  it("adds at most rateLimitJitterMs to a rate-limit wait", () => {
+  it("adds at most rateLimitJitterMs to a short rate-limit wait", () => {
     const d = decideRetry(
       attempt({ status: 429, headers: { "retry-after": "1" } }),
-      { ...tuning, rateLimitJitterMs: 200 },
+      { ...tuning, rateLimitJitterMs: 300 },
       NOW,
       () => 0.999,
     );
     expect(d.delayMs).toBeGreaterThan(1_000);
-    expect(d.delayMs).toBeLessThanOrEqual(1_200);
+    expect(d.delayMs).toBeLessThanOrEqual(1_300);
+  });
+
+  it("spreads a long rate-limit wait by up to a fifth of it, so waiters do not all return together", () => {
+    const headers = { "retry-after": "10" };
+    expect(RATE_LIMIT_JITTER).toBe(0.2);
+    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 0).delayMs).toBe(10_000);
+    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 0.5).delayMs).toBe(11_000);
+    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 1).delayMs).toBe(12_000);
+  });
+
+  it.each([
+    ["a reset already past (a local clock running fast)", { "x-ratelimit-reset": String((NOW - 5_000) / 1000) }],
+    ["a reset right now", { "x-ratelimit-reset": String(NOW / 1000) }],
+    ["Retry-After: 0", { "retry-after": "0" }],
+    ["a Retry-After date already past", { "retry-after": new Date(NOW - 3_000).toUTCString() }],
+  ])("a 429 whose wait is zero or less (%s) backs off as for a 5xx, never a tight loop", (_, headers) => {
+    for (const attemptCount of [1, 3]) {
+      const backoff = decide({ status: 503, attemptCount }, () => 0).delayMs;
+      expect(decide({ status: 429, headers, attemptCount }, () => 0).delayMs).toBe(backoff);
+      expect(decide({ status: 429, headers, attemptCount }, () => 1).delayMs).toBe(backoff * 2);
+    }
+    expect(decide({ status: 429, headers, method: "POST" }, () => 0).delayMs).toBe(125); // a 429 was not processed
   });
 
   it("does not wait for a rate limit beyond the budget", () => {
@@ -92,7 +122,10 @@ describe("retry policy: edges", () => {
     expect(decide({ status: 429, headers: {} }, () => 0).delayMs).toBe(1000);
     expect(
       decideRetry(attempt({ status: 429, headers: {} }), { ...tuning, rateLimitJitterMs: 50 }, NOW, () => 1).delayMs,
-    ).toBe(1050);
+    ).toBe(1200); // a fifth of the wait is more than 50 ms
+    expect(
+      decideRetry(attempt({ status: 429, headers: {} }), { ...tuning, rateLimitJitterMs: 400 }, NOW, () => 1).delayMs,
+    ).toBe(1400);
   });
 
   it("an unparseable Retry-After falls back to X-RateLimit-Reset, then to one second", () => {
@@ -133,6 +166,16 @@ describe("retry policy: edges", () => {
 });
 
 describe("network errors: sent or not", () => {
+  it("may-have-been-sent is an explicit list of network failures", () => {
+    expect([...MAY_HAVE_BEEN_SENT].sort()).toEqual([
+      "ECONNABORTED",
+      "ECONNRESET",
+      "EPIPE",
+      "ERR_STREAM_PREMATURE_CLOSE",
+      "ETIMEDOUT",
+    ]);
+  });
+
   it.each([
     ["ECONNREFUSED", false],
     ["ENOTFOUND", false],
@@ -142,8 +185,14 @@ describe("network errors: sent or not", () => {
     ["ETIMEDOUT", true],
     ["ECONNRESET", true],
     ["EPIPE", true],
-    ["ERR_SOMETHING_NEW", true],
-    [undefined, true],
+    ["ECONNABORTED", true],
+    ["ERR_STREAM_PREMATURE_CLOSE", true],
+    // Anything not known to happen after sending is final and certain: nothing left this machine.
+    ["ERR_INVALID_CHAR", false],
+    ["ERR_TLS_CERT_ALTNAME_INVALID", false],
+    ["CERT_HAS_EXPIRED", false],
+    ["ERR_SOMETHING_NEW", false],
+    [undefined, false],
   ] as const)("%s: may have reached the server: %s", (code, sent) => {
     expect(mayHaveBeenSent(code)).toBe(sent);
     if (code && (RETRY_ERROR_CODES as readonly string[]).includes(code)) {

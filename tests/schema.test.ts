@@ -261,8 +261,16 @@ describe("check: every message, in full", () => {
     });
     expect(reasons({ ...base(), filters: { emailEvents: [] }, onBehalfOf: "a\u0007b" })).toEqual({
       "filters.emailEvents": "must list at least one email event",
-      onBehalfOf: "must not contain control characters",
+      onBehalfOf:
+        "must be a subuser name (or `account-id <id>`) of printable ASCII without leading or trailing spaces: it is sent as the on-behalf-of HTTP header",
     });
+    // What Node would refuse as a header, or a server would strip, fails here, before any request.
+    for (const onBehalfOf of ["市场", "café", "a\tb", " sub", "sub ", "a\u007fb"]) {
+      expect(Object.keys(reasons({ ...base(), onBehalfOf }))).toEqual(["onBehalfOf"]);
+    }
+    for (const onBehalfOf of ["marketing-eu", "account-id 12345", "a", "sub_user.1"]) {
+      expect(reasons({ ...base(), onBehalfOf })).toEqual({});
+    }
     expect(reasons({ ...base(), filters: { emailEvents: "open" } })).toEqual({
       "filters.emailEvents": "must be a non-empty list of email events, got a string",
     });

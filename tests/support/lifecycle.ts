@@ -104,7 +104,9 @@ export async function runUpgrade(server: Server, emulator: EmulatorLike, fixture
   // Refresh runs with the old state's own __provider.
   const refreshed = await server.read(fixture.name, fixture.id, fixture.outputs);
   expect(refreshed.id).toBe(fixture.id);
-  expect(refreshed.properties).toEqual(fixture.outputs);
+  // The same values; refresh records the state shape's version (old state has none: version 1).
+  expect(fixture.outputs.stateVersion).toBeUndefined();
+  expect(refreshed.properties).toEqual({ ...fixture.outputs, stateVersion: 2 });
 
   // The same program under the new release: its own __provider, same arguments → no change.
   const { __provider: _old, ...oldInputs } = fixture.inputs;

@@ -1,0 +1,85 @@
+/**
+ * Which integrations the resources of this deployment hold, as far as this provider process has
+ * seen. The engine starts one provider process per deployment and sends it every resource it acts
+ * on, so the process can tell an integration another resource holds from one nobody holds:
+ *
+ * - an id seen in state (diff, read, update, delete) is held by the resource that carries it;
+ * - an id a create of this deployment returned (made by its POST, or adopted: with `importId`, or
+ *   recognised by reconciliation) is held by that new resource, and no other create may take it.
+ *
+ * Reconciliation never adopts a held id, adoption with `importId` refuses one, and creates of
+ * identical integrations in one scope run one at a time, so twins cannot both recognise the same
+ * POST. A delete of an id that a create of this same deployment adopted removes nothing in
+ * SendGrid: that integration now belongs to the new resource (a renamed resource whose
+ * replacement recognised it). What the process has not seen yet it cannot know: see the README.
+ */
+import { createHash } from "node:crypto";
+import type { IntegrationInputs } from "./types";
+
+type Holder = "state" | "made" | "adopted";
+type LimitFunction = import("p-limit", { with: { "resolution-mode": "import" }}).LimitFunction;
+
+export class Holdings {
+  private readonly held = new Map<string, Holder>();
+  private readonly queues = new Map<string, LimitFunction>();
+
+  /** A resource in state points to `id`. */
+  seen(id: string): void {
+    if (id && !this.held.has(id)) this.held.set(id, "state");
+  }
+
+  /** Whether any resource of this deployment holds `id`. */
+  isHeld(id: string): boolean {
+    return this.held.has(id);
+  }
+
+  /** Record that a create returned `id`, made or adopted; false when another resource already holds it. */
+  claim(id: string, how: "made" | "adopted"): boolean {
+    if (this.held.has(id)) return false;
+    this.held.set(id, how);
+    return true;
+  }
+
+  /** Whether a create of this deployment adopted `id` (so a resource in state no longer owns it). */
+  adoptedHere(id: string): boolean {
+    return this.held.get(id) === "adopted";
+  }
+
+  /** The integration is gone (deleted, or found gone): nobody holds it any more. */
+  release(id: string): void {
+    this.held.delete(id);
+  }
+
+  /**
+   * Run `task` after every earlier task for an identical integration (same account, subuser,
+   * label, events, region and write key) has settled; different integrations do not wait.
+   */
+  async exclusive<T>(desired: IntegrationInputs, task: () => Promise<T>): Promise<T> {
+    const { default: pLimit } = await import("p-limit"); // ESM-only; the client loads it first
+    const key = identityKey(desired);
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = pLimit(1);
+      this.queues.set(key, queue);
+    }
+    try {
+      return await queue(task);
+    } finally {
+      if (queue.activeCount === 0 && queue.pendingCount === 0) this.queues.delete(key);
+    }
+  }
+}
+
+/** A digest of what makes two integrations indistinguishable in a listing (the write key included). */
+function identityKey(desired: IntegrationInputs): string {
+  const identity = [
+    desired.account ?? "",
+    desired.onBehalfOf ?? "",
+    desired.label,
+    desired.destination,
+    [...desired.filters.emailEvents].sort(),
+    desired.properties.destinationRegion,
+    desired.properties.writeKey,
+  ];
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
+}
