@@ -114,6 +114,8 @@ export interface LoggedRequest {
   status: number;
   /** The injected fault or rate limit that shaped this answer. */
   fault?: string;
+  /** The fields a POST or PATCH body carried, as paths (`label`, `properties.write_key`); never values. */
+  fields?: string[];
 }
 
 export interface Emulator {
@@ -312,8 +314,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     persist();
   }
 
+  /** Bodies read per request, so the log can say which fields each carried. */
+  const bodies = new WeakMap<IncomingMessage, unknown>();
   async function route(req: IncomingMessage, url: URL, account: string, preread?: unknown): Promise<[number, unknown]> {
-    const json = () => (preread !== undefined ? Promise.resolve(preread) : readJson(req));
+    const json = async () => {
+      const body = preread !== undefined ? preread : await readJson(req);
+      bodies.set(req, body);
+      return body;
+    };
     const path = url.pathname.replace(/\/+$/, "");
     if (path === BASE) {
       if (req.method === "GET") return [200, { result: [...accountOf(account).values()].map(view) }];
@@ -355,6 +363,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
         status,
         ...(fault ? { fault } : {}),
+        ...(bodies.has(req) ? { fields: fieldPaths(bodies.get(req)) } : {}),
       });
     };
 
@@ -571,6 +580,12 @@ function malformedBody(kind: Malformed, body: unknown): [string | undefined, str
     case "foreign-id":
       return ["application/json", JSON.stringify({ ...integration, integration_id: "foreign-0000" })];
   }
+}
+
+/** `{label, properties: {write_key}}` → ["label", "properties.write_key"]: the leaves' paths. */
+function fieldPaths(body: unknown, prefix = ""): string[] {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return prefix ? [prefix] : [];
+  return Object.entries(body).flatMap(([key, value]) => fieldPaths(value, prefix ? `${prefix}.${key}` : key));
 }
 
 async function drain(req: IncomingMessage): Promise<void> {

@@ -1,0 +1,138 @@
+// The Pulumi engine's call orders for one resource type, over a provider's gRPC surface: what
+// `pulumi up` (create, update, replace create-before-delete or delete-before-replace, `--replace`,
+// `ignoreChanges`), `pulumi refresh` and `pulumi destroy` send, and what the engine then keeps in
+// state. Used by the seams regression tests and by the lifecycle model. It follows
+// pkg/resource/deploy/step_generator.go and step_executor.go: check gets the old *inputs*, diff and
+// update the old *outputs*; a replacement's delete that fails leaves the old resource in state as
+// a pending delete, retried first by the next `up`; a failed create leaves nothing in state.
+import type { ProviderServer } from "./engine.cjs";
+
+type Props = Record<string, any>;
+
+/** The calls the simulator needs: the gRPC driver of either front door. */
+export type Door = Pick<ProviderServer, "check" | "diff" | "create" | "read" | "update" | "delete">;
+
+export interface StateEntry {
+  id: string;
+  inputs: Props;
+  outputs: Props;
+}
+
+export interface UpOptions {
+  /** `pulumi up --replace <urn>`. */
+  replace?: boolean;
+  /** The resource option deleteBeforeReplace (the engine honours it for any replacement). */
+  deleteBeforeReplace?: boolean;
+  /** Top-level or dotted input paths under `ignoreChanges`: the old input value is sent instead. */
+  ignoreChanges?: string[];
+}
+
+export type Step = "create" | "update" | "replace" | "same";
+
+/** A check that returned failures: the engine stops before any other call. */
+export class CheckFailed extends Error {
+  constructor(readonly failures: { property: string; reason: string }[]) {
+    super(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+  }
+}
+
+export class SimEngine {
+  readonly state = new Map<string, StateEntry>();
+  /** Old resources a replacement could not delete: `pulumi up` retries these first. */
+  readonly pendingDeletes: (StateEntry & { name: string })[] = [];
+
+  constructor(
+    private readonly door: Door,
+    /** Inputs every program registration carries (the dynamic provider's `__provider`). */
+    private readonly extra: Props = {},
+  ) {}
+
+  /** One resource's part of `pulumi up` with the given arguments. */
+  async up(name: string, args: Props, options: UpOptions = {}): Promise<Step> {
+    await this.retryPendingDeletes();
+    const old = this.state.get(name);
+    const news: Props = structuredClone({ ...args, ...this.extra });
+    if (old) for (const path of options.ignoreChanges ?? []) copyPath(old.inputs, news, path);
+    const checked = await this.door.check(name, old?.inputs ?? {}, news);
+    if (checked.failures.length > 0) throw new CheckFailed(checked.failures);
+    if (!old) {
+      await this.create(name, checked.inputs);
+      return "create";
+    }
+    const diff = await this.door.diff(name, old.id, old.outputs, checked.inputs);
+    if (options.replace || diff.replaces.length > 0) {
+      if (options.deleteBeforeReplace) {
+        await this.door.delete(name, old.id, old.outputs);
+        this.state.delete(name);
+        await this.create(name, checked.inputs);
+      } else {
+        await this.create(name, checked.inputs); // on failure the old one stays, untouched
+        try {
+          await this.door.delete(name, old.id, old.outputs);
+        } catch (error) {
+          this.pendingDeletes.push({ name, ...old });
+          throw error;
+        }
+      }
+      return "replace";
+    }
+    if (!diff.changes) return "same";
+    const updated = await this.door.update(name, old.id, old.outputs, checked.inputs);
+    this.state.set(name, { id: old.id, inputs: checked.inputs, outputs: updated.properties });
+    return "update";
+  }
+
+  /** `pulumi refresh` of one resource: gone when read answers an empty id. */
+  async refresh(name: string): Promise<"gone" | "refreshed"> {
+    const old = this.state.get(name);
+    if (!old) throw new Error(`no resource ${name} in state`);
+    const read = await this.door.read(name, old.id, old.outputs);
+    if (!read.id) {
+      this.state.delete(name);
+      return "gone";
+    }
+    this.state.set(name, { id: read.id, inputs: read.inputs ?? old.inputs, outputs: read.properties });
+    return "refreshed";
+  }
+
+  /** `pulumi destroy` of one resource (or its removal from the program). */
+  async destroy(name: string): Promise<void> {
+    const old = this.state.get(name);
+    if (!old) throw new Error(`no resource ${name} in state`);
+    await this.door.delete(name, old.id, old.outputs);
+    this.state.delete(name);
+  }
+
+  /** Every id state points to, pending deletes included. */
+  ids(): string[] {
+    return [...[...this.state.values()].map((e) => e.id), ...this.pendingDeletes.map((e) => e.id)];
+  }
+
+  private async create(name: string, inputs: Props) {
+    const created = await this.door.create(name, inputs);
+    this.state.set(name, { id: created.id, inputs, outputs: created.properties });
+  }
+
+  private async retryPendingDeletes() {
+    while (this.pendingDeletes.length > 0) {
+      const pending = this.pendingDeletes[0]!;
+      await this.door.delete(pending.name, pending.id, pending.outputs);
+      this.pendingDeletes.shift();
+    }
+  }
+}
+
+/** Copy the value at a dotted path from `from` into `to` (as the engine applies ignoreChanges). */
+function copyPath(from: Props, to: Props, path: string) {
+  const keys = path.split(".");
+  let source: any = from;
+  let target: any = to;
+  for (const key of keys.slice(0, -1)) {
+    source = source?.[key];
+    target[key] = { ...(target[key] ?? {}) };
+    target = target[key];
+  }
+  const last = keys.at(-1)!;
+  if (source?.[last] === undefined) delete target[last];
+  else target[last] = structuredClone(source[last]);
+}
