@@ -12,7 +12,11 @@ import { type IntegrationsClient, scopeOf } from "./client";
 import { ApiError, ConflictError, isNotFound } from "./errors";
 import type { Holdings } from "./holdings";
 import type { IntegrationInputs } from "./types";
-import { type IdentifiedWireIntegration, toWire } from "./wire";
+import { patchReconciled } from "./reconcile";
+import type { IdentifiedWireIntegration } from "./wire";
+
+/** Adoption brings every field to the declared state. */
+const ALL_FIELDS = ["label", "destination", "filters.emailEvents", "properties.writeKey", "properties.destinationRegion"];
 
 export async function adoptIntegration(
   client: IntegrationsClient,
@@ -37,7 +41,7 @@ export async function adoptIntegration(
       const message = `no integration ${importId} in ${where}; nothing was created`;
       throw new ApiError("create", subject, 404, { errors: [{ message }] }, [desired.properties.writeKey]);
     }
-    return await client.update(importId, toWire(desired), scope);
+    return await patchReconciled(client, importId, desired, ALL_FIELDS, scope);
   } catch (error) {
     holdings.release(importId); // not adopted: another resource may still take it
     throw error;

@@ -11,11 +11,11 @@ import { accountExists, howToConfigure, resolveSettings, type StackConfig } from
 import { diffIntegration } from "./diff";
 import { ConfigurationError, isNotFound } from "./errors";
 import { Holdings } from "./holdings";
-import { createReconciled, differences } from "./reconcile";
+import { createReconciled, patchReconciled } from "./reconcile";
 import { checkInputs, toIntegrationInputs, UNKNOWN } from "./schema";
 import { assertReadableState } from "./state";
 import { type IntegrationOutputs, STATE_VERSION } from "./types";
-import { fromWire, toWirePatch } from "./wire";
+import { fromWire } from "./wire";
 
 type Props = Record<string, any>;
 
@@ -168,17 +168,8 @@ export async function update(id: string, olds: Props, news: Props): Promise<{ ou
   const desired = toIntegrationInputs(news);
   const scope = scopeOf(desired, toIntegrationInputs(olds));
   const fields = diffIntegration(olds, news).changed; // replacing fields never reach update
-  const patch = toWirePatch(desired, fields);
   const sendgrid = await clientFor(desired.account, `update ${describeId(id)}`);
-  let updated: Awaited<ReturnType<IntegrationsClient["update"]>>;
-  try {
-    updated = await sendgrid.update(id, patch, scope);
-  } catch (error) {
-    // A 2xx whose answer cannot be used: PATCH is idempotent, so read back what is live instead.
-    if (!isUnusableSuccess(error)) throw error;
-    updated = await sendgrid.get(id, scope);
-    if (differences(updated, desired).some((field) => fields.includes(field))) throw error;
-  }
+  const updated = await patchReconciled(sendgrid, id, desired, fields, scope);
   return { outs: toOutputs(fromWire(updated, desired), id, olds) };
 }
 
@@ -198,12 +189,6 @@ export async function del(id: string, props: Props): Promise<void> {
   holdings.release(id);
 }
 export { del as delete };
-
-/**
- * A 2xx whose body cannot be used: only a ResponseError has a status below 300 (its others are a
- * redirect or an oversized error answer; an ApiError's is 400 or more; the rest carry none).
- */
-const isUnusableSuccess = (error: unknown) => Number((error as { status?: number }).status) < 300;
 
 /**
  * What the shim installs on the provider object after `configure`. The named exports above stay

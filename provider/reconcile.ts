@@ -12,13 +12,13 @@
  * A 403 on create is checked against SendGrid's limit of 10 integrations per account, so the user
  * is told which integrations fill it rather than a bare "Forbidden".
  */
-import { type IntegrationsClient, scopeOf } from "./client";
+import { type IntegrationsClient, type Scope, scopeOf } from "./client";
 import { diffIntegration } from "./diff";
 import { AmbiguousCreateError, ApiError, clip, QuotaError, RequestError } from "./errors";
 import type { Holdings } from "./holdings";
 import { mayHaveBeenSent } from "./retry";
 import { INTEGRATION_LIMIT, type IntegrationInputs } from "./types";
-import { fromWire, type IdentifiedWireIntegration, toWire, type WireIntegration } from "./wire";
+import { fromWire, type IdentifiedWireIntegration, toWire, toWirePatch, type WireIntegration } from "./wire";
 
 /** POSTs at most this many times, with a reconciliation between each. */
 export const MAX_CREATE_ATTEMPTS = 3;
@@ -110,6 +110,34 @@ export function mayStillCommit(error: unknown): boolean {
   const status = (error as { status?: number }).status;
   return status === 502 || status === 504;
 }
+
+/**
+ * PATCH `fields` of integration `id` to `desired`. A 2xx whose answer cannot be used is read back
+ * with one GET (PATCH is idempotent): when the live integration has the patched fields as desired,
+ * that is the answer; otherwise the PATCH's own error stands. Used by update and by adoption.
+ */
+export async function patchReconciled(
+  client: IntegrationsClient,
+  id: string,
+  desired: IntegrationInputs,
+  fields: readonly string[],
+  scope: Scope,
+): Promise<IdentifiedWireIntegration> {
+  try {
+    return await client.update(id, toWirePatch(desired, fields), scope);
+  } catch (error) {
+    if (!isUnusableSuccess(error)) throw error;
+    const live = await client.get(id, scope);
+    if (differences(live, desired).some((field) => fields.includes(field))) throw error;
+    return live;
+  }
+}
+
+/**
+ * A 2xx whose body cannot be used: only a ResponseError has a status below 300 (its others are a
+ * redirect or an oversized error answer; an ApiError's is 400 or more; the rest carry none).
+ */
+const isUnusableSuccess = (error: unknown) => Number((error as { status?: number }).status) < 300;
 
 const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];
 /** The failure's own message, kept short enough that what follows it always shows. */

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { type ProviderServer as Server, startProviderServer, UNKNOWN } from "./support/engine.cjs";
-import { CheckFailed, SimEngine } from "./support/engine-sim";
+import { CheckFailed, SimEngine, type UpOptions } from "./support/engine-sim";
 import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { REPO, rootProgramProvider } from "./support/programs";
 
@@ -76,7 +76,7 @@ describe("adoption happens only on a resource's first create", () => {
     return ui.integration_id;
   };
 
-  it.each([
+  it.each<[string, UpOptions]>([
     ["`pulumi up --replace` (create before delete)", { replace: true }],
     ["a replacement with deleteBeforeReplace", { replace: true, deleteBeforeReplace: true }],
   ])("%s: the replacement creates its own integration; state points to a live one", async (_, options) => {
