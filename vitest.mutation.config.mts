@@ -19,6 +19,7 @@ export default defineConfig({
       "tests/hostile.test.ts",
       "tests/resource.test.ts",
       "tests/reconcile.test.ts",
+      "tests/holdings.test.ts",
       "tests/audit.test.ts",
       "tests/generate.test.ts",
       "tests/accounts-provider.test.ts",

@@ -244,7 +244,8 @@ function parseErrorBody(
 
 function formatDetail(d: ApiErrorDetail): string {
   const where = d.field ?? d.parameter;
-  return where ? `${d.message} (field "${where}")` : d.message;
+  if (!where) return d.message;
+  return d.message ? `${d.message} (field "${where}")` : `field "${where}"`;
 }
 
 /** Control characters (newlines included) become spaces: an error is one line. */

@@ -111,3 +111,79 @@ describe("refresh corrects inputs", () => {
     expect((await provider.read(id, outs)).inputs).toBeUndefined();
   });
 });
+
+describe("adoption happens once, and never twice for one integration (issue 16)", () => {
+  it("check keeps importId for a first create ({} olds) and drops it once the resource has state", async () => {
+    const ui = fromUi();
+    const first = await provider.check({}, desired({ importId: ui.integration_id }));
+    expect(first.inputs.importId).toBe(ui.integration_id);
+    const provided = await provider.check({ __provider: "x" }, desired({ importId: ui.integration_id }));
+    expect(provided.inputs.importId).toBe(ui.integration_id); // only the serialized provider: still a first create
+    const again = await provider.check(first.inputs, desired({ importId: ui.integration_id }));
+    expect(again.failures).toEqual([]);
+    expect(again.inputs).not.toHaveProperty("importId");
+  });
+
+  it("a second resource adopting the same id fails (ERR_SENDGRID_CONFLICT) before any request", async () => {
+    const ui = fromUi();
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    await provider.create(inputs);
+    emulator.requests.length = 0;
+    const error = await rejectionOf(provider.create({ ...inputs, label: "Second" }));
+    expect(error.code).toBe("ERR_SENDGRID_CONFLICT");
+    expect(error.message).toBe(
+      `Unable to create SendGrid Segment integration from importId ${ui.integration_id}: another resource of this stack ` +
+        `already manages integration ${ui.integration_id}; two resources cannot manage one integration, nothing was changed`,
+    );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("an id a resource in state holds cannot be adopted by another", async () => {
+    const ui = fromUi();
+    await provider.diff(ui.integration_id, { ...desired(), integrationId: ui.integration_id }, desired());
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    expect((await rejectionOf(provider.create(inputs))).code).toBe("ERR_SENDGRID_CONFLICT");
+  });
+
+  it("a failed adoption releases the id: a later one may take it", async () => {
+    const ui = fromUi();
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    emulator.inject({ kind: "status", status: 400, method: "PATCH" });
+    await rejectionOf(provider.create(inputs));
+    const { id } = await provider.create(inputs);
+    expect(id).toBe(ui.integration_id);
+  });
+
+  it("deleting, in the same deployment, an id a create adopted only drops it from state", async () => {
+    const ui = fromUi();
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    const { id, outs } = await provider.create(inputs);
+    emulator.requests.length = 0;
+    await provider.delete(id, outs);
+    expect(emulator.requests).toEqual([]);
+    expect(emulator.integrations().map((i) => i.integration_id)).toContain(id);
+  });
+
+  it("an adoption's unusable PATCH answer is read back, like an update's", async () => {
+    const ui = fromUi();
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    emulator.inject({ kind: "malformed", body: "text", method: "PATCH" });
+    const { id, outs } = await provider.create(inputs);
+    expect(id).toBe(ui.integration_id);
+    expect(outs).toMatchObject({ label: "Prod events", importId: ui.integration_id });
+    expect(emulator.requests.map((r) => `${r.method} ${r.status}`)).toEqual(["GET 200", "PATCH 200", "GET 200"]);
+  });
+
+  it("an adoption PATCHes every field to the declared state", async () => {
+    const ui = fromUi();
+    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
+    await provider.create(inputs);
+    expect(emulator.requests.at(-1)!.fields).toEqual([
+      "label",
+      "destination",
+      "filters.email_events",
+      "properties.write_key",
+      "properties.destination_region",
+    ]);
+  });
+});

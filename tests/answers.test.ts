@@ -1,7 +1,7 @@
 // Answers are validated against the spec's Integration shape before anything reaches state.
 import { describe, expect, it } from "vitest";
 import { toIntegrationInputs } from "../provider/schema";
-import { fromWire, parseIntegration, parseIntegrationList, UnusableAnswer } from "../provider/wire";
+import { fromWire, parseIntegration, parseIntegrationList, toWirePatch, UnusableAnswer } from "../provider/wire";
 
 const integration = {
   integration_id: "5a1234",
@@ -107,5 +107,28 @@ describe("fromWire", () => {
   it("carries the subuser and account it was asked about", () => {
     const outs = fromWire(parseIntegration(integration), { ...known, onBehalfOf: "sub", account: "eu" });
     expect(outs).toMatchObject({ onBehalfOf: "sub", account: "eu", properties: { writeKey: "a123456" } });
+  });
+});
+
+describe("toWirePatch: only the fields that change", () => {
+  const desired = toIntegrationInputs({
+    label: "L",
+    filters: { emailEvents: ["open", "click"] },
+    properties: { writeKey: "wk_patch_key_1", destinationRegion: "EU" },
+  });
+  it.each([
+    [["label"], { label: "L" }],
+    [["destination"], { destination: "Segment" }],
+    [["filters.emailEvents"], { filters: { email_events: ["click", "open"] } }],
+    [["properties.writeKey"], { properties: { write_key: "wk_patch_key_1" } }],
+    [["properties.destinationRegion"], { properties: { destination_region: "EU" } }],
+    [
+      ["properties.writeKey", "properties.destinationRegion", "label"],
+      { label: "L", properties: { write_key: "wk_patch_key_1", destination_region: "EU" } },
+    ],
+    [[], {}],
+    [["onBehalfOf", "account"], {}],
+  ])("%j → %j", (fields, body) => {
+    expect(toWirePatch(desired, fields)).toStrictEqual(body);
   });
 });

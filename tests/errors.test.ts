@@ -4,11 +4,13 @@ import {
   AmbiguousCreateError,
   ApiError,
   clip,
+  isNotFound,
   MAX_MESSAGE_LENGTH,
   RequestError,
   redact,
   SendGridError,
 } from "../provider/errors";
+import { assertReadableState } from "../provider/state";
 import { API_KEY, expectNoSecretPart, WRITE_KEY } from "./support/fixtures";
 
 describe("redact", () => {
@@ -134,5 +136,67 @@ describe("every error is one bounded line", () => {
     const ambiguous = new AmbiguousCreateError(`lost ${WRITE_KEY.slice(2)}`, ["id1"], [WRITE_KEY]);
     expect(ambiguous.message).toBe("lost [redacted]");
     expect(ambiguous.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+  });
+});
+
+describe("only SendGrid's own 404 means gone", () => {
+  const notFound = (body: unknown) => new ApiError("read", "SendGrid Segment integration x1", 404, body, []);
+
+  it.each([
+    ["its JSON error shape", '{"errors":[{"message":"integration does not exist"}]}'],
+    ["its shape with a field", { errors: [{ message: "not found", field: null }] }],
+    ["several errors", { errors: [{ message: "a" }, { message: "b", field: "id" }] }],
+  ])("%s: gone", (_, body) => {
+    const error = notFound(body);
+    expect(error.fromSendGrid).toBe(true);
+    expect(isNotFound(error)).toBe(true);
+    expect(error.message).not.toContain("not a SendGrid error");
+  });
+
+  it.each([
+    ["an HTML page", "<html><body><h1>404 Not Found</h1></body></html>", ""],
+    ["other JSON", '{"message":"no Route matched with those values"}', ""],
+    ["an empty errors list", { errors: [] }, ""],
+    ["errors without messages", { errors: [{ field: "id" }] }, ': field "id"'],
+    ["a message that is not text", { errors: [{ message: 404 }] }, ": 404"],
+    ["a list with something else in it", { errors: [{ message: "a" }, "b"] }, ": a"],
+    ["nothing", "", ""],
+    ["null", null, ""],
+  ])("%s: not gone, and the message says why nothing was changed", (_, body, detail) => {
+    const error = notFound(body);
+    expect(error.fromSendGrid).toBe(false);
+    expect(isNotFound(error)).toBe(false);
+    expect(error.message).toBe(
+      `Unable to read SendGrid Segment integration x1: HTTP 404 Not Found${detail}. The answer is not a SendGrid error ` +
+        "(a proxy, or a wrong sendgrid:apiBaseUrl?), so it does not show the integration is gone; nothing was changed",
+    );
+  });
+
+  it("other statuses are never 'gone', whatever their body", () => {
+    for (const status of [400, 403, 410, 500]) {
+      expect(isNotFound(new ApiError("read", "x", status, { errors: [{ message: "m" }] }, []))).toBe(false);
+    }
+    expect(isNotFound(new Error("404"))).toBe(false);
+  });
+});
+
+describe("state versions", () => {
+  it.each([undefined, 1, 2])("state version %s is readable", (stateVersion) => {
+    expect(() => assertReadableState({ stateVersion }, "read X")).not.toThrow();
+    expect(() => assertReadableState({}, "read X")).not.toThrow();
+  });
+
+  it.each([3, 99, 0, -1, 1.5, "2", null, [2]])("state version %j is refused, naming the upgrade", (stateVersion) => {
+    let error: (Error & { code?: string }) | undefined;
+    try {
+      assertReadableState({ stateVersion }, "update SendGrid Segment integration x1");
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.code).toBe("ERR_SENDGRID_STATE_VERSION");
+    expect(error?.message).toMatch(
+      /^Unable to update SendGrid Segment integration x1: its state was written by a newer pulumi-sendgrid-segment \(state version .+; \S+ reads up to 2\)\. Upgrade pulumi-sendgrid-segment in this program; nothing was changed$/,
+    );
+    expect(error?.message).toContain(`state version ${JSON.stringify(stateVersion)};`);
   });
 });

@@ -207,7 +207,7 @@ describe("read (refresh)", () => {
 });
 
 describe("update", () => {
-  it("makes one PATCH carrying the full desired filters and properties", async () => {
+  it("makes one PATCH carrying only the fields that changed", async () => {
     const { id, outs } = await created();
     const { inputs } = await provider.check(
       outs,
@@ -215,6 +215,7 @@ describe("update", () => {
     );
     const result = await provider.update(id, outs, inputs);
     expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`PATCH ${BASE}/${id}`]);
+    expect(emulator.requests[0]!.fields).toEqual(["label", "properties.write_key", "properties.destination_region"]);
     expect(emulator.integrations()[0]).toMatchObject({
       label: "Renamed",
       filters: { email_events: ["click", "delivered", "open"] },
@@ -225,7 +226,23 @@ describe("update", () => {
       userId: outs.userId,
       label: "Renamed",
       properties: { destinationRegion: "EU" },
+      stateVersion: 2,
     });
+  });
+
+  it("keeps what SendGrid holds for fields it did not send (a change made outside Pulumi stays)", async () => {
+    const { id, outs } = await created();
+    emulator.seed({ ...emulator.integrations()[0]!, label: "Renamed in the UI" });
+    const { inputs } = await provider.check(outs, desired({ filters: { emailEvents: ["open"] } }));
+    const { outs: after } = await provider.update(id, outs, inputs);
+    expect(emulator.requests.map((r) => r.fields)).toEqual([["filters.email_events"]]);
+    expect(after).toMatchObject({ label: "Renamed in the UI", filters: { emailEvents: ["open"] } });
+  });
+
+  it("keeps importId in the outputs", async () => {
+    const { id, outs } = await created();
+    const { outs: after } = await provider.update(id, { ...outs, importId: id }, { ...outs, label: "Again" });
+    expect(after.importId).toBe(id);
   });
 
   it("updates a subuser's integration in that account", async () => {
@@ -256,6 +273,52 @@ describe("delete", () => {
     await expect(provider.update(id, outs, outs)).rejects.toMatchObject({ code: "ERR_SENDGRID_INVALID_ID" });
     expect(emulator.requests).toEqual([]);
     expect(emulator.integrations()).toHaveLength(1);
+  });
+});
+
+describe("state written by a newer release (issue 16)", () => {
+  it("diff, read, update and delete refuse it and send nothing", async () => {
+    const { id, outs } = await created();
+    emulator.requests.length = 0;
+    const newer = { ...outs, stateVersion: 3 };
+    for (const call of [
+      () => provider.diff(id, newer, desired()),
+      () => provider.read(id, newer),
+      () => provider.update(id, newer, desired({ label: "x" })),
+      () => provider.delete(id, newer),
+    ]) {
+      expect((await rejectionOf(call())).code).toBe("ERR_SENDGRID_STATE_VERSION");
+    }
+    expect(emulator.requests).toEqual([]);
+    expect(emulator.integrations()).toHaveLength(1);
+  });
+
+  it("state from 0.1.0 and 0.2.0 (no version) is read and written back as version 2", async () => {
+    const { id, outs } = await created();
+    const { stateVersion: _v, ...old } = outs;
+    expect((await provider.read(id, old)).props).toMatchObject({ stateVersion: 2 });
+  });
+});
+
+describe("a 404 that is not SendGrid's (issue 16)", () => {
+  it("refresh fails and does not report the integration gone", async () => {
+    const { id, outs } = await created();
+    emulator.inject({ kind: "html", status: 404, method: "GET" });
+    const error = await rejectionOf(provider.read(id, outs));
+    expect(error.message).toContain("not a SendGrid error");
+  });
+
+  it("delete fails; the integration stays", async () => {
+    const { id, outs } = await created();
+    emulator.inject({ kind: "html", status: 404, method: "DELETE" });
+    await rejectionOf(provider.delete(id, outs));
+    expect(emulator.integrations()).toHaveLength(1);
+  });
+});
+
+describe("check at preview (issue 16)", () => {
+  it("an account still unknown is not looked up", async () => {
+    expect((await provider.check({}, desired({ account: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }))).failures).toEqual([]);
   });
 });
 

@@ -4,7 +4,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import * as provider from "../provider/dynamic";
 import { ApiError, RequestError, ResponseError } from "../provider/errors";
-import { mayHaveCommitted, sameIntegration } from "../provider/reconcile";
+import { IntegrationsClient } from "../provider/client";
+import { resolveSettings } from "../provider/config";
+import { Holdings } from "../provider/holdings";
+import {
+  createReconciled,
+  differences,
+  mayHaveCommitted,
+  mayStillCommit,
+  patchReconciled,
+  sameIntegration,
+} from "../provider/reconcile";
 import { toIntegrationInputs } from "../provider/schema";
 import type { WireIntegration } from "../provider/wire";
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY } from "./support/fixtures";
@@ -211,5 +221,189 @@ describe("when checking fails", () => {
     expect(mayHaveCommitted(response(499))).toBe(false);
     expect(mayHaveCommitted(response(500))).toBe(true);
     expect(mayHaveCommitted(new Error("other"))).toBe(false);
+  });
+});
+
+/** A client of the emulator with a 300 ms request timeout, and a sleep that only records. */
+async function direct() {
+  const settings = resolveSettings(
+    (key) =>
+      ({
+        "sendgrid:apiKey": API_KEY,
+        "sendgrid:apiBaseUrl": emulator.url,
+        "sendgrid:requestTimeoutMs": "300",
+        "sendgrid:retryBudgetMs": "2000",
+      })[key],
+    {},
+  );
+  const client = await IntegrationsClient.create(settings);
+  const waits: number[] = [];
+  const sleep = async (ms: number) => {
+    waits.push(ms);
+  };
+  return { client, waits, sleep };
+}
+
+describe("a server still committing", () => {
+  it("after a POST with no answer, one request timeout passes and the list is read again before any new POST", async () => {
+    const { client, waits } = await direct();
+    emulator.inject({ kind: "late-commit", method: "POST", delayMs: 450 });
+    const created = await createReconciled(client, ours, new Holdings());
+    expect(waits).toEqual([]); // the real sleep was used
+    expect(emulator.integrations().map((i) => i.integration_id)).toEqual([created.integration_id]);
+    expect(calls()).toEqual(["POST 0", "GET 200", "GET 200"]);
+  });
+
+  it("waits exactly the client's settle time (its request timeout), then POSTs again only when nothing showed", async () => {
+    const { client, waits, sleep } = await direct();
+    expect(client.settleMs).toBe(300);
+    emulator.inject({ kind: "hang", method: "POST" });
+    const created = await createReconciled(client, ours, new Holdings(), sleep);
+    expect(waits).toEqual([300]);
+    expect(calls()).toEqual(["POST 0", "GET 200", "GET 200", "POST 201"]);
+    expect(emulator.integrations().map((i) => i.integration_id)).toEqual([created.integration_id]);
+  });
+
+  it.each([502, 504])("a gateway's %i: the server may still commit, so it waits too", async (status) => {
+    const { client, waits, sleep } = await direct();
+    emulator.inject({ kind: "status", status, method: "POST" });
+    await createReconciled(client, ours, new Holdings(), sleep);
+    expect(waits).toEqual([300]);
+  });
+
+  it.each([500, 503])("the server's own %i: it has finished, so no wait", async (status) => {
+    const { client, waits, sleep } = await direct();
+    emulator.inject({ kind: "status", status, method: "POST" });
+    await createReconciled(client, ours, new Holdings(), sleep);
+    expect(waits).toEqual([]);
+    expect(calls()).toEqual([`POST ${status}`, "GET 200", "POST 201"]);
+  });
+
+  it("a match found at once is taken without waiting", async () => {
+    const { client, waits, sleep } = await direct();
+    emulator.inject({ kind: "commit-drop", method: "POST" });
+    await createReconciled(client, ours, new Holdings(), sleep);
+    expect(waits).toEqual([]);
+    expect(calls()).toEqual(["POST 0", "GET 200"]);
+  });
+
+  it("classifies what may still be committing: no answer, or a gateway that gave up", () => {
+    expect(mayStillCommit(new RequestError("create", "X", "r", [], "ETIMEDOUT"))).toBe(true);
+    expect(mayStillCommit(new RequestError("create", "X", "r", [], "ECONNRESET"))).toBe(true);
+    for (const status of [502, 504]) expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(true);
+    for (const status of [200, 500, 503]) expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(false);
+    expect(mayStillCommit(new ResponseError("create", "X", 201, "p", []))).toBe(false);
+  });
+});
+
+describe("holdings in reconciliation", () => {
+  it("never recognises an integration another resource holds; POSTs its own", async () => {
+    const { client, sleep } = await direct();
+    const holdings = new Holdings();
+    const theirs = await createReconciled(client, ours, holdings, sleep); // the other resource's
+    emulator.requests.length = 0;
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const mine = await createReconciled(client, ours, holdings, sleep);
+    expect(mine.integration_id).not.toBe(theirs.integration_id);
+    expect(calls()).toEqual(["POST 503", "GET 200", "POST 201"]);
+    expect(holdings.adoptedHere(mine.integration_id)).toBe(false);
+  });
+
+  it("an integration it recognises is claimed as adopted; one it made as made", async () => {
+    const { client, sleep } = await direct();
+    const holdings = new Holdings();
+    emulator.inject({ kind: "commit-drop", method: "POST" });
+    const adopted = await createReconciled(client, ours, holdings, sleep);
+    expect(holdings.adoptedHere(adopted.integration_id)).toBe(true);
+    const made = await createReconciled(client, toIntegrationInputs(desired({ label: "Other" })), holdings, sleep);
+    expect(holdings.isHeld(made.integration_id)).toBe(true);
+    expect(holdings.adoptedHere(made.integration_id)).toBe(false);
+  });
+
+  it("a failed create claims nothing", async () => {
+    const { client, sleep } = await direct();
+    const holdings = new Holdings();
+    emulator.inject({ kind: "status", status: 400, method: "POST" });
+    await rejectionOf(createReconciled(client, ours, holdings, sleep));
+    const [only] = emulator.integrations();
+    expect(only).toBeUndefined();
+  });
+});
+
+describe("differences: the one notion of the same integration", () => {
+  it("names each differing field as diff names it", () => {
+    expect(differences(live(), ours)).toEqual([]);
+    expect(differences(live({ label: "x", filters: { email_events: ["open"] } }), ours)).toEqual([
+      "label",
+      "filters.emailEvents",
+    ]);
+    expect(differences(live({}, { write_key: "wk_other_key_1", destination_region: "EU" }), ours)).toEqual([
+      "properties.writeKey",
+      "properties.destinationRegion",
+    ]);
+  });
+
+  it("a live integration that does not show its region differs in region (refresh would keep the known one)", () => {
+    expect(differences(live({}, { destination_region: undefined }), ours)).toEqual(["properties.destinationRegion"]);
+  });
+
+  it("a live integration without a label is the API's default label", () => {
+    const unnamed = toIntegrationInputs(desired({ label: undefined }));
+    expect(differences(live({ label: undefined }), unnamed)).toEqual([]);
+  });
+});
+
+describe("patchReconciled", () => {
+  const seeded = () =>
+    emulator.seed({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: WRITE_KEY, destination_region: "US" },
+    }).integration_id;
+
+  it("sends only the given fields", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    const result = await patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {});
+    expect(result.label).toBe("New");
+    expect(emulator.requests.map((r) => r.fields)).toEqual([["label"]]);
+  });
+
+  it("an unusable 2xx is read back: the patched fields as desired count as done", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.inject({ kind: "malformed", body: "text", method: "PATCH" });
+    const result = await patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {});
+    expect(result.label).toBe("New");
+    expect(calls()).toEqual(["PATCH 200", "GET 200"]);
+  });
+
+  it("an unusable 2xx that applied nothing: the PATCH's own error stands", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.inject({ kind: "status", status: 200, method: "PATCH" }); // a 200 that does nothing
+    const error = await rejectionOf(patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {}));
+    expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
+    expect(error.message).toMatch(new RegExp(`^Unable to update SendGrid Segment integration ${id}: the answer \\(HTTP 200`));
+    expect(calls()).toEqual(["PATCH 200", "GET 200"]);
+  });
+
+  it("on read-back, only the patched fields must match: a field changed outside Pulumi does not fail it", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.seed({ ...emulator.integrations()[0]!, filters: { email_events: ["bounce"] } }); // out of band
+    emulator.inject({ kind: "malformed", body: "text", method: "PATCH" });
+    const result = await patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {});
+    expect(result).toMatchObject({ label: "New", filters: { email_events: ["bounce"] } });
+  });
+
+  it("any other failure is the PATCH's error, with no read-back", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.inject({ kind: "status", status: 400, method: "PATCH" });
+    const error = await rejectionOf(patchReconciled(client, id, ours, ["label"], {}));
+    expect(error.message).toContain("HTTP 400");
+    expect(calls()).toEqual(["PATCH 400"]);
   });
 });
