@@ -22,6 +22,7 @@ export default defineConfig({
       "tests/holdings.test.ts",
       "tests/audit.test.ts",
       "tests/generate.test.ts",
+      "tests/generate.property.test.ts",
       "tests/accounts-provider.test.ts",
       "tests/client.test.ts",
     ],

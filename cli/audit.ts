@@ -12,7 +12,7 @@ import type { SegmentIntegrationInfo } from "../provider/list";
 import { SEGMENT_INTEGRATION_TYPE } from "../provider/segmentIntegration";
 import { normalizeEvents } from "../provider/types";
 import { isMaskedWriteKey } from "../provider/wire";
-import { declare, renderDeclaration } from "./generate";
+import { declare, literal, renderDeclaration } from "./generate";
 
 /** The marker Pulumi puts on a secret value in a stack export. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -264,7 +264,7 @@ export function renderAudit(report: AuditReport): string {
     for (const d of g.drifted) {
       const what = d.fields
         .map((f) =>
-          f.state === undefined ? f.field : `${f.field} ${JSON.stringify(f.state)} → ${JSON.stringify(f.live)}`,
+          f.state === undefined ? f.field : `${f.field} ${literal(f.state)} → ${literal(f.live)}`,
         )
         .join("; ");
       out.push(
@@ -282,7 +282,7 @@ export function renderAudit(report: AuditReport): string {
       out.push(...p.steps.map((step, i) => `    ${i + 1}. ${step}`));
     }
     for (const u of g.unmanaged) {
-      out.push(`  unmanaged     ${JSON.stringify(u.label)} (${u.id}): live, in no state. Adopt it with:`);
+      out.push(`  unmanaged     ${literal(u.label)} (${u.id}): live, in no state. Adopt it with:`);
       for (const line of u.declaration.split("\n")) out.push(`    ${line}`);
       out.push("    (or delete it in SendGrid: it counts toward the limit of 10)");
     }

@@ -2,13 +2,40 @@
  * Renders live integrations as a ready-to-paste Pulumi TypeScript program that adopts each one
  * with `importId`, plus the `pulumi config set --secret` lines for their write keys. Write keys
  * are never printed: the API's are not ours to copy, and the user sets each from its Segment source.
+ *
+ * Every text from the API (labels, ids, subuser and account names) is data: it appears only as a
+ * string literal made by `literal`, never in code or a comment of its own, so nothing a label
+ * holds can become a line of the program that someone later runs with their credentials.
  */
 import type { SegmentIntegrationInfo } from "../provider/list";
 
 export interface Declared {
+  /** The resource name. */
   name: string;
+  /** The program's variable for it. */
+  ident: string;
   configKey: string;
   info: SegmentIntegrationInfo;
+}
+
+/** Words no variable may be: JavaScript's reserved words, and the names the program itself uses. */
+const TAKEN = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
+    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "yield let static implements interface package private protected public await arguments eval undefined " +
+    "pulumi cfg integrationIds"
+  ).split(" "),
+);
+
+/**
+ * A JavaScript literal (of a string, or a list of them) that cannot end early or break its line:
+ * JSON's escapes, plus every character outside printable ASCII as `\uXXXX` (U+2028 and U+2029 end
+ * a line in JavaScript, C1 controls drive some terminals, bidirectional controls reorder what a
+ * reviewer sees).
+ */
+export function literal(value: unknown): string {
+  return (JSON.stringify(value) ?? "undefined").replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 const slug = (text: string) =>
@@ -18,30 +45,34 @@ const slug = (text: string) =>
     .replace(/^-|-$/g, "");
 const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** Unique, readable resource names: from the label (and subuser), numbered on collision. */
+/**
+ * Unique, readable resource names: from the label (and subuser), numbered on collision; and
+ * variables from them that are unique too, never a reserved word or a name the program uses.
+ */
 export function declare(integrations: SegmentIntegrationInfo[]): Declared[] {
-  const used = new Set<string>();
+  const used = new Set<string>(TAKEN);
   return integrations.map((info) => {
     // equivalent MethodExpression: join writes undefined as nothing, and slug trims the spaces left
     const base = slug([info.account, info.onBehalfOf, info.label].filter(Boolean).join(" ")) || "integration";
     let name = /^[a-z]/.test(base) ? base : `integration-${base}`;
-    for (let n = 2; used.has(name); n++) name = `${base}-${n}`;
+    for (let n = 2; used.has(name) || used.has(camel(name)); n++) name = `${base}-${n}`;
     used.add(name);
-    return { name, configKey: `${camel(name)}WriteKey`, info };
+    used.add(camel(name));
+    return { name, ident: camel(name), configKey: `${camel(name)}WriteKey`, info };
   });
 }
 
 /** One `new SegmentIntegration(...)` adopting a live integration with importId. */
 export function renderDeclaration(d: Declared): string[] {
   const { info } = d;
-  const lines = [`const ${camel(d.name)} = new SegmentIntegration(${JSON.stringify(d.name)}, {`];
-  lines.push(`  importId: ${JSON.stringify(info.integrationId)},`);
-  lines.push(`  label: ${JSON.stringify(info.label)},`);
-  if (info.account) lines.push(`  account: ${JSON.stringify(info.account)},`);
-  if (info.onBehalfOf) lines.push(`  onBehalfOf: ${JSON.stringify(info.onBehalfOf)},`);
-  lines.push(`  filters: { emailEvents: ${JSON.stringify(info.filters.emailEvents)} },`);
+  const lines = [`const ${d.ident} = new SegmentIntegration(${literal(d.name)}, {`];
+  lines.push(`  importId: ${literal(info.integrationId)},`);
+  lines.push(`  label: ${literal(info.label)},`);
+  if (info.account) lines.push(`  account: ${literal(info.account)},`);
+  if (info.onBehalfOf) lines.push(`  onBehalfOf: ${literal(info.onBehalfOf)},`);
+  lines.push(`  filters: { emailEvents: [${info.filters.emailEvents.map(literal).join(",")}] },`);
   lines.push(
-    `  properties: { writeKey: cfg.requireSecret(${JSON.stringify(d.configKey)}), destinationRegion: ${JSON.stringify(info.properties.destinationRegion)} },`,
+    `  properties: { writeKey: cfg.requireSecret(${literal(d.configKey)}), destinationRegion: ${literal(info.properties.destinationRegion)} },`,
   );
   lines.push("});");
   return lines;
@@ -56,12 +87,12 @@ export function renderProgram(integrations: SegmentIntegrationInfo[], packageNam
     lines.push("// Set each write key first (from the Segment source's settings; not printed here):");
     for (const d of declared) {
       lines.push(
-        `//   pulumi config set --secret ${d.configKey} <write key of the Segment source for ${JSON.stringify(d.info.label)}>`,
+        `//   pulumi config set --secret ${d.configKey} <write key of the Segment source for ${literal(d.info.label)}>`,
       );
     }
   }
   lines.push('import * as pulumi from "@pulumi/pulumi";');
-  lines.push(`import { SegmentIntegration } from ${JSON.stringify(packageName)};`);
+  lines.push(`import { SegmentIntegration } from ${literal(packageName)};`);
   lines.push("");
   lines.push("const cfg = new pulumi.Config();");
   for (const d of declared) {
@@ -70,7 +101,7 @@ export function renderProgram(integrations: SegmentIntegrationInfo[], packageNam
   }
   lines.push("");
   lines.push("export const integrationIds = {");
-  for (const d of declared) lines.push(`  ${JSON.stringify(d.name)}: ${camel(d.name)}.integrationId,`);
+  for (const d of declared) lines.push(`  ${literal(d.name)}: ${d.ident}.integrationId,`);
   lines.push("};");
   return `${lines.join("\n")}\n`;
 }

@@ -115,3 +115,23 @@ describe("renderProgram", () => {
     );
   });
 });
+
+describe("variables are valid, unique and never shadow the program's names (found by the property test)", () => {
+  it("labels that are reserved words or the program's own names, and labels that would share a variable", () => {
+    const program = renderProgram(
+      ["const", "pulumi", "cfg", "delete", "a 1", "a1", "integration ids"].map((label, i) =>
+        info({ integrationId: `id${i}`, label }),
+      ),
+    );
+    const variables = [...program.matchAll(/^const (\w+) = new SegmentIntegration\("([^"]+)"/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(variables).toEqual([
+      "const2 const-2",
+      "pulumi2 pulumi-2",
+      "cfg2 cfg-2",
+      "delete2 delete-2",
+      "a1 a-1",
+      "a12 a1-2",
+      "integrationIds2 integration-ids-2",
+    ]);
+  });
+});
