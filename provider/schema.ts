@@ -70,6 +70,15 @@ const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
     ? `must be one of ${values.join(", ")}; got ${quote(issue.input)}`
     : `must be one of ${values.join(", ")}; got ${describe(issue.input)}`;
 
+/**
+ * The same for a field under `properties`, the secret object: a value there may be the write key
+ * (say, two fields swapped), so it is described by type and length only, never quoted.
+ */
+const secretOneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
+  typeof issue.input === "string"
+    ? `must be one of ${values.join(", ")}; got a string of ${issue.input.length} characters (not shown: properties is secret)`
+    : `must be one of ${values.join(", ")}; got ${describe(issue.input)}`;
+
 const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
 
 // Plain objects: valibot's strictObject stops at the first unknown key, and every unknown key is
@@ -91,7 +100,7 @@ const propertiesSchema = v.object(
       v.minLength(WRITE_KEY_MIN, (i) => `${writeKeyLength} (got ${i.input.length})`),
       v.maxLength(WRITE_KEY_MAX, (i) => `${writeKeyLength} (got ${i.input.length})`),
     ),
-    destinationRegion: v.picklist(DESTINATION_REGIONS, oneOf(DESTINATION_REGIONS)),
+    destinationRegion: v.picklist(DESTINATION_REGIONS, secretOneOf(DESTINATION_REGIONS)),
   },
   objectOf("an object with writeKey and destinationRegion", {
     writeKey: "the Segment source's write key (a string)",

@@ -75,6 +75,42 @@ describe("check, property-based", () => {
     );
   });
 
+  it("never shows any part (a run of 6 characters) of any value under properties, wherever it is put", () => {
+    // Letters no message uses, so a run found in a failure can only have come from the value.
+    const secret = fc.string({ unit: fc.constantFrom(..."αβγδεζηθικλμνξοπρστυφχψω§"), minLength: 6, maxLength: 80 });
+    const placed = fc.record(
+      {
+        writeKey: fc.oneof(secret, junk),
+        destinationRegion: fc.oneof(secret, junk, fc.constantFrom(...DESTINATION_REGIONS)),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(shaped, placed, (news, properties) => {
+        const secrets = Object.values(properties).filter((v): v is string => typeof v === "string" && v.length >= 6);
+        const text = JSON.stringify(checkInputs({ ...news, properties }).failures);
+        for (const value of secrets) {
+          for (let i = 0; i + 6 <= value.length; i++) expect(text).not.toContain(value.slice(i, i + 6));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a write key given as the region (two fields swapped) is described, never quoted", () => {
+    const { failures } = checkInputs({
+      filters: { emailEvents: ["open"] },
+      properties: { writeKey: "US", destinationRegion: "wk_DO_NOT_LEAK_prod_93ab" },
+    });
+    expect(failures).toEqual([
+      { property: "properties.writeKey", reason: "must be 6 to 51 characters long (got 2)" },
+      {
+        property: "properties.destinationRegion",
+        reason: "must be one of US, EU; got a string of 24 characters (not shown: properties is secret)",
+      },
+    ]);
+  });
+
   it("what passes with known values is valid for the API and normalized", () => {
     fc.assert(
       fc.property(shaped, (news) => {
