@@ -12,7 +12,7 @@
  *       account: eu-brand            # optional: a named account of sendgrid:accounts
  */
 import * as pulumi from "@pulumi/pulumi";
-import { type DestinationRegion, type EmailEvent, SegmentIntegration } from "pulumi-sendgrid-segment";
+import { type DestinationRegion, type EmailEvent, SegmentIntegration, slug } from "pulumi-sendgrid-segment";
 
 interface DeclaredIntegration {
   name?: string;
@@ -48,12 +48,6 @@ function declaredIntegrations(): DeclaredIntegration[] {
     return item as DeclaredIntegration;
   });
 }
-
-const slug = (text: string) =>
-  text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
 
 const integrationIds: Record<string, pulumi.Output<string>> = {};
 declaredIntegrations().forEach((item, i) => {

@@ -8,6 +8,7 @@
  * Pure: the caller reads the export and lists live integrations. Write keys are compared when
  * state holds them in plaintext (`--show-secrets`) and the API returns them, and never printed.
  */
+import { diffIntegration } from "../provider/diff";
 import type { SegmentIntegrationInfo } from "../provider/list";
 import { SEGMENT_INTEGRATION_TYPE } from "../provider/segmentIntegration";
 import { normalizeEvents } from "../provider/types";
@@ -191,34 +192,49 @@ export function auditPlace(place: Place, state: StackState, live: LiveIntegratio
   return { ...report, unmanaged };
 }
 
-function driftOf(s: StateIntegration, l: LiveIntegration): GroupReport["drifted"][number]["fields"] {
-  const fields: GroupReport["drifted"][number]["fields"] = [];
-  const plain = (field: string, a: string, b: string) => {
-    if (a !== b) fields.push({ field, state: a, live: b });
-  };
-  plain("label", s.label, l.label);
-  plain("destination", s.destination, l.destination);
-  plain("filters.emailEvents", s.emailEvents.join(","), l.filters.emailEvents.join(","));
-  if (s.destinationRegion !== undefined) {
-    plain("properties.destinationRegion", s.destinationRegion, String(l.properties.destinationRegion ?? ""));
-  }
-  // Compared only when both sides hold a real key; reported by name, never by value.
-  if (s.writeKey !== undefined && !isMaskedWriteKey(l.writeKey) && s.writeKey !== l.writeKey) {
-    fields.push({ field: "properties.writeKey" });
-  }
-  return fields;
+/**
+ * State's and SendGrid's views of one integration in the program's shape, for the one notion of
+ * "the same integration" (diff's, `diffIntegration`). The deliberate difference: what state holds
+ * encrypted (no `--show-secrets`) and a write key the API masks are not compared, so the live side
+ * takes state's value there. Account and subuser are the same by where the live one was listed.
+ */
+function views(s: StateIntegration, l: LiveIntegration): [Record<string, unknown>, Record<string, unknown>] {
+  const keyHidden = s.writeKey === undefined || isMaskedWriteKey(l.writeKey);
+  const view = (label: string, destination: string, emailEvents: string[], writeKey?: string, region?: string) => ({
+    label,
+    destination,
+    filters: { emailEvents },
+    properties: { writeKey, destinationRegion: region },
+  });
+  return [
+    view(s.label, s.destination, s.emailEvents, s.writeKey, s.destinationRegion),
+    view(
+      l.label,
+      l.destination,
+      l.filters.emailEvents,
+      keyHidden ? s.writeKey : l.writeKey,
+      s.destinationRegion === undefined ? undefined : l.properties.destinationRegion,
+    ),
+  ];
 }
 
-/** What a pending create would have made: same label, destination, events (and region, key when known). */
-function matchesPending(p: StateIntegration, l: LiveIntegration): boolean {
-  return (
-    p.label === l.label &&
-    p.destination === l.destination &&
-    p.emailEvents.join(",") === l.filters.emailEvents.join(",") &&
-    (p.destinationRegion === undefined || p.destinationRegion === l.properties.destinationRegion) &&
-    (p.writeKey === undefined || isMaskedWriteKey(l.writeKey) || p.writeKey === l.writeKey)
+/** How a drifted field's values are shown: events as a list, the write key never. */
+const shown = (view: Record<string, any>, field: string): string | undefined => {
+  if (field === "filters.emailEvents") return view.filters.emailEvents.join(",");
+  if (field === "properties.destinationRegion") return String(view.properties.destinationRegion ?? "");
+  return view[field] as string;
+};
+
+function driftOf(s: StateIntegration, l: LiveIntegration): GroupReport["drifted"][number]["fields"] {
+  const [state, live] = views(s, l);
+  return diffIntegration(state, live).changed.map((field) =>
+    // Compared only when both sides hold a real key; reported by name, never by value.
+    field === "properties.writeKey" ? { field } : { field, state: shown(state, field), live: shown(live, field) },
   );
 }
+
+/** What a pending create would have made: the same integration (region and key when state knows them). */
+const matchesPending = (p: StateIntegration, l: LiveIntegration): boolean => !diffIntegration(...views(p, l)).changes;
 
 function recoverySteps(p: StateIntegration, matches: string[]): string[] {
   const stack = p.stack ? ` --stack ${p.stack}` : "";

@@ -8,6 +8,7 @@
  * holds can become a line of the program that someone later runs with their credentials.
  */
 import type { SegmentIntegrationInfo } from "../provider/list";
+import { slug } from "../provider/types";
 
 export interface Declared {
   /** The resource name. */
@@ -38,11 +39,6 @@ export function literal(value: unknown): string {
   return (JSON.stringify(value) ?? "undefined").replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-const slug = (text: string) =>
-  text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
 const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /**

@@ -21,6 +21,7 @@
  */
 import { isIP } from "node:net";
 import { ConfigurationError } from "./errors";
+import { isRecord } from "./types";
 
 export const REGION_HOSTS = {
   global: "https://api.sendgrid.com",
@@ -93,7 +94,7 @@ export function readAccounts(stack: StackConfig): Record<string, Record<string, 
         `(pulumi config set --path '${ACCOUNTS_KEY}.<name>.apiKey' --secret <key>)`,
     );
   }
-  if (!isObject(parsed)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}: expected an object of accounts`);
+  if (!isRecord(parsed)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}: expected an object of accounts`);
   for (const [name, entry] of Object.entries(parsed)) {
     if (!ACCOUNT_NAME.test(name)) {
       throw new ConfigurationError(
@@ -101,7 +102,7 @@ export function readAccounts(stack: StackConfig): Record<string, Record<string, 
           "1 to 64 letters, digits, '-' or '_', starting with a letter",
       );
     }
-    if (!isObject(entry)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}.${name}: expected an object`);
+    if (!isRecord(entry)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}.${name}: expected an object`);
     for (const field of Object.keys(entry)) {
       if (!(field in FIELDS)) {
         throw new ConfigurationError(
@@ -228,7 +229,6 @@ export function requireApiKey(settings: Settings): string {
   );
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** https anywhere; plain http only to this machine (the emulator, a local proxy). */
 function checkBaseUrl(value: string, from: string): string {

@@ -37,4 +37,5 @@ export {
   type DestinationRegion,
   EMAIL_EVENTS,
   type EmailEvent,
+  slug,
 } from "./types";

@@ -9,8 +9,8 @@ import { resolveSettings, type Settings } from "./config";
 import { ConfigurationError } from "./errors";
 import { ON_BEHALF_OF_RULE } from "./schema";
 import type { Destination, DestinationRegion, EmailEvent } from "./types";
-import { HEADER_VALUE, normalizeEvents } from "./types";
-import type { IdentifiedWireIntegration } from "./wire";
+import { HEADER_VALUE } from "./types";
+import { fromApi, type IdentifiedWireIntegration } from "./wire";
 
 export interface ListSegmentIntegrationsArgs {
   /** List a subuser's integrations (the on-behalf-of header); default the parent account's. */
@@ -68,14 +68,12 @@ export async function listLive(
   }));
 }
 
+/** The listed integration: the API's mapping (`fromApi`), without the write key. */
 function toInfo(wire: IdentifiedWireIntegration, onBehalfOf?: string, account?: string): SegmentIntegrationInfo {
+  const { properties, ...api } = fromApi(wire);
   return {
-    integrationId: wire.integration_id,
-    userId: wire.user_id ?? "",
-    label: wire.label ?? "",
-    destination: (wire.destination ?? "Segment") as Destination,
-    filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
-    properties: { destinationRegion: wire.properties?.destination_region as DestinationRegion },
+    ...api,
+    properties: { destinationRegion: properties.destinationRegion as DestinationRegion },
     ...(onBehalfOf ? { onBehalfOf } : {}),
     ...(account ? { account } : {}),
   };

@@ -15,7 +15,9 @@ import {
   DESTINATIONS,
   EMAIL_EVENTS,
   type EmailEvent,
+  describeValue,
   HEADER_VALUE,
+  isRecord,
   INTEGRATION_ID,
   type IntegrationInputs,
   normalizeEvents,
@@ -38,15 +40,12 @@ export interface CheckFailure {
   reason: string;
 }
 
-const describe = (value: unknown): string =>
-  value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`;
-
 /** Quote a text that is safe to echo (never used for write keys), cut to a readable length. */
 const quote = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 
 // A missing key is reported with its parent object's message (objectOf), so a field's own type
 // message always has a value to describe.
-const mustBe = (what: string) => (issue: { input?: unknown }) => `must be ${what}, got ${describe(issue.input)}`;
+const mustBe = (what: string) => (issue: { input?: unknown }) => `must be ${what}, got ${describeValue(issue.input)}`;
 
 /** The nested objects of SegmentIntegrationArgs, and what each must be. */
 const OBJECT_FIELDS: Record<string, string> = {
@@ -68,7 +67,7 @@ const objectOf =
 const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
   typeof issue.input === "string"
     ? `must be one of ${values.join(", ")}; got ${quote(issue.input)}`
-    : `must be one of ${values.join(", ")}; got ${describe(issue.input)}`;
+    : `must be one of ${values.join(", ")}; got ${describeValue(issue.input)}`;
 
 /**
  * The same for a field under `properties`, the secret object: a value there may be the write key
@@ -77,7 +76,7 @@ const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
 const secretOneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
   typeof issue.input === "string"
     ? `must be one of ${values.join(", ")}; got a string of ${issue.input.length} characters (not shown: properties is secret)`
-    : `must be one of ${values.join(", ")}; got ${describe(issue.input)}`;
+    : `must be one of ${values.join(", ")}; got ${describeValue(issue.input)}`;
 
 const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
 
@@ -235,7 +234,6 @@ function normalize(raw: Record<string, unknown>): Record<string, unknown> {
   return inputs;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * Read checked inputs (or stored outputs, which carry the same fields) as typed desired state.

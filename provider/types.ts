@@ -82,3 +82,21 @@ export interface IntegrationOutputs extends IntegrationInputs {
 export function normalizeEvents(events: readonly EmailEvent[]): EmailEvent[] {
   return [...new Set(events)].sort();
 }
+
+/** A plain object (not null, not a list). */
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** A value described by its type only, for messages that must not quote it (it may be a secret). */
+export const describeValue = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`;
+
+/**
+ * A resource name from a label: lower-case letters and digits joined by single dashes ("Prod
+ * events!" → "prod-events"); "" when none are left. `import` and the root program name resources so.
+ */
+export const slug = (text: string): string =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import {
   DEFAULT_DESTINATION,
   DEFAULT_LABEL,
+  describeValue,
   DESTINATION_REGIONS,
   DESTINATIONS,
   type Destination,
@@ -98,14 +99,9 @@ function validate<S extends v.GenericSchema>(schema: S, body: unknown, what: str
   );
 }
 
+/** A value described by type (a string is one the spec does not allow: it is never quoted). */
 const describe = (value: unknown): string =>
-  value === null
-    ? "null"
-    : Array.isArray(value)
-      ? "a list"
-      : typeof value === "string"
-        ? "a string outside the allowed values"
-        : `a ${typeof value}`;
+  typeof value === "string" ? "a string outside the allowed values" : describeValue(value);
 
 export function toWire(inputs: IntegrationInputs): WireIntegrationInput {
   return {
@@ -140,22 +136,46 @@ export function toWirePatch(desired: IntegrationInputs, fields: readonly string[
 }
 
 /**
- * The outputs for an integration SendGrid returned. `known` supplies what the response may leave
- * out: the on-behalf-of subuser and the named account (never echoed), and a write key the API
- * masks or omits.
+ * An integration as the API returned it, in the program's shape: the one mapping from the API's
+ * shape. The spec's defaults apply (label "Untitled Integration", destination "Segment"), events
+ * are a set; a write key or region the answer leaves out stays undefined.
  */
-export function fromWire(wire: IdentifiedWireIntegration, known: IntegrationInputs): IntegrationOutputs {
-  const liveKey = wire.properties?.write_key;
-  const outputs: IntegrationOutputs = {
+export interface ApiIntegration {
+  integrationId: string;
+  userId: string;
+  label: string;
+  destination: Destination;
+  filters: { emailEvents: EmailEvent[] };
+  properties: { writeKey?: string; destinationRegion?: DestinationRegion };
+}
+
+export function fromApi(wire: IdentifiedWireIntegration): ApiIntegration {
+  return {
     integrationId: wire.integration_id,
     userId: wire.user_id ?? "",
     label: wire.label ?? DEFAULT_LABEL,
     destination: (wire.destination ?? DEFAULT_DESTINATION) as Destination,
     filters: { emailEvents: normalizeEvents((wire.filters?.email_events ?? []) as EmailEvent[]) },
     properties: {
+      writeKey: wire.properties?.write_key,
+      destinationRegion: wire.properties?.destination_region as DestinationRegion | undefined,
+    },
+  };
+}
+
+/**
+ * The outputs for an integration SendGrid returned. `known` supplies what the response may leave
+ * out: the on-behalf-of subuser and the named account (never echoed), and a write key the API
+ * masks or omits, and a region it omits.
+ */
+export function fromWire(wire: IdentifiedWireIntegration, known: IntegrationInputs): IntegrationOutputs {
+  const api = fromApi(wire);
+  const liveKey = api.properties.writeKey;
+  const outputs: IntegrationOutputs = {
+    ...api,
+    properties: {
       writeKey: isMaskedWriteKey(liveKey) ? known.properties.writeKey : (liveKey as string),
-      destinationRegion: (wire.properties?.destination_region ??
-        known.properties.destinationRegion) as DestinationRegion,
+      destinationRegion: api.properties.destinationRegion ?? known.properties.destinationRegion,
     },
   };
   if (known.onBehalfOf !== undefined) outputs.onBehalfOf = known.onBehalfOf;

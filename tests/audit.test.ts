@@ -189,8 +189,8 @@ describe("audit", () => {
         id: drifted,
         fields: [
           { field: "label", state: "Original", live: "Renamed in UI" },
-          { field: "properties.destinationRegion", state: "EU", live: "US" },
           { field: "properties.writeKey" },
+          { field: "properties.destinationRegion", state: "EU", live: "US" },
         ],
       },
     ]);
@@ -203,7 +203,7 @@ describe("audit", () => {
 
     const human = await audit(state);
     expect(human.stdout).toContain(
-      `drifted       drifted (${drifted}): label "Original" → "Renamed in UI"; properties.destinationRegion "EU" → "US"; properties.writeKey.`,
+      `drifted       drifted (${drifted}): label "Original" → "Renamed in UI"; properties.writeKey; properties.destinationRegion "EU" → "US".`,
     );
     expect(human.stdout).toContain("gone          gone (deleted-in-ui): in state, not in SendGrid.");
     expect(human.stdout).toContain(`unmanaged     "Made in UI" (${unmanaged}): live, in no state. Adopt it with:`);
@@ -511,11 +511,12 @@ describe("audit's parts", () => {
           name: "t",
           id: "2",
           fields: [
+            // diff's fields, in diff's order: one notion of "the same integration"
             { field: "label", state: "L", live: "M" },
-            { field: "destination", state: "Segment", live: "Other" },
             { field: "filters.emailEvents", state: "open", live: "click,open" },
-            { field: "properties.destinationRegion", state: "EU", live: "" },
             { field: "properties.writeKey" },
+            { field: "properties.destinationRegion", state: "EU", live: "" },
+            { field: "destination", state: "Segment", live: "Other" },
           ],
         },
       ],

@@ -156,7 +156,7 @@ describe("listSegmentIntegrations in-process", () => {
     expect(emulator.requests.length).toBe(before);
   });
 
-  it("reads what the API leaves out as empty, never failing on a sparse item", async () => {
+  it("reads what the API leaves out as its defaults or empty, never failing on a sparse item", async () => {
     const { integration_id } = emulator.seed(
       { user_id: undefined, label: undefined, properties: undefined } as never,
       "sparse",
@@ -169,7 +169,7 @@ describe("listSegmentIntegrations in-process", () => {
       info: {
         integrationId: integration_id,
         userId: "",
-        label: "",
+        label: "Untitled Integration", // the API's default, as everywhere else (import used to emit label: "")
         destination: "Segment",
         filters: { emailEvents: [] },
         properties: { destinationRegion: undefined },
