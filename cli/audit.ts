@@ -55,16 +55,22 @@ export interface Place {
 export interface GroupReport extends Place {
   /** Why this account or subuser could not be read; nothing else is known of it then. */
   error?: string;
-  inSync: { name: string; id: string }[];
-  drifted: { name: string; id: string; fields: { field: string; state?: string; live?: string }[] }[];
-  gone: { name: string; id: string }[];
+  /** Each names the stack whose state manages it. */
+  inSync: { stack: string; name: string; id: string }[];
+  drifted: { stack: string; name: string; id: string; fields: { field: string; state?: string; live?: string }[] }[];
+  gone: { stack: string; name: string; id: string }[];
+  /** Live integrations that more than one resource manages (in one stack or several): a destroy of either deletes it. */
+  heldTwice: { id: string; holders: { stack: string; name: string; urn: string }[] }[];
+  /** Live, in none of the given stacks' state. */
   unmanaged: { id: string; label: string; declaration: string }[];
-  pendingCreates: { name: string; urn: string; matches: string[]; steps: string[] }[];
+  pendingCreates: { stack: string; name: string; urn: string; matches: string[]; steps: string[] }[];
 }
 
 export interface AuditReport {
-  /** Nothing needs attention and every account was read. */
+  /** Nothing needs attention, every account was read, and at least one was. */
   clean: boolean;
+  /** The stacks whose exports were read. */
+  stacks: string[];
   groups: GroupReport[];
   otherPending: { urn: string; type: string; steps: string[] }[];
 }
@@ -156,23 +162,44 @@ export function placesOf(state: StackState, extra: Place[] = []): Place[] {
   return [...seen.values()];
 }
 
+/** Several stack exports (stacks sharing accounts) as one: every stack's resources, each naming its stack. */
+export function mergeStates(states: StackState[]): StackState {
+  return {
+    managed: states.flatMap((s) => s.managed),
+    pendingCreates: states.flatMap((s) => s.pendingCreates),
+    otherPending: states.flatMap((s) => s.otherPending),
+  };
+}
+
 /** Compare one account or subuser: `live` is what SendGrid lists there. */
 export function auditPlace(place: Place, state: StackState, live: LiveIntegration[]): GroupReport {
   const here = (i: StateIntegration) => placeKey(i) === placeKey(place);
   const managed = state.managed.filter(here);
-  const report: Omit<GroupReport, "unmanaged"> = { ...place, inSync: [], drifted: [], gone: [], pendingCreates: [] };
+  const report: Omit<GroupReport, "unmanaged"> = {
+    ...place,
+    inSync: [],
+    drifted: [],
+    gone: [],
+    heldTwice: [],
+    pendingCreates: [],
+  };
   const byId = new Map(live.map((l) => [l.integrationId, l]));
   const claimed = new Set<string>();
   for (const s of managed) {
     const l = s.id ? byId.get(s.id) : undefined;
-    if (!l || !s.id) {
-      report.gone.push({ name: s.name, id: s.id ?? "" });
+    const entry = { stack: s.stack, name: s.name, id: s.id ?? "" };
+    if (!l) {
+      report.gone.push(entry);
       continue;
     }
     claimed.add(l.integrationId);
     const fields = driftOf(s, l);
-    if (fields.length) report.drifted.push({ name: s.name, id: s.id, fields });
-    else report.inSync.push({ name: s.name, id: s.id });
+    if (fields.length) report.drifted.push({ ...entry, fields });
+    else report.inSync.push(entry);
+  }
+  for (const id of claimed) {
+    const holders = managed.filter((s) => s.id === id).map((s) => ({ stack: s.stack, name: s.name, urn: s.urn }));
+    if (holders.length > 1) report.heldTwice.push({ id, holders });
   }
   const unclaimed = () => live.filter((l) => !claimed.has(l.integrationId));
   for (const p of state.pendingCreates.filter(here)) {
@@ -180,7 +207,7 @@ export function auditPlace(place: Place, state: StackState, live: LiveIntegratio
       .filter((l) => matchesPending(p, l))
       .map((l) => l.integrationId);
     for (const id of matches) claimed.add(id);
-    report.pendingCreates.push({ name: p.name, urn: p.urn, matches, steps: recoverySteps(p, matches) });
+    report.pendingCreates.push({ stack: p.stack, name: p.name, urn: p.urn, matches, steps: recoverySteps(p, matches) });
   }
   const rest = unclaimed();
   const declarations = declare(rest);
@@ -256,7 +283,14 @@ function recoverySteps(p: StateIntegration, matches: string[]): string[] {
 }
 
 export function needsAttention(g: GroupReport): boolean {
-  return !!(g.error || g.drifted.length || g.gone.length || g.unmanaged.length || g.pendingCreates.length);
+  return !!(
+    g.error ||
+    g.drifted.length ||
+    g.gone.length ||
+    g.heldTwice.length ||
+    g.unmanaged.length ||
+    g.pendingCreates.length
+  );
 }
 
 export function otherPendingSteps(op: { urn: string; type: string }): string[] {
@@ -297,14 +331,25 @@ export function renderAudit(report: AuditReport): string {
       out.push(`  pending create ${p.name}: an interrupted \`pulumi up\` may have created it; ${found}. To recover:`);
       out.push(...p.steps.map((step, i) => `    ${i + 1}. ${step}`));
     }
+    for (const t of g.heldTwice) {
+      const holders = t.holders.map((h) => `${h.name} (stack ${h.stack})`).join(" and ");
+      out.push(
+        `  held twice    ${t.id}: managed by ${holders}; a destroy of either deletes it for all. ` +
+          `Keep it in one: \`pulumi state delete '<urn>'\` in the others (${t.holders.map((h) => h.urn).join(", ")})`,
+      );
+    }
     for (const u of g.unmanaged) {
-      out.push(`  unmanaged     ${literal(u.label)} (${u.id}): live, in no state. Adopt it with:`);
+      out.push(
+        `  unmanaged     ${literal(u.label)} (${u.id}): live, not in ${report.stacks.length > 1 ? "these stacks'" : "this stack's"} state. Adopt it with:`,
+      );
       for (const line of u.declaration.split("\n")) out.push(`    ${line}`);
       out.push("    (or delete it in SendGrid: it counts toward the limit of 10)");
     }
     if (!needsAttention(g) && g.inSync.length === 0) out.push("  nothing here");
   }
   for (const op of report.otherPending) out.push(`pending ${op.type} ${op.urn}: ${op.steps.join("; ")}`);
-  out.push(report.clean ? "Clean: state and SendGrid agree." : "Needs attention: see above.");
+  if (report.groups.every((g) => g.error)) {
+    out.push("Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.");
+  } else out.push(report.clean ? "Clean: state and SendGrid agree." : "Needs attention: see above.");
   return `${out.join("\n")}\n`;
 }

@@ -15,6 +15,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from "../provider/package";
 import {
   type AuditReport,
   auditPlace,
+  mergeStates,
   needsAttention,
   otherPendingSteps,
   type Place,
@@ -32,6 +33,8 @@ interface Io {
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
   stdin: () => string;
+  /** Whether standard input is a terminal (nothing piped in). */
+  stdinIsTTY: () => boolean;
   /** The command's exit code when it does not fail outright (audit: 0 clean, 2 attention, 1 error). */
   exit: (code: number) => void;
 }
@@ -109,12 +112,13 @@ export function buildCli(io: Partial<Io> = {}): Command {
     err: (t) => process.stderr.write(t),
     env: process.env,
     stdin: () => readFileSync(0, "utf8"),
+    stdinIsTTY: () => process.stdin.isTTY === true,
     exit: (code) => {
       process.exitCode = code;
     },
     ...io,
   };
-  const { out, err, env, stdin, exit } = all;
+  const { out, err, env, stdin, stdinIsTTY, exit } = all;
   const cli = new Command()
     .name(PACKAGE_NAME)
     .usage("<command> [options]")
@@ -155,13 +159,20 @@ export function buildCli(io: Partial<Io> = {}): Command {
 
   const auditCommand = cli
     .command("audit")
-    .usage("[options] [--file state.json]   (or: pulumi stack export | pulumi-sendgrid-segment audit)")
+    .usage("[options] [--file state.json ...]   (or: pulumi stack export | pulumi-sendgrid-segment audit)")
     .description(
-      "Compare a stack's state (`pulumi stack export`) with the live integrations of every account and subuser " +
-        "it mentions: in sync, drifted, gone, unmanaged (with an importId declaration), and pending creates " +
-        "left by an interrupted `pulumi up` (with the recovery steps). Exit code 0: clean; 2: needs attention; 1: error.",
+      "Compare stacks' state (`pulumi stack export`) with the live integrations of every account and subuser " +
+        "they mention, and of the default account when SENDGRID_API_KEY is set: in sync, drifted, gone, held by " +
+        "two resources, not in these stacks' state (with an importId declaration), and pending creates left by an " +
+        "interrupted `pulumi up` (with the recovery steps). Exit code 0: clean; 2: needs attention; 1: error, or " +
+        "nothing could be checked.",
     )
-    .addOption(new Option("--file <path>", "the stack export to read (default: standard input)"))
+    .addOption(
+      new Option(
+        "--file <path>",
+        "a stack export to read; repeat it for every stack that shares the accounts (default: standard input)",
+      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
     .addOption(accountOption())
     .addOption(
       new Option("--on-behalf-of <subuser...>", "also check these subusers (of each --account, or the default)"),
@@ -174,14 +185,32 @@ export function buildCli(io: Partial<Io> = {}): Command {
         "account that state mentions). Use `pulumi stack export --show-secrets` to compare regions and write\n" +
         "keys too; write keys are never printed.\n",
     )
-    .action(async (options: ApiOptions & { file?: string; onBehalfOf?: string[]; json?: boolean }) => {
-      let text: string;
-      try {
-        text = options.file ? readFileSync(options.file, "utf8") : stdin();
-      } catch (error) {
-        throw new Error(`--file ${options.file}: ${(error as Error).message}`);
+    .action(async (options: ApiOptions & { file?: string[]; onBehalfOf?: string[]; json?: boolean }) => {
+      const exports: { from: string; text: string }[] = [];
+      for (const file of options.file ?? []) {
+        try {
+          exports.push({ from: `--file ${file}`, text: readFileSync(file, "utf8") });
+        } catch (error) {
+          throw new Error(`--file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        }
       }
-      const state = parseStackExport(text);
+      if (exports.length === 0) {
+        if (stdinIsTTY()) {
+          throw new Error(
+            "no stack export: pipe one in (`pulumi stack export | npx pulumi-sendgrid-segment audit`) or pass --file <path>",
+          );
+        }
+        exports.push({ from: "standard input", text: stdin() });
+      }
+      const states = exports.map(({ from, text }) => {
+        try {
+          return parseStackExport(text);
+        } catch (error) {
+          throw new Error(`${from}: ${(error as Error).message}`);
+        }
+      });
+      const state = mergeStates(states);
+      const stacks = [...new Set([...state.managed, ...state.pendingCreates].map((i) => i.stack))].sort();
       const extra: Place[] = [];
       for (const account of options.account ?? [undefined]) {
         for (const onBehalfOf of options.onBehalfOf ?? [undefined]) {
@@ -189,7 +218,10 @@ export function buildCli(io: Partial<Io> = {}): Command {
         }
       }
       const named = options.account?.length || options.onBehalfOf?.length ? extra : [];
-      const report: AuditReport = { clean: true, groups: [], otherPending: [] };
+      // The default account's parent is always read when its key is set: live integrations in no
+      // stack are found even when no stack (or only subusers) mentions it.
+      if (env.SENDGRID_API_KEY) named.push({});
+      const report: AuditReport = { clean: true, stacks, groups: [], otherPending: [] };
       for (const place of placesOf(state, named)) {
         try {
           const settings = settingsFor(options, place.account, env);
@@ -202,12 +234,19 @@ export function buildCli(io: Partial<Io> = {}): Command {
             ),
           );
         } catch (error) {
-          const none = { inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+          const none = { inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
           report.groups.push({ ...place, error: (error as Error).message, ...none });
         }
       }
       report.otherPending = state.otherPending.map((op) => ({ ...op, steps: otherPendingSteps(op) }));
-      report.clean = report.groups.every((g) => !needsAttention(g)) && report.otherPending.length === 0;
+      if (report.groups.length === 0) {
+        throw new Error(
+          "nothing to check: the stack export has no SegmentIntegration and no account was named; set " +
+            "SENDGRID_API_KEY to read the default account, or pass --account / --on-behalf-of",
+        );
+      }
+      const checked = report.groups.some((g) => !g.error);
+      report.clean = checked && report.groups.every((g) => !needsAttention(g)) && report.otherPending.length === 0;
       out(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderAudit(report));
       exit(report.groups.some((g) => g.error) ? 1 : report.clean ? 0 : 2);
     });

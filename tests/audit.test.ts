@@ -3,9 +3,10 @@
 // and the exit codes a pipeline relies on. Run in-process through the real command parser, and
 // once as the installed bin reading standard input.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type AuditReport,
   auditPlace,
@@ -36,6 +37,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await global.close();
   await eu.close();
+});
+/** Each test starts from empty accounts: the default account is always read, so leftovers would show. */
+beforeEach(() => {
+  for (const emulator of [global, eu]) {
+    for (const [account, list] of emulator.accounts()) for (const i of list) emulator.remove(i.integration_id, account);
+  }
 });
 
 const env = () => ({
@@ -121,17 +128,26 @@ function seed(emulator: Emulator, label: string, events: string[], writeKey = WR
 }
 
 async function audit(state: string, ...args: string[]) {
+  return auditWith({}, state, ...args);
+}
+
+async function auditWith(
+  io: { env?: Record<string, string>; stdinIsTTY?: boolean },
+  state: string,
+  ...args: string[]
+) {
   let stdout = "";
   let stderr = "";
   let code = 0;
   const cli = buildCli({
+    stdinIsTTY: () => io.stdinIsTTY ?? false,
     out: (t) => {
       stdout += t;
     },
     err: (t) => {
       stderr += t;
     },
-    env: env(),
+    env: io.env ?? env(),
     stdin: () => state,
     exit: (c) => {
       code = c;
@@ -144,6 +160,101 @@ async function audit(state: string, ...args: string[]) {
   }
   return { stdout, stderr, code, json: args.includes("--json") ? JSON.parse(stdout) : undefined };
 }
+
+describe("audit: several stacks, and never clean without checking (issue 17)", () => {
+  const failure = async (run: Promise<unknown>) => {
+    try {
+      await run;
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("expected the command to fail");
+  };
+
+  it("two stacks sharing an account: each one's integrations are theirs, not offered for adoption", async () => {
+    const a = seed(global, "A", ["open"]);
+    const b = seed(global, "B", ["open"]);
+    const nobodys = seed(global, "Nobody's", ["open"]);
+    const dir = mkdtempSync(join(tmpdir(), "audit-"));
+    try {
+      writeFileSync(join(dir, "prod.json"), stackExport([{ name: "a", id: a, label: "A", events: ["open"] }]));
+      const staging = stackExport([{ name: "b", id: b, label: "B", events: ["open"] }]).replaceAll(
+        "urn:pulumi:prod::",
+        "urn:pulumi:staging::",
+      );
+      writeFileSync(join(dir, "staging.json"), staging);
+      const { json, code, stdout } = await audit("", "--file", join(dir, "prod.json"), "--file", join(dir, "staging.json"), "--json");
+      expect(code).toBe(2);
+      expect(json.stacks).toEqual(["prod", "staging"]);
+      expect(json.groups[0].inSync).toEqual([
+        { stack: "prod", name: "a", id: a },
+        { stack: "staging", name: "b", id: b },
+      ]);
+      expect(json.groups[0].unmanaged.map((u: { id: string }) => u.id)).toEqual([nobodys]);
+      const human = await audit("", "--file", join(dir, "prod.json"), "--file", join(dir, "staging.json"));
+      expect(human.stdout).toContain(`"Nobody's" (${nobodys}): live, not in these stacks' state.`);
+      expect(stdout).not.toContain("in no state");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an export with no SegmentIntegration still reads the default account: live integrations are not 'clean'", async () => {
+    const live = seed(global, "Live", ["open"]);
+    const { json, code, stdout } = await audit(stackExport([]), "--json");
+    expect(code).toBe(2);
+    expect(json.clean).toBe(false);
+    expect(json.groups).toHaveLength(1);
+    expect(json.groups[0].unmanaged.map((u: { id: string }) => u.id)).toEqual([live]);
+    expect(stdout).not.toContain("Clean");
+  });
+
+  it("with --on-behalf-of, the parent is read too", async () => {
+    const parent = seed(global, "Parent's", ["open"]);
+    const { json } = await audit(stackExport([]), "--json", "--on-behalf-of", "sub-x");
+    expect(json.groups.map((g: { onBehalfOf?: string }) => g.onBehalfOf ?? "parent")).toEqual(["sub-x", "parent"]);
+    expect(json.groups[1].unmanaged.map((u: { id: string }) => u.id)).toEqual([parent]);
+  });
+
+  it("nothing to check (no SegmentIntegration, no key, no account named): exit 1, saying so", async () => {
+    const message = await failure(auditWith({ env: {} }, stackExport([])));
+    expect(message).toBe(
+      "nothing to check: the stack export has no SegmentIntegration and no account was named; set SENDGRID_API_KEY " +
+        "to read the default account, or pass --account / --on-behalf-of",
+    );
+  });
+
+  it("nothing could be read: not clean, exit 1, and the report says nothing was checked", async () => {
+    const state = stackExport([{ name: "x", id: "abc", label: "X", events: ["open"], account: "nowhere" }]);
+    const { stdout, code } = await auditWith({ env: {} }, state);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/Nothing was checked: no account or subuser could be read \(see above\), so this says nothing about SendGrid\.\n$/);
+  });
+
+  it("a terminal on standard input and no --file: says how to feed it a stack export", async () => {
+    expect(await failure(auditWith({ stdinIsTTY: true }, ""))).toBe(
+      "no stack export: pipe one in (`pulumi stack export | npx pulumi-sendgrid-segment audit`) or pass --file <path>",
+    );
+  });
+
+  it("an unreadable or corrupt --file: one line naming the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "audit-"));
+    try {
+      expect(await failure(audit("", "--file", join(dir, "missing.json")))).toBe(
+        `--file ${join(dir, "missing.json")}: cannot be read (ENOENT)`,
+      );
+      writeFileSync(join(dir, "corrupt.json"), "{ not json");
+      expect(await failure(audit("", "--file", join(dir, "corrupt.json")))).toBe(
+        `--file ${join(dir, "corrupt.json")}: the state is not JSON: pass the output of \`pulumi stack export\``,
+      );
+      expect(await failure(audit("[1,2]"))).toBe(
+        "standard input: no deployment.resources: pass the output of `pulumi stack export`",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("audit", () => {
   it("clean: every managed integration in sync, exit 0", async () => {
@@ -161,8 +272,6 @@ describe("audit", () => {
     expect(stderr).toContain(`reading the integrations of account "eu-brand", subuser "sub" from ${eu.url}`);
     // Each account was read on its own host with its own key.
     expect(eu.requests.filter((r) => r.method === "GET").every((r) => r.status === 200)).toBe(true);
-    global.accounts().clear();
-    eu.accounts().clear();
   });
 
   it("reports drift by field (write key by name only), gone, and unmanaged with an importId declaration; exit 2", async () => {
@@ -170,6 +279,7 @@ describe("audit", () => {
     const unmanaged = seed(global, "Made in UI", ["bounce"], "wk_ui_secret_123", "d");
     const state = stackExport([
       {
+        stack: "prod",
         name: "drifted",
         id: drifted,
         label: "Original",
@@ -185,6 +295,7 @@ describe("audit", () => {
     expect(group).toMatchObject({ onBehalfOf: "d", inSync: [], gone: [{ name: "gone", id: "deleted-in-ui" }] });
     expect(group.drifted).toEqual([
       {
+        stack: "prod",
         name: "drifted",
         id: drifted,
         fields: [
@@ -206,7 +317,7 @@ describe("audit", () => {
       `drifted       drifted (${drifted}): label "Original" → "Renamed in UI"; properties.writeKey; properties.destinationRegion "EU" → "US".`,
     );
     expect(human.stdout).toContain("gone          gone (deleted-in-ui): in state, not in SendGrid.");
-    expect(human.stdout).toContain(`unmanaged     "Made in UI" (${unmanaged}): live, in no state. Adopt it with:`);
+    expect(human.stdout).toContain(`unmanaged     "Made in UI" (${unmanaged}): live, not in this stack's state. Adopt it with:`);
     expect(human.stdout).toMatch(/Needs attention: see above\.\n$/);
   });
 
@@ -217,7 +328,7 @@ describe("audit", () => {
       "--json",
     );
     expect(code).toBe(0);
-    expect(json.groups[0].inSync).toEqual([{ name: "enc", id }]);
+    expect(json.groups[0].inSync).toEqual([{ stack: "prod", name: "enc", id }]);
   });
 
   it.each([
@@ -265,7 +376,7 @@ describe("audit", () => {
     const { json, code } = await audit(sample, "--json");
     expect(code).toBe(2);
     expect(json.groups.find((g: { onBehalfOf?: string }) => !g.onBehalfOf).inSync).toEqual([
-      { name: "prod-events", id: "5a1234" },
+      { stack: "prod", name: "prod-events", id: "5a1234" },
     ]);
     const pending = json.groups.find((g: { onBehalfOf?: string }) => g.onBehalfOf === "staging").pendingCreates[0];
     expect(pending).toMatchObject({ name: "staging-events", matches: [staging] });
@@ -289,8 +400,11 @@ describe("audit", () => {
         steps: ["an interrupted updating operation: run `pulumi refresh --stack prod`"],
       },
     ]);
-    expect(json.groups).toHaveLength(1);
+    // The named place, and the default account's parent (always read when SENDGRID_API_KEY is set).
+    expect(json.groups).toHaveLength(2);
     expect(json.groups[0]).toMatchObject({ account: "eu-brand", onBehalfOf: "named-sub", unmanaged: [{ id: extra }] });
+    expect(json.groups[1]).toMatchObject({ inSync: [], unmanaged: [] });
+    expect(json.groups[1].account).toBeUndefined();
   });
 
   it("exit 1 when an account cannot be read, naming the variable to set; the rest is still reported", async () => {
@@ -317,7 +431,7 @@ describe("audit", () => {
     child.stdout.on("data", (d) => (stdout += d));
     const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
     expect(status).toBe(0);
-    expect(JSON.parse(stdout).groups[0].inSync).toEqual([{ name: "bin", id }]);
+    expect(JSON.parse(stdout).groups[0].inSync).toEqual([{ stack: "prod", name: "bin", id }]);
   });
 });
 
@@ -489,7 +603,7 @@ describe("audit's parts", () => {
   });
 
   it("compares each field, the write key only when both sides hold a real one", () => {
-    const s = integration({ name: "s", id: "1", destinationRegion: "EU", writeKey: "wk-same" });
+    const s = integration({ stack: "prod", name: "s", id: "1", destinationRegion: "EU", writeKey: "wk-same" });
     const report = auditPlace({}, stateOf([s, { ...s, name: "t", id: "2" }, { ...s, name: "u", id: "3" }]), [
       live("1", { writeKey: "wk-same" }, "EU"),
       live("2", {
@@ -503,11 +617,12 @@ describe("audit's parts", () => {
     ]);
     expect(report).toStrictEqual({
       inSync: [
-        { name: "s", id: "1" },
-        { name: "u", id: "3" },
+        { stack: "prod", name: "s", id: "1" },
+        { stack: "prod", name: "u", id: "3" },
       ],
       drifted: [
         {
+          stack: "prod",
           name: "t",
           id: "2",
           fields: [
@@ -521,9 +636,27 @@ describe("audit's parts", () => {
         },
       ],
       gone: [],
+      heldTwice: [],
       unmanaged: [],
       pendingCreates: [],
     });
+  });
+
+  it("an integration two resources manage (one stack or two) needs attention, naming both", () => {
+    const a = integration({ name: "a", id: "7" });
+    const b = integration({ name: "b", id: "7", stack: "staging", urn: "urn:b" });
+    const report = auditPlace({}, stateOf([a, b]), [live("7")]);
+    expect(report.heldTwice).toStrictEqual([
+      {
+        id: "7",
+        holders: [
+          { stack: "prod", name: "a", urn: a.urn },
+          { stack: "staging", name: "b", urn: "urn:b" },
+        ],
+      },
+    ]);
+    expect(needsAttention(report)).toBe(true);
+    expect(auditPlace({}, stateOf([a]), [live("7")]).heldTwice).toStrictEqual([]);
   });
 
   it("matches a pending create on every known field, and only in its own account and subuser", () => {
@@ -541,6 +674,7 @@ describe("audit's parts", () => {
     const report = auditPlace({}, stateOf([], [pending, elsewhere]), candidates);
     expect(report.pendingCreates).toStrictEqual([
       {
+        stack: "prod",
         name: "p",
         urn: pending.urn,
         matches: ["same-key", "masked-key"],
@@ -563,24 +697,25 @@ describe("audit's parts", () => {
   it("reports a managed integration without an id, or not listed, as gone", () => {
     const report = auditPlace(
       {},
-      stateOf([integration({ name: "no-id" }), integration({ name: "deleted", id: "9" })]),
+      stateOf([integration({ name: "no-id" }), integration({ stack: "prod", name: "deleted", id: "9" })]),
       [],
     );
     expect(report.gone).toStrictEqual([
-      { name: "no-id", id: "" },
-      { name: "deleted", id: "9" },
+      { stack: "prod", name: "no-id", id: "" },
+      { stack: "prod", name: "deleted", id: "9" },
     ]);
   });
 
   it("needs attention for any one finding, and not for integrations in sync", () => {
-    const base = { inSync: [{ name: "a", id: "1" }], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
+    const base = { inSync: [{ stack: "prod", name: "a", id: "1" }], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
     expect(needsAttention(base)).toBe(false);
     for (const finding of [
       { error: "unreadable" },
-      { drifted: [{ name: "a", id: "1", fields: [] }] },
-      { gone: [{ name: "a", id: "1" }] },
+      { drifted: [{ stack: "prod", name: "a", id: "1", fields: [] }] },
+      { gone: [{ stack: "prod", name: "a", id: "1" }] },
       { unmanaged: [{ id: "1", label: "L", declaration: "" }] },
-      { pendingCreates: [{ name: "a", urn: "u", matches: [], steps: [] }] },
+      { pendingCreates: [{ stack: "prod", name: "a", urn: "u", matches: [], steps: [] }] },
+      { heldTwice: [{ id: "1", holders: [] }] },
     ]) {
       expect(needsAttention({ ...base, ...finding }), JSON.stringify(finding)).toBe(true);
     }
@@ -605,26 +740,37 @@ describe("audit's parts", () => {
     ]);
     const report: AuditReport = {
       clean: false,
+      stacks: ["prod", "staging"],
       groups: [
         {
-          inSync: [{ name: "a", id: "1" }],
+          inSync: [{ stack: "prod", name: "a", id: "1" }],
           drifted: [
             {
+              stack: "prod",
               name: "b",
               id: "2",
               fields: [{ field: "label", state: "L", live: "M" }, { field: "properties.writeKey" }],
             },
           ],
-          gone: [{ name: "c", id: "3" }],
+          gone: [{ stack: "prod", name: "c", id: "3" }],
+          heldTwice: [
+            {
+              id: "7",
+              holders: [
+                { stack: "prod", name: "x", urn: "urn:x" },
+                { stack: "staging", name: "y", urn: "urn:y" },
+              ],
+            },
+          ],
           unmanaged: [],
           pendingCreates: [
-            { name: "d", urn: "u", matches: [], steps: ["first", "second"] },
-            { name: "e", urn: "u", matches: ["4", "5"], steps: ["only"] },
+            { stack: "prod", name: "d", urn: "u", matches: [], steps: ["first", "second"] },
+            { stack: "prod", name: "e", urn: "u", matches: ["4", "5"], steps: ["only"] },
           ],
         },
         unmanaged,
-        { account: "eu", error: "no key", inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] },
-        { account: "empty", inSync: [], drifted: [], gone: [], unmanaged: [], pendingCreates: [] },
+        { account: "eu", error: "no key", inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] },
+        { account: "empty", inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] },
       ],
       otherPending: [{ urn: "urn:x", type: "updating", steps: ["one", "two"] }],
     };
@@ -639,8 +785,9 @@ describe("audit's parts", () => {
         "    2. second",
         "  pending create e: an interrupted `pulumi up` may have created it; live matches: 4, 5. To recover:",
         "    1. only",
+        "  held twice    7: managed by x (stack prod) and y (stack staging); a destroy of either deletes it for all. Keep it in one: `pulumi state delete '<urn>'` in the others (urn:x, urn:y)",
         'default account, subuser "sub":',
-        '  unmanaged     "Made in UI" (u1): live, in no state. Adopt it with:',
+        '  unmanaged     "Made in UI" (u1): live, not in these stacks\' state. Adopt it with:',
         '    const subMadeInUi = new SegmentIntegration("sub-made-in-ui", {',
         '      importId: "u1",',
         '      label: "Made in UI",',
@@ -658,9 +805,14 @@ describe("audit's parts", () => {
         "",
       ].join("\n"),
     );
-    const inSyncOnly = { inSync: [{ name: "a", id: "1" }], drifted: [], gone: [], unmanaged: [], pendingCreates: [] };
-    expect(renderAudit({ clean: true, groups: [inSyncOnly], otherPending: [] })).toBe(
+    const inSyncOnly = { inSync: [{ stack: "prod", name: "a", id: "1" }], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
+    expect(renderAudit({ clean: true, stacks: ["prod"], groups: [inSyncOnly], otherPending: [] })).toBe(
       "default account, parent:\n  in sync       a (1)\nClean: state and SendGrid agree.\n",
+    );
+    const unreadable = { ...inSyncOnly, inSync: [], error: "HTTP 401" };
+    expect(renderAudit({ clean: false, stacks: [], groups: [unreadable], otherPending: [] })).toBe(
+      "default account, parent:\n  not checked: HTTP 401\n" +
+        "Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.\n",
     );
   });
 });
