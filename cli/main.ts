@@ -7,9 +7,16 @@
  * stay out of shell history): SENDGRID_API_KEY, or SENDGRID_ACCOUNT_<NAME>_API_KEY with --account.
  * Progress goes to stderr, results to stdout; every error names the flag or variable it came from.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { ACCOUNT_NAME, accountEnvPrefix, type Field, resolveSettings, type Settings } from "../provider/config";
+import {
+  ACCOUNT_NAME,
+  accountEnvPrefix,
+  accountExists,
+  type Field,
+  resolveSettings,
+  type Settings,
+} from "../provider/config";
 import { listLive, type SegmentIntegrationInfo } from "../provider/list";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../provider/package";
 import {
@@ -27,6 +34,11 @@ import { renderProgram } from "./generate";
 
 /** The commands' retry budget unless --retry-budget-ms or SENDGRID_RETRY_BUDGET_MS says otherwise. */
 export const CLI_RETRY_BUDGET_MS = 10_000;
+/**
+ * The commands' time per attempt unless SENDGRID_REQUEST_TIMEOUT_MS says otherwise: with the retry
+ * budget, an API that accepts connections and never answers fails within about 15 s.
+ */
+export const CLI_REQUEST_TIMEOUT_MS = 5_000;
 
 interface Io {
   out: (text: string) => void;
@@ -59,13 +71,18 @@ function settingsFor(options: ApiOptions, account: string | undefined, env: Node
     "--api-base-url": options.apiBaseUrl,
     "--retry-budget-ms": options.retryBudgetMs,
   };
+  const prefix = account ? accountEnvPrefix(account) : "SENDGRID_";
+  const noKey = () =>
+    new Error(
+      `no API key${account ? ` for account "${account}"` : ""}: set ${prefix}API_KEY` +
+        (account ? ` (and ${prefix}REGION or ${prefix}API_BASE_URL as needed)` : ""),
+    );
+  // The commands read no stack config: an account they cannot find is one whose variables are unset.
+  if (account !== undefined && !accountExists(account, () => undefined, env)) throw noKey();
   const settings = resolveSettings((key) => flags[key], env, account, FLAGS);
-  const budgetVar = account ? `${accountEnvPrefix(account)}RETRY_BUDGET_MS` : "SENDGRID_RETRY_BUDGET_MS";
-  if (options.retryBudgetMs === undefined && !env[budgetVar]) settings.retryBudgetMs = CLI_RETRY_BUDGET_MS;
-  if (!settings.apiKey) {
-    const variable = account ? `${accountEnvPrefix(account)}API_KEY` : "SENDGRID_API_KEY";
-    throw new Error(`no API key${account ? ` for account "${account}"` : ""}: set ${variable}`);
-  }
+  if (options.retryBudgetMs === undefined && !env[`${prefix}RETRY_BUDGET_MS`]) settings.retryBudgetMs = CLI_RETRY_BUDGET_MS;
+  if (!env[`${prefix}REQUEST_TIMEOUT_MS`]) settings.requestTimeoutMs = CLI_REQUEST_TIMEOUT_MS;
+  if (!settings.apiKey) throw noKey();
   return settings;
 }
 
@@ -129,21 +146,27 @@ export function buildCli(io: Partial<Io> = {}): Command {
 
   const importCommand = cli
     .command("import")
-    .usage("[options] > index.ts")
+    .usage("[options] --out index.ts   (or: ... > index.ts)")
     .description(
       "Read live Segment integrations and print a Pulumi TypeScript program that adopts each one with importId, " +
         "with the `pulumi config set --secret` lines for their write keys (never the keys).",
     )
     .addOption(accountOption())
     .addOption(new Option("--on-behalf-of <subuser...>", "read these subusers' integrations instead of the parent's"))
-    .addOption(new Option("--with-parent", "with --on-behalf-of: read the parent's integrations too"));
+    .addOption(new Option("--with-parent", "with --on-behalf-of: read the parent's integrations too"))
+    .addOption(
+      new Option(
+        "--out <file>",
+        "write the program to this file, only once everything was read (default: standard output)",
+      ),
+    );
   apiOptions(importCommand)
     .addHelpText(
       "after",
       "\nThe API key is read from SENDGRID_API_KEY (with --account <name>: SENDGRID_ACCOUNT_<NAME>_API_KEY).\n\n" +
-        "Example:\n  SENDGRID_API_KEY=SG.xxx npx pulumi-sendgrid-segment import --on-behalf-of marketing-eu > index.ts\n",
+        "Example:\n  SENDGRID_API_KEY=SG.xxx npx pulumi-sendgrid-segment import --on-behalf-of marketing-eu --out index.ts\n",
     )
-    .action(async (options: ApiOptions & { onBehalfOf?: string[]; withParent?: boolean }) => {
+    .action(async (options: ApiOptions & { onBehalfOf?: string[]; withParent?: boolean; out?: string }) => {
       const subusers: Array<string | undefined> = options.onBehalfOf?.length
         ? [...(options.withParent ? [undefined] : []), ...options.onBehalfOf]
         : [undefined];
@@ -154,7 +177,18 @@ export function buildCli(io: Partial<Io> = {}): Command {
           found.push(...(await read(all, settings, account, onBehalfOf)).map((l) => l.info));
         }
       }
-      out(renderProgram(found));
+      const program = renderProgram(found);
+      if (options.out === undefined) return out(program);
+      // A whole file or none: written beside the target, then renamed over it.
+      const partial = `${options.out}.${process.pid}.partial`;
+      try {
+        writeFileSync(partial, program);
+        renameSync(partial, options.out);
+      } catch (error) {
+        rmSync(partial, { force: true });
+        throw new Error(`--out ${options.out}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      err(`wrote ${found.length} declaration${found.length === 1 ? "" : "s"} to ${options.out}\n`);
     });
 
   const auditCommand = cli

@@ -93,6 +93,8 @@ export class IntegrationsClient {
      * request timeout. Reconciliation waits this long before it concludes a create was not made.
      */
     readonly settleMs: number,
+    /** How the user changes the retry budget, for the note on a call that gave up. */
+    private readonly budgetSetting: string,
   ) {}
 
   /** got is ESM-only: it is imported when the first client is made, in the provider process. */
@@ -134,7 +136,13 @@ export class IntegrationsClient {
         },
       },
     });
-    return new IntegrationsClient(http, apiKey, pLimit(MAX_CONCURRENT_CALLS), settings.requestTimeoutMs);
+    return new IntegrationsClient(
+      http,
+      apiKey,
+      pLimit(MAX_CONCURRENT_CALLS),
+      settings.requestTimeoutMs,
+      settings.retryBudgetSetting,
+    );
   }
 
   async create(body: WireIntegrationInput, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
@@ -223,7 +231,7 @@ export class IntegrationsClient {
         const problem = `the answer (HTTP ${status}) is larger than ${MAX_ANSWER_BYTES / 1024} KiB; it was not read`;
         throw new ResponseError(operation, subject, status, problem, secrets);
       }
-      throw toProviderError(operation, subject, error, secrets, context);
+      throw toProviderError(operation, subject, error, secrets, retryNote(context, this.budgetSetting));
     }
     if (response.statusCode >= 300) {
       throw new ResponseError(
@@ -303,7 +311,7 @@ function toProviderError(
   subject: string,
   error: unknown,
   secrets: readonly (string | undefined)[],
-  context: CallContext,
+  retried: string,
 ): Error {
   const e = error as {
     name?: string;
@@ -311,7 +319,6 @@ function toProviderError(
     message?: string;
     response?: { statusCode: number; body: unknown };
   };
-  const retried = retryNote(context);
   // A timeout may carry a response whose body never finished: it is a timeout, not an answer.
   if (e.name === "TimeoutError") {
     return new RequestError(operation, subject, `request timed out (${e.message})${retried}`, secrets, "ETIMEDOUT");
@@ -323,10 +330,10 @@ function toProviderError(
 }
 
 /** " (gave up after 4 attempts in 12.3 s; ...)" when retries happened. */
-function retryNote(context: CallContext): string {
+function retryNote(context: CallContext, budgetSetting: string): string {
   if (context.attempts <= 1) return "";
   const seconds = ((Date.now() - context.startedAt) / 1000).toFixed(1);
-  const budget = context.stopReason === "budget" ? "; the retry budget (sendgrid:retryBudgetMs) is spent" : "";
+  const budget = context.stopReason === "budget" ? `; the retry budget (${budgetSetting}) is spent` : "";
   return ` (gave up after ${context.attempts} attempts in ${seconds} s${budget})`;
 }
 

@@ -46,6 +46,8 @@ export interface Settings {
   requestTimeoutMs: number;
   /** Overall time one API call may spend retrying (0: never retry). */
   retryBudgetMs: number;
+  /** How the user changes the retry budget here (a stack config key, or a command's flag), for messages. */
+  retryBudgetSetting: string;
 }
 
 /** Looks up a namespaced stack config key; undefined when not set. */
@@ -202,6 +204,7 @@ export function resolveSettings(
     baseUrl,
     requestTimeoutMs: milliseconds(get("requestTimeoutMs"), DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000),
     retryBudgetMs: milliseconds(get("retryBudgetMs"), DEFAULT_RETRY_BUDGET_MS, 0, 3_600_000),
+    retryBudgetSetting: flags.retryBudgetMs ?? names.retryBudgetMs.config,
   };
 }
 
@@ -233,19 +236,20 @@ export function requireApiKey(settings: Settings): string {
 /** https anywhere; plain http only to this machine (the emulator, a local proxy). */
 function checkBaseUrl(value: string, from: string): string {
   let url: URL;
+  const rule = "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError(`Invalid ${from} ${JSON.stringify(value.slice(0, 80))}: not a URL`);
+    throw new ConfigurationError(`Invalid ${from} ${JSON.stringify(value.slice(0, 80))}: not a URL; ${rule}`);
   }
   if (url.username || url.password) {
     throw new ConfigurationError(`Invalid ${from}: credentials in the URL are not allowed`);
   }
   if (url.protocol === "https:") return stripSlash(url);
   if (url.protocol === "http:" && isLoopback(url.hostname)) return stripSlash(url);
-  throw new ConfigurationError(
-    `Invalid ${from} ${JSON.stringify(url.origin)}: use https://, or http:// only for a loopback address (127.0.0.1, ::1, localhost)`,
-  );
+  // Not url.origin: "localhost:8787" parses with the scheme "localhost:" and an origin of "null".
+  const shown = url.protocol === "http:" ? url.origin : value.slice(0, 80);
+  throw new ConfigurationError(`Invalid ${from} ${JSON.stringify(shown)}: ${rule}`);
 }
 
 const stripSlash = (url: URL) => url.href.replace(/\/+$/, "");

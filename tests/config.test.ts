@@ -12,6 +12,7 @@ describe("configuration", () => {
       baseUrl: "https://api.sendgrid.com",
       requestTimeoutMs: 30000,
       retryBudgetMs: 120000,
+      retryBudgetSetting: "sendgrid:retryBudgetMs",
     });
   });
 
@@ -78,13 +79,15 @@ describe("configuration", () => {
       }
       return "accepted";
     };
-    expect(reason("nope")).toBe('Invalid sendgrid:apiBaseUrl "nope": not a URL');
+    const rule = "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
+    expect(reason("nope")).toBe(`Invalid sendgrid:apiBaseUrl "nope": not a URL; ${rule}`);
+    // A host without a scheme parses with the scheme "localhost:" and an origin of "null": the value is shown.
+    expect(reason("localhost:8787")).toBe(`Invalid sendgrid:apiBaseUrl "localhost:8787": ${rule}`);
+    expect(reason("ftp://example.com/x")).toBe(`Invalid sendgrid:apiBaseUrl "ftp://example.com/x": ${rule}`);
     expect(reason("https://user@example.com")).toBe(
       "Invalid sendgrid:apiBaseUrl: credentials in the URL are not allowed",
     );
-    expect(reason("http://[::2]:1")).toBe(
-      'Invalid sendgrid:apiBaseUrl "http://[::2]:1": use https://, or http:// only for a loopback address (127.0.0.1, ::1, localhost)',
-    );
+    expect(reason("http://[::2]:1/path")).toBe(`Invalid sendgrid:apiBaseUrl "http://[::2]:1": ${rule}`);
     expect(reason("http://127.255.0.9:1")).toBe("accepted");
   });
 
@@ -136,7 +139,7 @@ describe("configuration", () => {
     expect(withFlags({ "--region": "" }, { SENDGRID_REGION: "eu" }).region).toBe("eu");
     expect(() => withFlags({ "--region": "mars" })).toThrow('Invalid --region "mars": expected "global" or "eu"');
     expect(() => withFlags({ "--api-base-url": `not a url ${"x".repeat(100)}` })).toThrow(
-      `Invalid --api-base-url ${JSON.stringify(`not a url ${"x".repeat(70)}`)}: not a URL`,
+      `Invalid --api-base-url ${JSON.stringify(`not a url ${"x".repeat(70)}`)}: not a URL; use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)`,
     );
   });
 
@@ -188,6 +191,7 @@ describe("named accounts", () => {
       baseUrl: "https://api.eu.sendgrid.com",
       requestTimeoutMs: 5000,
       retryBudgetMs: 7000,
+      retryBudgetSetting: "sendgrid:accounts.eu-brand.retryBudgetMs",
     });
   });
 
@@ -269,6 +273,7 @@ describe("named accounts", () => {
       baseUrl: "https://api.sendgrid.com",
       requestTimeoutMs: 30_000,
       retryBudgetMs: 120_000,
+      retryBudgetSetting: "sendgrid:accounts.a.retryBudgetMs",
     });
   });
 

@@ -93,7 +93,7 @@ describe("npx pulumi-sendgrid-segment import", () => {
   it("names the flag or variable a bad setting came from", async () => {
     const badUrl = await runImport(["--api-base-url", "not a url"]);
     expect(badUrl.status).toBe(1);
-    expect(badUrl.stderr).toContain('Invalid --api-base-url "not a url": not a URL');
+    expect(badUrl.stderr).toContain('Invalid --api-base-url "not a url": not a URL;');
     const fromEnv = await runImport([], { SENDGRID_API_BASE_URL: "http://example.com" });
     expect(fromEnv.stderr).toContain('Invalid SENDGRID_API_BASE_URL "http://example.com"');
     const badBudget = await runImport(["--retry-budget-ms", "-5"]);
