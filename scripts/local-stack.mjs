@@ -4,8 +4,16 @@
 // so runs converge), uses a local file backend and the committed `emulator` stack (demo values,
 // fixed demo passphrase: no prompt), runs `pulumi up --yes` (or `destroy --yes`), prints the
 // integration ids, and always stops the emulator. Everything it writes is under .pulumi-local/.
+//
+// Which Pulumi CLI: the one pinned as the devDependency `pulumi` (Pulumi's official npm package,
+// whose launcher installs that exact version into $PULUMI_HOME/versions/<version> on first use and
+// runs it from there), so every contributor runs the same CLI; where it cannot be had (offline),
+// a `pulumi` on PATH; else it says what is missing. Either must be 3.139 or newer.
+// LOCAL_STACK_DOWNLOAD=0 never downloads (the pinned CLI is used only when already cached).
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,16 +24,29 @@ const API_KEY = "SG.emulator-demo"; // the stack file's sendgrid:apiKey
 // Where the backend and the emulator's state live (LOCAL_STACK_DIR: for tests).
 const LOCAL = resolve(process.env.LOCAL_STACK_DIR ?? join(REPO, ".pulumi-local"));
 
-const INSTALL = `npm ${process.argv[2] === "destroy" ? "run destroy" : "start"} needs the Pulumi CLI (3.139 or newer) on PATH, and \`pulumi\` was not found.
-Install it, then run this again:
+const COMMAND = `npm ${process.argv[2] === "destroy" ? "run destroy" : "start"}`;
+const MIN_VERSION = [3, 139, 0];
+const INSTALL = `Install it, then run this again:
   curl -fsSL https://get.pulumi.com | sh          # Linux, macOS
   brew install pulumi/tap/pulumi                  # macOS with Homebrew
   choco install pulumi                            # Windows
   (all options: https://www.pulumi.com/docs/iac/download-install/)
 `;
 
+const isExecutable = (file) => {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).size > 0;
+  } catch {
+    return false;
+  }
+};
+
+/** A `pulumi` on PATH, other than this repository's own launcher (npm puts node_modules/.bin first). */
 function onPath(command) {
+  const ours = join(REPO, "node_modules", ".bin");
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (resolve(dir) === ours) continue;
     const candidate = join(dir, command);
     try {
       accessSync(candidate, constants.X_OK);
@@ -36,6 +57,55 @@ function onPath(command) {
   }
   return undefined;
 }
+
+/** The pinned CLI: its version, its launcher, and where the launcher caches that version. */
+function pinned() {
+  try {
+    const pkg = createRequire(join(REPO, "package.json")).resolve("pulumi/package.json");
+    const { version } = JSON.parse(readFileSync(pkg, "utf8"));
+    const home = process.env.PULUMI_HOME || join(homedir(), ".pulumi");
+    return { version, launcher: join(dirname(pkg), "run.js"), cached: join(home, "versions", version, "bin", "pulumi") };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CLI to run, as a command and the arguments that come before pulumi's own, or what is
+ * missing. The pinned one from its cache; else installed by its launcher (first use, needs the
+ * internet); else a \`pulumi\` on PATH.
+ */
+function findCli() {
+  const missing = [];
+  const pin = pinned();
+  if (!pin) missing.push("the pinned Pulumi CLI (devDependency `pulumi`) is not installed: run `npm ci`");
+  else {
+    const viaLauncher = { command: process.execPath, prefix: [pin.launcher], what: `the pinned Pulumi CLI ${pin.version}` };
+    if (isExecutable(pin.cached)) return viaLauncher;
+    if (process.env.LOCAL_STACK_DOWNLOAD === "0") {
+      missing.push(`the pinned Pulumi CLI ${pin.version} is not in ${dirname(dirname(pin.cached))}, and LOCAL_STACK_DOWNLOAD=0`);
+    } else {
+      process.stderr.write(`installing the pinned Pulumi CLI ${pin.version} (first use) ...\n`);
+      const install = spawnSync(process.execPath, [pin.launcher, "version"], { encoding: "utf8" });
+      if (install.status === 0 && isExecutable(pin.cached)) return viaLauncher;
+      const why = (install.stderr || install.error?.message || "").trim().split("\n").at(-1);
+      missing.push(`the pinned Pulumi CLI ${pin.version} could not be installed (${why || `exit ${install.status}`})`);
+    }
+  }
+  const path = onPath("pulumi");
+  if (path) return { command: path, prefix: [], what: `pulumi on PATH (${path})` };
+  missing.push("there is no `pulumi` on PATH");
+  return { missing };
+}
+
+/** The CLI's version as [major, minor, patch], or undefined when it does not say. */
+function versionOf(cli) {
+  const r = spawnSync(cli.command, [...cli.prefix, "version"], { encoding: "utf8" });
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(r.stdout ?? "");
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+const atLeast = (v, min) => v[0] !== min[0] ? v[0] > min[0] : v[1] !== min[1] ? v[1] > min[1] : v[2] >= min[2];
 
 /** Start the emulator; resolves with its URL and a stop function. */
 function startEmulator() {
@@ -68,9 +138,9 @@ function startEmulator() {
   });
 }
 
-function pulumi(bin, args, env) {
+function pulumi(cli, args, env) {
   process.stderr.write(`$ pulumi ${args.join(" ")}\n`);
-  const result = spawnSync(bin, args, { cwd: REPO, env, stdio: ["inherit", "inherit", "inherit"] });
+  const result = spawnSync(cli.command, [...cli.prefix, ...args], { cwd: REPO, env, stdio: ["inherit", "inherit", "inherit"] });
   if (result.status !== 0) throw Object.assign(new Error(`pulumi ${args[0]} failed`), { exitCode: result.status ?? 1 });
 }
 
@@ -80,9 +150,21 @@ async function main() {
     process.stderr.write("usage: node scripts/local-stack.mjs [up|destroy]\n");
     return 2;
   }
-  const bin = onPath("pulumi");
-  if (!bin) {
-    process.stderr.write(INSTALL);
+  const cli = findCli();
+  if (cli.missing) {
+    process.stderr.write(
+      `${COMMAND} needs the Pulumi CLI (3.139 or newer), and none could be had:\n` +
+        cli.missing.map((m) => `  - ${m}\n`).join("") +
+        INSTALL,
+    );
+    return 1;
+  }
+  const version = versionOf(cli);
+  if (!version || !atLeast(version, MIN_VERSION)) {
+    process.stderr.write(
+      `${COMMAND} needs the Pulumi CLI 3.139 or newer (dynamic providers get stack config from 3.139 on); ` +
+        `${cli.what} is ${version ? version.join(".") : "of an unknown version"}.\n${INSTALL}`,
+    );
     return 1;
   }
   mkdirSync(join(LOCAL, "backend"), { recursive: true });
@@ -101,14 +183,14 @@ async function main() {
     };
     delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
     process.stderr.write(`emulator on ${emulator.url}; state in ${LOCAL}\n`);
-    pulumi(bin, ["stack", "select", STACK, "--create"], env);
+    pulumi(cli, ["stack", "select", STACK, "--create"], env);
     if (mode === "destroy") {
-      pulumi(bin, ["destroy", "--yes", "--stack", STACK], env);
+      pulumi(cli, ["destroy", "--yes", "--stack", STACK], env);
       process.stdout.write("Destroyed: the emulator stack holds no integrations now.\n");
       return 0;
     }
-    pulumi(bin, ["up", "--yes", "--stack", STACK], env);
-    const ids = spawnSync(bin, ["stack", "output", "integrationIds", "--json", "--stack", STACK], {
+    pulumi(cli, ["up", "--yes", "--stack", STACK], env);
+    const ids = spawnSync(cli.command, [...cli.prefix, "stack", "output", "integrationIds", "--json", "--stack", STACK], {
       cwd: REPO,
       env,
       encoding: "utf8",

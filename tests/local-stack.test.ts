@@ -2,26 +2,41 @@
 // Pulumi CLI, driven with a stand-in `pulumi` that records every invocation and its environment.
 // The emulator it starts is real, and so is what it keeps between runs.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { REPO } from "./support/programs";
 
 interface Invocation {
   args: string[];
+  self: string;
   cwd: string;
   env: Record<string, string | null>;
   liveBefore?: number;
 }
 
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), "local-stack-"));
-  const bin = join(dir, "bin");
-  mkdirSync(bin);
+const PINNED = JSON.parse(readFileSync(join(REPO, "node_modules/pulumi/package.json"), "utf8")).version as string;
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const standIn = (bin: string) => {
+  mkdirSync(bin, { recursive: true });
   copyFileSync(join(__dirname, "support", "pulumi-standin.cjs"), join(bin, "pulumi"));
   chmodSync(join(bin, "pulumi"), 0o755);
-  return { dir, bin, log: join(dir, "invocations.jsonl"), local: join(dir, "local") };
+  return join(bin, "pulumi");
+};
+
+/** A home with a stand-in `pulumi` for PATH, and an empty PULUMI_HOME (no cached CLI). */
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "local-stack-"));
+  made.push(dir);
+  const bin = join(dir, "bin");
+  standIn(bin);
+  const pulumiHome = join(dir, "pulumi-home");
+  return { dir, bin, pulumiHome, log: join(dir, "invocations.jsonl"), local: join(dir, "local") };
 }
 
 async function run(
@@ -37,6 +52,8 @@ async function run(
       HOME: s.dir,
       STANDIN_LOG: s.log,
       LOCAL_STACK_DIR: s.local,
+      PULUMI_HOME: s.pulumiHome,
+      LOCAL_STACK_DOWNLOAD: "0", // a test never downloads a CLI
       PULUMI_CONFIG_PASSPHRASE_FILE: "/should/be/dropped",
       ...extra,
     },
@@ -115,12 +132,56 @@ describe("npm start", () => {
     await stopped(url);
   });
 
-  it("without pulumi on PATH, says how to install the CLI and exits non-zero", async () => {
+  it("runs the pinned CLI (devDependency `pulumi`) through its own launcher and cache, with no pulumi on PATH", async () => {
+    const s = setup();
+    const cached = standIn(join(s.pulumiHome, "versions", PINNED, "bin"));
+    const { status, invocations, url } = await run("up", s, {}, false);
+    expect(status).toBe(0);
+    expect(invocations.map((i) => i.args[0])).toEqual(["stack", "up", "stack"]);
+    for (const i of invocations) expect(i.self).toBe(cached);
+    await stopped(url);
+  });
+
+  it("prefers the pinned CLI over a pulumi on PATH", async () => {
+    const s = setup();
+    const cached = standIn(join(s.pulumiHome, "versions", PINNED, "bin"));
+    const { invocations, url } = await run("up", s);
+    expect(invocations[0]!.self).toBe(cached);
+    await stopped(url);
+  });
+
+  it("uses a pulumi on PATH where the pinned one cannot be had", async () => {
+    const s = setup();
+    const { status, invocations, url } = await run("up", s);
+    expect(status).toBe(0);
+    expect(invocations[0]!.self).toBe(join(s.bin, "pulumi"));
+    await stopped(url);
+  });
+
+  it("with neither, says what is missing and how to install the CLI, and exits 1", async () => {
     const s = setup();
     const { status, stderr, invocations } = await run("up", s, {}, false);
     expect(status).toBe(1);
-    expect(stderr).toContain("npm start needs the Pulumi CLI (3.139 or newer) on PATH");
-    expect(stderr).toContain("curl -fsSL https://get.pulumi.com | sh");
+    expect(stderr).toBe(
+      "npm start needs the Pulumi CLI (3.139 or newer), and none could be had:\n" +
+        `  - the pinned Pulumi CLI ${PINNED} is not in ${join(s.pulumiHome, "versions", PINNED)}, and LOCAL_STACK_DOWNLOAD=0\n` +
+        "  - there is no `pulumi` on PATH\n" +
+        "Install it, then run this again:\n" +
+        "  curl -fsSL https://get.pulumi.com | sh          # Linux, macOS\n" +
+        "  brew install pulumi/tap/pulumi                  # macOS with Homebrew\n" +
+        "  choco install pulumi                            # Windows\n" +
+        "  (all options: https://www.pulumi.com/docs/iac/download-install/)\n",
+    );
+    expect(invocations).toEqual([]);
+  });
+
+  it("a CLI older than 3.139 is refused before anything runs", async () => {
+    const s = setup();
+    const { status, stderr, invocations } = await run("up", s, { STANDIN_VERSION: "v3.138.2" });
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      `npm start needs the Pulumi CLI 3.139 or newer (dynamic providers get stack config from 3.139 on); pulumi on PATH (${join(s.bin, "pulumi")}) is 3.138.2.`,
+    );
     expect(invocations).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
 // deployment would, so what the emulator keeps between runs is checked for real.
 //   up: lists the integrations and creates one if there is none (a second run must find it);
 //   stack output: prints the live ids as `pulumi stack output --json` would.
+//   version: prints STANDIN_VERSION (default v3.265.0), and is not recorded.
 // STANDIN_FAIL=<command> makes that command exit 3.
 "use strict";
 const { appendFileSync } = require("node:fs");
@@ -15,7 +16,11 @@ const ENV = [
   "PULUMI_CONFIG_PASSPHRASE_FILE",
   "SENDGRID_API_BASE_URL",
 ];
-const record = { args, cwd: process.cwd(), env: Object.fromEntries(ENV.map((k) => [k, process.env[k] ?? null])) };
+if (args[0] === "version") {
+  process.stdout.write(`${process.env.STANDIN_VERSION ?? "v3.265.0"}\n`);
+  process.exit(0);
+}
+const record = { args, self: __filename, cwd: process.cwd(), env: Object.fromEntries(ENV.map((k) => [k, process.env[k] ?? null])) };
 /** @returns {Promise<any>} */
 const api = (path, init = {}) =>
   fetch(`${process.env.SENDGRID_API_BASE_URL}/v3/marketing/integrations${path}`, {
