@@ -2,12 +2,23 @@
 // run (the package's bins through an `npx` shim pointing at dist/, against an emulator), every npm
 // script they name exists, every error code and test file is listed.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import ts from "typescript";
 import { type Emulator, startEmulator } from "../emulator";
-import { REPO } from "./support/programs";
+import { linkedConsumer, REPO } from "./support/programs";
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
 const CONTRIBUTING = readFileSync(join(REPO, "CONTRIBUTING.md"), "utf8");
@@ -124,6 +135,88 @@ describe("what the docs name exists", () => {
   it("every configuration setting the provider reads is in the README", () => {
     for (const setting of ["apiKey", "region", "apiBaseUrl", "requestTimeoutMs", "retryBudgetMs", "accounts"]) {
       expect(README).toContain(`\`sendgrid:${setting}\``);
+    }
+  });
+});
+
+describe("the README's TypeScript programs compile as `pulumi new typescript` sets them up", () => {
+  // Blocks that are whole programs (they start with an import); fragments, and the block showing
+  // the ES-module and CommonJS forms side by side, are not compiled.
+  const programs = [...README.matchAll(/```ts\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((b) => b.startsWith("import") && !b.includes("require("));
+
+  it("there are such programs (the first example, the list functions, the emulator)", () => {
+    expect(programs.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("each compiles with that tsconfig (CommonJS, node resolution, strict): no top-level await", () => {
+    const consumer = linkedConsumer(join(REPO, "examples", "basic"));
+    try {
+      const files = programs.map((text, i) => {
+        const file = join(consumer.dir, `readme-${i}.ts`);
+        writeFileSync(file, text);
+        return file;
+      });
+      // `pulumi new typescript`'s tsconfig.json (its compilerOptions, as the template writes them).
+      const options: ts.CompilerOptions = {
+        strict: true,
+        target: ts.ScriptTarget.ES2020,
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        experimentalDecorators: true,
+        noFallthroughCasesInSwitch: true,
+        noImplicitReturns: true,
+        forceConsistentCasingInFileNames: true,
+        noEmit: true,
+        types: ["node"],
+        typeRoots: [join(consumer.dir, "node_modules", "@types")],
+      };
+      const program = ts.createProgram(files, options);
+      const problems = ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => `${d.file ? `${d.file.fileName.split("/").at(-1)}: ` : ""}TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`);
+      expect(problems).toEqual([]);
+    } finally {
+      consumer.dispose();
+    }
+  });
+});
+
+describe("building from a fresh clone", () => {
+  it("prepare without the dev dependencies says to run the root `npm ci` first, instead of `tsc: not found`", async () => {
+    const clone = mkdtempSync(join(tmpdir(), "fresh-clone-"));
+    try {
+      mkdirSync(join(clone, "scripts"));
+      copyFileSync(join(REPO, "scripts", "prepare.mjs"), join(clone, "scripts", "prepare.mjs"));
+      copyFileSync(join(REPO, "package.json"), join(clone, "package.json"));
+      const child = spawn(process.execPath, [join(clone, "scripts", "prepare.mjs")], { cwd: clone });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const status = await new Promise((resolve) => child.once("close", resolve));
+      expect(status).toBe(1);
+      expect(stderr).toBe(
+        `pulumi-sendgrid-segment: building dist/ needs this repository's dev dependencies (TypeScript): run \`npm ci\` in ${clone} first\n`,
+      );
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
+  });
+
+  it("an example with its own node_modules (after `npm install` in it) is copied without them by the tests", () => {
+    const example = join(REPO, "examples", "basic");
+    const own = join(example, "node_modules");
+    const existed = existsSync(own);
+    if (!existed) mkdirSync(join(own, "left-by-npm-install"), { recursive: true });
+    try {
+      const consumer = linkedConsumer(example);
+      try {
+        expect(readdirSync(join(consumer.dir, "node_modules"))).not.toContain("left-by-npm-install");
+      } finally {
+        consumer.dispose();
+      }
+    } finally {
+      if (!existed) rmSync(own, { recursive: true, force: true });
     }
   });
 });

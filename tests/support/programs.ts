@@ -59,7 +59,8 @@ export async function runProgram(programFile: string, settings: ProgramSettings 
  */
 export function linkedConsumer(exampleDir: string): { dir: string; dispose: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "sendgrid-consumer-"));
-  cpSync(exampleDir, dir, { recursive: true });
+  // Not the example's own node_modules (a user may have run `npm install` there): links replace it.
+  cpSync(exampleDir, dir, { recursive: true, filter: (source) => !source.includes(`${exampleDir}/node_modules`) });
   mkdirSync(join(dir, "node_modules"));
   symlinkSync(REPO, join(dir, "node_modules", "pulumi-sendgrid-segment"), "dir");
   for (const dep of ["@pulumi/pulumi", "@types/node", "typescript", "ts-node", "@grpc/grpc-js", "google-protobuf"]) {
