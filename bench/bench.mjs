@@ -13,10 +13,10 @@
 //     footprint: __provider bytes per resource and the provider process's peak RSS.
 // Prints a table, writes the figures as JSON (--out, default bench/results.json).
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -26,26 +26,43 @@ const { startProviderServer, peakRssKiB } = requireRepo("./tests/support/engine.
 const { startEmulator } = requireRepo("./dist/emulator/index.js");
 const pulumi = requireRepo("@pulumi/pulumi");
 
-const { values: opt } = parseArgs({
-  options: {
-    n: { type: "string", default: "60" },
-    rounds: { type: "string", default: "5" },
-    "latency-ms": { type: "string", default: "50" },
-    concurrency: { type: "string", default: "10" },
-    rate: { type: "string", default: "20" },
-    "rate-n": { type: "string", default: "60" },
-    "cold-runs": { type: "string", default: "5" },
-    out: { type: "string", default: join(REPO, "bench", "results.json") },
-  },
-  strict: true,
-});
-const N = Number(opt.n);
-const ROUNDS = Number(opt.rounds);
-const LATENCY = Number(opt["latency-ms"]);
-const C = Number(opt.concurrency);
-const RATE = Number(opt.rate);
-const RATE_N = Number(opt["rate-n"]);
-const COLD_RUNS = Number(opt["cold-runs"]);
+/** Bad input: one line naming it, no stack trace, nothing written. */
+const fail = (message) => {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+};
+let opt;
+try {
+  opt = parseArgs({
+    options: {
+      n: { type: "string", default: "60" },
+      rounds: { type: "string", default: "5" },
+      "latency-ms": { type: "string", default: "50" },
+      concurrency: { type: "string", default: "10" },
+      rate: { type: "string", default: "20" },
+      "rate-n": { type: "string", default: "60" },
+      "cold-runs": { type: "string", default: "5" },
+      out: { type: "string", default: join(REPO, "bench", "results.json") },
+    },
+    strict: true,
+  }).values;
+} catch (error) {
+  fail(/** @type {Error} */ (error).message);
+}
+/** A whole number of at least `min` from a flag, or a one-line failure naming it. */
+const whole = (flag, min = 1) => {
+  const n = Number(opt[flag]);
+  if (!Number.isInteger(n) || n < min) fail(`--${flag} must be a whole number from ${min}, got ${JSON.stringify(opt[flag])}`);
+  return n;
+};
+const N = whole("n");
+const ROUNDS = whole("rounds");
+const LATENCY = whole("latency-ms", 0);
+const C = whole("concurrency");
+const RATE = whole("rate");
+const RATE_N = whole("rate-n");
+const COLD_RUNS = whole("cold-runs");
+if (!existsSync(dirname(resolve(opt.out)))) fail(`--out ${opt.out}: the folder ${dirname(resolve(opt.out))} does not exist`);
 const API_KEY = "SG.bench-key";
 const PER_ACCOUNT = 8; // under SendGrid's 10
 const BASE = "v3/marketing/integrations";

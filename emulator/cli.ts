@@ -4,6 +4,8 @@
  * Integrations API on loopback and print its URL and settings. Arguments are parsed by
  * node:util's parseArgs (strict: unknown flags are errors); every error names the flag.
  */
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isLoopback } from "../provider/config";
 import { FAULT_KINDS, parseFault, startEmulator } from "./server";
@@ -50,12 +52,26 @@ async function main() {
     strict: true,
   });
   if (values.help) return void process.stdout.write(HELP);
-  const number = (flag: string, value: string, min = 0) => {
+  const number = (flag: string, value: string, min = 0, max = Number.MAX_SAFE_INTEGER) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${flag} must be a whole number${min ? ` from ${min}` : ""}, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min ? ` from ${min}` : "";
+      throw new Error(`--${flag} must be a whole number${range}, got ${JSON.stringify(value)}`);
+    }
     return n;
   };
+  const port = number("port", values.port, 0, 65_535);
+  const stateFile = values["state-file"];
+  if (stateFile !== undefined) {
+    // Checked now, not at the first change: a state file must be one the emulator can write.
+    const folder = dirname(resolve(stateFile));
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+      throw new Error(`--state-file ${stateFile}: the folder ${folder} does not exist`);
+    }
+    if (existsSync(stateFile) && statSync(stateFile).isDirectory()) {
+      throw new Error(`--state-file ${stateFile}: is a folder, not a file`);
+    }
+  }
   if (!isLoopback(values.host))
     throw new Error(`--host must be a loopback address, got ${JSON.stringify(values.host)}`);
   const mode = values["write-key-mode"];
@@ -72,14 +88,14 @@ async function main() {
   const rateLimit =
     values["rate-limit"] !== undefined
       ? {
-          limit: number("rate-limit", values["rate-limit"]),
+          limit: number("rate-limit", values["rate-limit"], 1),
           windowSeconds: number("rate-window", values["rate-window"], 1),
         }
       : undefined;
   const apiKeys = values["api-key"];
   const emulator = await startEmulator({
     host: values.host,
-    port: number("port", values.port),
+    port,
     ...(apiKeys ? { apiKeys } : {}),
     ...(values["state-file"] ? { stateFile: values["state-file"] } : {}),
     latencyMs: number("latency-ms", values["latency-ms"]),

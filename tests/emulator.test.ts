@@ -1,5 +1,5 @@
 // The emulator answers like the spec: operations, error shapes, auth, label default, limit.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, parseFault, startEmulator } from "../emulator";
 
 let emulator: Emulator;
@@ -166,7 +166,16 @@ describe("npm run emulator", () => {
     const { spawnSync } = await import("node:child_process");
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ["dist/emulator/cli.js", ...args], { encoding: "utf8" }).stderr;
-    expect(run("--port", "x")).toContain('--port must be a whole number, got "x"');
+    // One line each, naming the flag; no stack trace.
+    expect(run("--port", "x")).toBe('sendgrid-segment-emulator: --port must be a whole number from 0 to 65535, got "x"\n');
+    expect(run("--port", "99999")).toBe(
+      'sendgrid-segment-emulator: --port must be a whole number from 0 to 65535, got "99999"\n',
+    );
+    expect(run("--rate-limit", "0")).toBe('sendgrid-segment-emulator: --rate-limit must be a whole number from 1, got "0"\n');
+    expect(run("--state-file", "/nonexistent-folder/state.json")).toBe(
+      "sendgrid-segment-emulator: --state-file /nonexistent-folder/state.json: the folder /nonexistent-folder does not exist\n",
+    );
+    expect(run("--state-file", "dist")).toBe("sendgrid-segment-emulator: --state-file dist: is a folder, not a file\n");
     expect(run("--fault", "GET:explode")).toContain('--fault "GET:explode": KIND must be');
     expect(run("--rate-limit", "5", "--rate-window", "0")).toContain("--rate-window must be a whole number from 1");
     expect(run("--write-key-mode", "half")).toContain("--write-key-mode must be full, masked or omitted");
@@ -184,11 +193,23 @@ describe("npm run emulator", () => {
 });
 
 describe("--state-file", () => {
-  it("keeps integrations across restarts, so a second run sees what the first made", async () => {
-    const { mkdtempSync, readFileSync } = await import("node:fs");
+  const dirs: string[] = [];
+  const stateFile = async () => {
+    const { mkdtempSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
-    const file = join(mkdtempSync(join(tmpdir(), "emulator-state-")), "state.json");
+    const dir = mkdtempSync(join(tmpdir(), "emulator-state-"));
+    dirs.push(dir);
+    return join(dir, "state.json");
+  };
+  afterEach(async () => {
+    const { rmSync } = await import("node:fs");
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps integrations across restarts, so a second run sees what the first made", async () => {
+    const { readFileSync } = await import("node:fs");
+    const file = await stateFile();
     const first = await startEmulator({ stateFile: file });
     const seeded = first.seed({ ...input(), label: "Kept" }, "sub");
     await first.close();
@@ -209,10 +230,8 @@ describe("--state-file", () => {
   });
 
   it("refuses a state file that is not its own, naming it", async () => {
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { tmpdir } = await import("node:os");
-    const file = join(mkdtempSync(join(tmpdir(), "emulator-state-")), "state.json");
+    const { writeFileSync } = await import("node:fs");
+    const file = await stateFile();
     writeFileSync(file, "not json");
     await expect(startEmulator({ stateFile: file })).rejects.toThrow(`state file ${file} is not JSON`);
     writeFileSync(file, "{}");

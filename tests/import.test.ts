@@ -83,8 +83,10 @@ describe("npx pulumi-sendgrid-segment import", () => {
     // It names what this command reads, not the stack config it never looks at.
     expect(noKey.stderr).toBe("pulumi-sendgrid-segment: no API key: set SENDGRID_API_KEY\n");
     const noAccountKey = await runImport(["--account", "brand-b"]);
-    expect(noAccountKey.stderr).toContain('No SendGrid account "brand-b" is configured');
-    expect(noAccountKey.stderr).toContain("SENDGRID_ACCOUNT_BRAND_B_API_KEY");
+    expect(noAccountKey.stderr).toBe(
+      'pulumi-sendgrid-segment: no API key for account "brand-b": set SENDGRID_ACCOUNT_BRAND_B_API_KEY ' +
+        "(and SENDGRID_ACCOUNT_BRAND_B_REGION or SENDGRID_ACCOUNT_BRAND_B_API_BASE_URL as needed)\n",
+    );
     const badFlag = await runImport(["--api-key", "x"]);
     expect(badFlag.status).not.toBe(0);
     expect(badFlag.stderr).toContain("unknown option '--api-key'");

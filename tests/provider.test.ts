@@ -1,5 +1,5 @@
 // Layer 2: the provider's methods against the emulator over real HTTP.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -445,8 +445,13 @@ describe("diff, as the engine receives it", () => {
 });
 
 describe("the package version (User-Agent)", () => {
+  const roots: string[] = [];
+  afterAll(() => {
+    for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+  });
   const layout = (files: Record<string, string>) => {
     const root = mkdtempSync(join(tmpdir(), "pkg-"));
+    roots.push(root);
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(root, path)), { recursive: true });
       writeFileSync(join(root, path), text);

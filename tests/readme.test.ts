@@ -58,7 +58,10 @@ beforeAll(async () => {
   chmodSync(npx, 0o755);
   copyFileSync(join(REPO, "tests/fixtures/pulumi/stack-export-sample.json"), join(work, "state.json"));
 });
-afterAll(() => emulator.close());
+afterAll(async () => {
+  await emulator.close();
+  rmSync(work, { recursive: true, force: true });
+});
 
 function bash(line: string, untilListening: boolean) {
   const child = spawn("bash", ["-c", line], {
