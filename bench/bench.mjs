@@ -26,33 +26,40 @@ const { startProviderServer, peakRssKiB } = requireRepo("./tests/support/engine.
 const { startEmulator } = requireRepo("./dist/emulator/index.js");
 const pulumi = requireRepo("@pulumi/pulumi");
 
-/** Bad input: one line naming it, no stack trace, nothing written. */
+/**
+ * Bad input: one line naming it, no stack trace, nothing written.
+ * @param {string} message
+ * @returns {never}
+ */
 const fail = (message) => {
   process.stderr.write(`bench: ${message}\n`);
   process.exit(2);
 };
-let opt;
-try {
-  opt = parseArgs({
-    options: {
-      n: { type: "string", default: "60" },
-      rounds: { type: "string", default: "5" },
-      "latency-ms": { type: "string", default: "50" },
-      concurrency: { type: "string", default: "10" },
-      rate: { type: "string", default: "20" },
-      "rate-n": { type: "string", default: "60" },
-      "cold-runs": { type: "string", default: "5" },
-      out: { type: "string", default: join(REPO, "bench", "results.json") },
-    },
-    strict: true,
-  }).values;
-} catch (error) {
-  fail(/** @type {Error} */ (error).message);
-}
+const parse = () => {
+  try {
+    return parseArgs({
+      options: {
+        n: { type: "string", default: "60" },
+        rounds: { type: "string", default: "5" },
+        "latency-ms": { type: "string", default: "50" },
+        concurrency: { type: "string", default: "10" },
+        rate: { type: "string", default: "20" },
+        "rate-n": { type: "string", default: "60" },
+        "cold-runs": { type: "string", default: "5" },
+        out: { type: "string", default: join(REPO, "bench", "results.json") },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return fail(/** @type {Error} */ (error).message);
+  }
+};
+const opt = parse();
 /** A whole number of at least `min` from a flag, or a one-line failure naming it. */
 const whole = (flag, min = 1) => {
   const n = Number(opt[flag]);
-  if (!Number.isInteger(n) || n < min) fail(`--${flag} must be a whole number from ${min}, got ${JSON.stringify(opt[flag])}`);
+  if (!Number.isInteger(n) || n < min)
+    fail(`--${flag} must be a whole number from ${min}, got ${JSON.stringify(opt[flag])}`);
   return n;
 };
 const N = whole("n");
@@ -62,7 +69,8 @@ const C = whole("concurrency");
 const RATE = whole("rate");
 const RATE_N = whole("rate-n");
 const COLD_RUNS = whole("cold-runs");
-if (!existsSync(dirname(resolve(opt.out)))) fail(`--out ${opt.out}: the folder ${dirname(resolve(opt.out))} does not exist`);
+if (!existsSync(dirname(resolve(opt.out))))
+  fail(`--out ${opt.out}: the folder ${dirname(resolve(opt.out))} does not exist`);
 const API_KEY = "SG.bench-key";
 const PER_ACCOUNT = 8; // under SendGrid's 10
 const BASE = "v3/marketing/integrations";

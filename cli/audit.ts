@@ -313,9 +313,7 @@ export function renderAudit(report: AuditReport): string {
     for (const i of g.inSync) out.push(`  in sync       ${i.name} (${i.id})`);
     for (const d of g.drifted) {
       const what = d.fields
-        .map((f) =>
-          f.state === undefined ? f.field : `${f.field} ${literal(f.state)} → ${literal(f.live)}`,
-        )
+        .map((f) => (f.state === undefined ? f.field : `${f.field} ${literal(f.state)} → ${literal(f.live)}`))
         .join("; ");
       out.push(
         `  drifted       ${d.name} (${d.id}): ${what}. \`pulumi refresh\` shows it; \`pulumi up\` restores the program's values`,
@@ -349,7 +347,9 @@ export function renderAudit(report: AuditReport): string {
   }
   for (const op of report.otherPending) out.push(`pending ${op.type} ${op.urn}: ${op.steps.join("; ")}`);
   if (report.groups.every((g) => g.error)) {
-    out.push("Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.");
+    out.push(
+      "Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.",
+    );
   } else out.push(report.clean ? "Clean: state and SendGrid agree." : "Needs attention: see above.");
   return `${out.join("\n")}\n`;
 }

@@ -80,7 +80,8 @@ function settingsFor(options: ApiOptions, account: string | undefined, env: Node
   // The commands read no stack config: an account they cannot find is one whose variables are unset.
   if (account !== undefined && !accountExists(account, () => undefined, env)) throw noKey();
   const settings = resolveSettings((key) => flags[key], env, account, FLAGS);
-  if (options.retryBudgetMs === undefined && !env[`${prefix}RETRY_BUDGET_MS`]) settings.retryBudgetMs = CLI_RETRY_BUDGET_MS;
+  if (options.retryBudgetMs === undefined && !env[`${prefix}RETRY_BUDGET_MS`])
+    settings.retryBudgetMs = CLI_RETRY_BUDGET_MS;
   if (!env[`${prefix}REQUEST_TIMEOUT_MS`]) settings.requestTimeoutMs = CLI_REQUEST_TIMEOUT_MS;
   if (!settings.apiKey) throw noKey();
   return settings;
@@ -186,7 +187,9 @@ export function buildCli(io: Partial<Io> = {}): Command {
         renameSync(partial, options.out);
       } catch (error) {
         rmSync(partial, { force: true });
-        throw new Error(`--out ${options.out}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new Error(
+          `--out ${options.out}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        );
       }
       err(`wrote ${found.length} declaration${found.length === 1 ? "" : "s"} to ${options.out}\n`);
     });
@@ -225,7 +228,9 @@ export function buildCli(io: Partial<Io> = {}): Command {
         try {
           exports.push({ from: `--file ${file}`, text: readFileSync(file, "utf8") });
         } catch (error) {
-          throw new Error(`--file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+          throw new Error(
+            `--file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+          );
         }
       }
       if (exports.length === 0) {

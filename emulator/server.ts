@@ -388,7 +388,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       // The client times out and goes; the server finishes the work later all the same.
       log(0, "late-commit");
       req.socket.setTimeout(0);
-      const body = req.method === "POST" || req.method === "PATCH" ? await readJson(req).catch(() => undefined) : undefined;
+      const body =
+        req.method === "POST" || req.method === "PATCH" ? await readJson(req).catch(() => undefined) : undefined;
       await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
       try {
         authorize(req.headers.authorization, options.apiKeys);

@@ -11,12 +11,18 @@
 import { type IntegrationsClient, scopeOf } from "./client";
 import { ApiError, ConflictError, isNotFound } from "./errors";
 import type { Holdings } from "./holdings";
-import type { IntegrationInputs } from "./types";
 import { patchReconciled } from "./reconcile";
+import type { IntegrationInputs } from "./types";
 import type { IdentifiedWireIntegration } from "./wire";
 
 /** Adoption brings every field to the declared state. */
-const ALL_FIELDS = ["label", "destination", "filters.emailEvents", "properties.writeKey", "properties.destinationRegion"];
+const ALL_FIELDS = [
+  "label",
+  "destination",
+  "filters.emailEvents",
+  "properties.writeKey",
+  "properties.destinationRegion",
+];
 
 export async function adoptIntegration(
   client: IntegrationsClient,

@@ -232,11 +232,11 @@ export function requireApiKey(settings: Settings): string {
   );
 }
 
-
 /** https anywhere; plain http only to this machine (the emulator, a local proxy). */
 function checkBaseUrl(value: string, from: string): string {
   let url: URL;
-  const rule = "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
+  const rule =
+    "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
   try {
     url = new URL(value);
   } catch {

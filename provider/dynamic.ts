@@ -90,8 +90,7 @@ export async function check(olds: Props, news: Props): Promise<ReturnType<typeof
 }
 
 /** Whether check's `olds` come from state (a resource that exists), not a first create's `{}`. */
-const hasState = (olds: Props | undefined) =>
-  Object.keys(olds ?? {}).some((key) => key !== "__provider");
+const hasState = (olds: Props | undefined) => Object.keys(olds ?? {}).some((key) => key !== "__provider");
 
 export async function diff(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
   assertReadableState(olds, `diff ${describeId(id)}`);

@@ -231,7 +231,8 @@ function parseErrorBody(
   const errors = (parsed as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors)) return { details: [], omitted: 0, fromSendGrid: false };
   const objects = errors.filter((e): e is Record<string, unknown> => e !== null && typeof e === "object");
-  const fromSendGrid = objects.length > 0 && objects.length === errors.length && objects.every((e) => typeof e.message === "string");
+  const fromSendGrid =
+    objects.length > 0 && objects.length === errors.length && objects.every((e) => typeof e.message === "string");
   // Redact before cutting, so a cut can never leave part of a secret in view.
   const text = (value: unknown, max: number) => clip(redact(String(value).slice(0, RAW_FIELD), secrets), max);
   const details = objects.slice(0, MAX_DETAILS).map((e) => ({

@@ -37,7 +37,13 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH
  * failure (a header Node refuses, a TLS certificate it rejects, an unknown local error) happens
  * before anything is sent, so it is final and certain.
  */
-export const MAY_HAVE_BEEN_SENT = ["ETIMEDOUT", "ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_STREAM_PREMATURE_CLOSE"] as const;
+export const MAY_HAVE_BEEN_SENT = [
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ERR_STREAM_PREMATURE_CLOSE",
+] as const;
 
 /** Whether a request that failed with this network error code may have reached the server. */
 export const mayHaveBeenSent = (code: string | undefined): boolean =>

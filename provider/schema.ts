@@ -13,13 +13,13 @@ import {
   DEFAULT_LABEL,
   DESTINATION_REGIONS,
   DESTINATIONS,
+  describeValue,
   EMAIL_EVENTS,
   type EmailEvent,
-  describeValue,
   HEADER_VALUE,
-  isRecord,
   INTEGRATION_ID,
   type IntegrationInputs,
+  isRecord,
   normalizeEvents,
   WRITE_KEY_MAX,
   WRITE_KEY_MIN,
@@ -233,7 +233,6 @@ function normalize(raw: Record<string, unknown>): Record<string, unknown> {
   }
   return inputs;
 }
-
 
 /**
  * Read checked inputs (or stored outputs, which carry the same fields) as typed desired state.

@@ -9,11 +9,11 @@ import * as v from "valibot";
 import {
   DEFAULT_DESTINATION,
   DEFAULT_LABEL,
-  describeValue,
   DESTINATION_REGIONS,
   DESTINATIONS,
   type Destination,
   type DestinationRegion,
+  describeValue,
   EMAIL_EVENTS,
   type EmailEvent,
   INTEGRATION_ID,

@@ -64,7 +64,11 @@ function pinned() {
     const pkg = createRequire(join(REPO, "package.json")).resolve("pulumi/package.json");
     const { version } = JSON.parse(readFileSync(pkg, "utf8"));
     const home = process.env.PULUMI_HOME || join(homedir(), ".pulumi");
-    return { version, launcher: join(dirname(pkg), "run.js"), cached: join(home, "versions", version, "bin", "pulumi") };
+    return {
+      version,
+      launcher: join(dirname(pkg), "run.js"),
+      cached: join(home, "versions", version, "bin", "pulumi"),
+    };
   } catch {
     return undefined;
   }
@@ -80,10 +84,16 @@ function findCli() {
   const pin = pinned();
   if (!pin) missing.push("the pinned Pulumi CLI (devDependency `pulumi`) is not installed: run `npm ci`");
   else {
-    const viaLauncher = { command: process.execPath, prefix: [pin.launcher], what: `the pinned Pulumi CLI ${pin.version}` };
+    const viaLauncher = {
+      command: process.execPath,
+      prefix: [pin.launcher],
+      what: `the pinned Pulumi CLI ${pin.version}`,
+    };
     if (isExecutable(pin.cached)) return viaLauncher;
     if (process.env.LOCAL_STACK_DOWNLOAD === "0") {
-      missing.push(`the pinned Pulumi CLI ${pin.version} is not in ${dirname(dirname(pin.cached))}, and LOCAL_STACK_DOWNLOAD=0`);
+      missing.push(
+        `the pinned Pulumi CLI ${pin.version} is not in ${dirname(dirname(pin.cached))}, and LOCAL_STACK_DOWNLOAD=0`,
+      );
     } else {
       process.stderr.write(`installing the pinned Pulumi CLI ${pin.version} (first use) ...\n`);
       const install = spawnSync(process.execPath, [pin.launcher, "version"], { encoding: "utf8" });
@@ -105,7 +115,7 @@ function versionOf(cli) {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
-const atLeast = (v, min) => v[0] !== min[0] ? v[0] > min[0] : v[1] !== min[1] ? v[1] > min[1] : v[2] >= min[2];
+const atLeast = (v, min) => (v[0] !== min[0] ? v[0] > min[0] : v[1] !== min[1] ? v[1] > min[1] : v[2] >= min[2]);
 
 /** Start the emulator; resolves with its URL and a stop function. */
 function startEmulator() {
@@ -140,7 +150,11 @@ function startEmulator() {
 
 function pulumi(cli, args, env) {
   process.stderr.write(`$ pulumi ${args.join(" ")}\n`);
-  const result = spawnSync(cli.command, [...cli.prefix, ...args], { cwd: REPO, env, stdio: ["inherit", "inherit", "inherit"] });
+  const result = spawnSync(cli.command, [...cli.prefix, ...args], {
+    cwd: REPO,
+    env,
+    stdio: ["inherit", "inherit", "inherit"],
+  });
   if (result.status !== 0) throw Object.assign(new Error(`pulumi ${args[0]} failed`), { exitCode: result.status ?? 1 });
 }
 
@@ -190,11 +204,15 @@ async function main() {
       return 0;
     }
     pulumi(cli, ["up", "--yes", "--stack", STACK], env);
-    const ids = spawnSync(cli.command, [...cli.prefix, "stack", "output", "integrationIds", "--json", "--stack", STACK], {
-      cwd: REPO,
-      env,
-      encoding: "utf8",
-    });
+    const ids = spawnSync(
+      cli.command,
+      [...cli.prefix, "stack", "output", "integrationIds", "--json", "--stack", STACK],
+      {
+        cwd: REPO,
+        env,
+        encoding: "utf8",
+      },
+    );
     if (ids.status !== 0) throw Object.assign(new Error("pulumi stack output failed"), { exitCode: ids.status ?? 1 });
     process.stdout.write(`Integration ids (live in the emulator, kept across runs):\n${ids.stdout.trim()}\n`);
     return 0;

@@ -14,7 +14,11 @@ const check = args.includes("--check");
 const [reportPath = "reports/mutation.json", docPath = "docs/mutation.md"] = args.filter((a) => a !== "--check");
 /** Issue 12: every file at 85 % or more (the overall floor is thresholds.break in stryker.config.mjs). */
 const PER_FILE_MIN = 85;
-/** Bad input: one line naming it, no stack trace, nothing written. */
+/**
+ * Bad input: one line naming it, no stack trace, nothing written.
+ * @param {string} message
+ * @returns {never}
+ */
 const fail = (message) => {
   process.stderr.write(`mutation-report: ${message}\n`);
   process.exit(2);
@@ -23,7 +27,9 @@ const readText = (path, what) => {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    return fail(`${path}: cannot read ${what} (${/** @type {NodeJS.ErrnoException} */ (error).code}); run \`npm run test:mutation\` first`);
+    return fail(
+      `${path}: cannot read ${what} (${/** @type {NodeJS.ErrnoException} */ (error).code}); run \`npm run test:mutation\` first`,
+    );
   }
 };
 let report;

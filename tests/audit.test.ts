@@ -131,11 +131,7 @@ async function audit(state: string, ...args: string[]) {
   return auditWith({}, state, ...args);
 }
 
-async function auditWith(
-  io: { env?: Record<string, string>; stdinIsTTY?: boolean },
-  state: string,
-  ...args: string[]
-) {
+async function auditWith(io: { env?: Record<string, string>; stdinIsTTY?: boolean }, state: string, ...args: string[]) {
   let stdout = "";
   let stderr = "";
   let code = 0;
@@ -183,7 +179,14 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
         "urn:pulumi:staging::",
       );
       writeFileSync(join(dir, "staging.json"), staging);
-      const { json, code, stdout } = await audit("", "--file", join(dir, "prod.json"), "--file", join(dir, "staging.json"), "--json");
+      const { json, code, stdout } = await audit(
+        "",
+        "--file",
+        join(dir, "prod.json"),
+        "--file",
+        join(dir, "staging.json"),
+        "--json",
+      );
       expect(code).toBe(2);
       expect(json.stacks).toEqual(["prod", "staging"]);
       expect(json.groups[0].inSync).toEqual([
@@ -228,7 +231,9 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
     const state = stackExport([{ name: "x", id: "abc", label: "X", events: ["open"], account: "nowhere" }]);
     const { stdout, code } = await auditWith({ env: {} }, state);
     expect(code).toBe(1);
-    expect(stdout).toMatch(/Nothing was checked: no account or subuser could be read \(see above\), so this says nothing about SendGrid\.\n$/);
+    expect(stdout).toMatch(
+      /Nothing was checked: no account or subuser could be read \(see above\), so this says nothing about SendGrid\.\n$/,
+    );
   });
 
   it("a terminal on standard input and no --file: says how to feed it a stack export", async () => {
@@ -316,7 +321,9 @@ describe("audit", () => {
       `drifted       drifted (${drifted}): label "Original" → "Renamed in UI"; properties.writeKey; properties.destinationRegion "EU" → "US".`,
     );
     expect(human.stdout).toContain("gone          gone (deleted-in-ui): in state, not in SendGrid.");
-    expect(human.stdout).toContain(`unmanaged     "Made in UI" (${unmanaged}): live, not in this stack's state. Adopt it with:`);
+    expect(human.stdout).toContain(
+      `unmanaged     "Made in UI" (${unmanaged}): live, not in this stack's state. Adopt it with:`,
+    );
     expect(human.stdout).toMatch(/Needs attention: see above\.\n$/);
   });
 
@@ -710,7 +717,14 @@ describe("audit's parts", () => {
   });
 
   it("needs attention for any one finding, and not for integrations in sync", () => {
-    const base = { inSync: [{ stack: "prod", name: "a", id: "1" }], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
+    const base = {
+      inSync: [{ stack: "prod", name: "a", id: "1" }],
+      drifted: [],
+      gone: [],
+      heldTwice: [],
+      unmanaged: [],
+      pendingCreates: [],
+    };
     expect(needsAttention(base)).toBe(false);
     for (const finding of [
       { error: "unreadable" },
@@ -772,7 +786,16 @@ describe("audit's parts", () => {
           ],
         },
         unmanaged,
-        { account: "eu", error: "no key", inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] },
+        {
+          account: "eu",
+          error: "no key",
+          inSync: [],
+          drifted: [],
+          gone: [],
+          heldTwice: [],
+          unmanaged: [],
+          pendingCreates: [],
+        },
         { account: "empty", inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] },
       ],
       otherPending: [{ urn: "urn:x", type: "updating", steps: ["one", "two"] }],
@@ -808,7 +831,14 @@ describe("audit's parts", () => {
         "",
       ].join("\n"),
     );
-    const inSyncOnly = { inSync: [{ stack: "prod", name: "a", id: "1" }], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
+    const inSyncOnly = {
+      inSync: [{ stack: "prod", name: "a", id: "1" }],
+      drifted: [],
+      gone: [],
+      heldTwice: [],
+      unmanaged: [],
+      pendingCreates: [],
+    };
     expect(renderAudit({ clean: true, stacks: ["prod"], groups: [inSyncOnly], otherPending: [] })).toBe(
       "default account, parent:\n  in sync       a (1)\nClean: state and SendGrid agree.\n",
     );

@@ -79,7 +79,8 @@ describe("configuration", () => {
       }
       return "accepted";
     };
-    const rule = "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
+    const rule =
+      "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
     expect(reason("nope")).toBe(`Invalid sendgrid:apiBaseUrl "nope": not a URL; ${rule}`);
     // A host without a scheme parses with the scheme "localhost:" and an origin of "null": the value is shown.
     expect(reason("localhost:8787")).toBe(`Invalid sendgrid:apiBaseUrl "localhost:8787": ${rule}`);

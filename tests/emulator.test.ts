@@ -167,11 +167,15 @@ describe("npm run emulator", () => {
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ["dist/emulator/cli.js", ...args], { encoding: "utf8" }).stderr;
     // One line each, naming the flag; no stack trace.
-    expect(run("--port", "x")).toBe('sendgrid-segment-emulator: --port must be a whole number from 0 to 65535, got "x"\n');
+    expect(run("--port", "x")).toBe(
+      'sendgrid-segment-emulator: --port must be a whole number from 0 to 65535, got "x"\n',
+    );
     expect(run("--port", "99999")).toBe(
       'sendgrid-segment-emulator: --port must be a whole number from 0 to 65535, got "99999"\n',
     );
-    expect(run("--rate-limit", "0")).toBe('sendgrid-segment-emulator: --rate-limit must be a whole number from 1, got "0"\n');
+    expect(run("--rate-limit", "0")).toBe(
+      'sendgrid-segment-emulator: --rate-limit must be a whole number from 1, got "0"\n',
+    );
     expect(run("--state-file", "/nonexistent-folder/state.json")).toBe(
       "sendgrid-segment-emulator: --state-file /nonexistent-folder/state.json: the folder /nonexistent-folder does not exist\n",
     );

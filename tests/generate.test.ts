@@ -123,7 +123,9 @@ describe("variables are valid, unique and never shadow the program's names (foun
         info({ integrationId: `id${i}`, label }),
       ),
     );
-    const variables = [...program.matchAll(/^const (\w+) = new SegmentIntegration\("([^"]+)"/gm)].map((m) => `${m[1]} ${m[2]}`);
+    const variables = [...program.matchAll(/^const (\w+) = new SegmentIntegration\("([^"]+)"/gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
     expect(variables).toEqual([
       "const2 const-2",
       "pulumi2 pulumi-2",

@@ -318,7 +318,9 @@ describe("a 404 that is not SendGrid's (issue 16)", () => {
 
 describe("check at preview (issue 16)", () => {
   it("an account still unknown is not looked up", async () => {
-    expect((await provider.check({}, desired({ account: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }))).failures).toEqual([]);
+    expect((await provider.check({}, desired({ account: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }))).failures).toEqual(
+      [],
+    );
   });
 });
 

@@ -15,8 +15,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ts from "typescript";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { linkedConsumer, REPO } from "./support/programs";
 
@@ -178,7 +178,10 @@ describe("the README's TypeScript programs compile as `pulumi new typescript` se
       const program = ts.createProgram(files, options);
       const problems = ts
         .getPreEmitDiagnostics(program)
-        .map((d) => `${d.file ? `${d.file.fileName.split("/").at(-1)}: ` : ""}TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`);
+        .map(
+          (d) =>
+            `${d.file ? `${d.file.fileName.split("/").at(-1)}: ` : ""}TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`,
+        );
       expect(problems).toEqual([]);
     } finally {
       consumer.dispose();

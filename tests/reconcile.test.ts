@@ -2,10 +2,10 @@
 // failures are final, and what the user is told when checking fails. In-process, over real HTTP.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
-import * as provider from "../provider/dynamic";
-import { ApiError, RequestError, ResponseError } from "../provider/errors";
 import { IntegrationsClient } from "../provider/client";
 import { resolveSettings } from "../provider/config";
+import * as provider from "../provider/dynamic";
+import { ApiError, RequestError, ResponseError } from "../provider/errors";
 import { Holdings } from "../provider/holdings";
 import {
   createReconciled,
@@ -291,7 +291,8 @@ describe("a server still committing", () => {
     expect(mayStillCommit(new RequestError("create", "X", "r", [], "ETIMEDOUT"))).toBe(true);
     expect(mayStillCommit(new RequestError("create", "X", "r", [], "ECONNRESET"))).toBe(true);
     for (const status of [502, 504]) expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(true);
-    for (const status of [200, 500, 503]) expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(false);
+    for (const status of [200, 500, 503])
+      expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(false);
     expect(mayStillCommit(new ResponseError("create", "X", 201, "p", []))).toBe(false);
   });
 });
@@ -383,9 +384,13 @@ describe("patchReconciled", () => {
     const { client } = await direct();
     const id = seeded();
     emulator.inject({ kind: "status", status: 200, method: "PATCH" }); // a 200 that does nothing
-    const error = await rejectionOf(patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {}));
+    const error = await rejectionOf(
+      patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {}),
+    );
     expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
-    expect(error.message).toMatch(new RegExp(`^Unable to update SendGrid Segment integration ${id}: the answer \\(HTTP 200`));
+    expect(error.message).toMatch(
+      new RegExp(`^Unable to update SendGrid Segment integration ${id}: the answer \\(HTTP 200`),
+    );
     expect(calls()).toEqual(["PATCH 200", "GET 200"]);
   });
 

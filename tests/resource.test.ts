@@ -151,7 +151,9 @@ describe("listSegmentIntegrations in-process", () => {
           resolveSettings(() => undefined, { SENDGRID_API_KEY: API_KEY, SENDGRID_API_BASE_URL: emulator.url }),
           bad,
         ),
-      ).rejects.toThrow("Invalid onBehalfOf: a subuser name (or `account-id <id>`) of printable ASCII without leading or trailing spaces: it is sent as the on-behalf-of HTTP header");
+      ).rejects.toThrow(
+        "Invalid onBehalfOf: a subuser name (or `account-id <id>`) of printable ASCII without leading or trailing spaces: it is sent as the on-behalf-of HTTP header",
+      );
     }
     expect(emulator.requests.length).toBe(before);
   });

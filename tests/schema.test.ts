@@ -257,7 +257,8 @@ describe("check: every message, in full", () => {
       "filters.emailEvents[0]":
         'must be one of drop, processed, deferred, group_unsubscribe, bounce, delivered, click, unsubscribe, open, group_resubscribe, spamreport, machine_opened; got "opne"',
       "properties.writeKey": "must be 6 to 51 characters long (got 2)",
-      "properties.destinationRegion": "must be one of US, EU; got a string of 4 characters (not shown: properties is secret)",
+      "properties.destinationRegion":
+        "must be one of US, EU; got a string of 4 characters (not shown: properties is secret)",
     });
     expect(reasons({ ...base(), filters: { emailEvents: [] }, onBehalfOf: "a\u0007b" })).toEqual({
       "filters.emailEvents": "must list at least one email event",

@@ -86,9 +86,7 @@ describe("adoption happens only on a resource's first create", () => {
     expect(now.id).not.toBe(uiId);
     expect(liveIds()).toEqual([now.id]); // the adopted one was replaced (deleted), the new one lives
     expect(now.outputs.importId).toBeUndefined(); // it adopted nothing
-    expect(sent()).toEqual(
-      options.deleteBeforeReplace ? ["DELETE 204", "POST 201"] : ["POST 201", "DELETE 204"],
-    );
+    expect(sent()).toEqual(options.deleteBeforeReplace ? ["DELETE 204", "POST 201"] : ["POST 201", "DELETE 204"]);
   });
 
   it("an account change whose new account reaches the same SendGrid user replaces without losing the integration", async () => {

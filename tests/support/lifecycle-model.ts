@@ -119,7 +119,8 @@ const accountOf = (outputs: Record<string, any>) => (outputs.onBehalfOf as strin
 
 function liveMap(emulator: Emulator): Map<string, { account: string; integration: any }> {
   const live = new Map<string, { account: string; integration: any }>();
-  for (const [account, list] of emulator.accounts()) for (const i of list) live.set(i.integration_id, { account, integration: i });
+  for (const [account, list] of emulator.accounts())
+    for (const i of list) live.set(i.integration_id, { account, integration: i });
   return live;
 }
 
@@ -132,7 +133,7 @@ async function withFaults(
   real: Real,
   faults: Fault[],
   creates: number,
-  step: () => Promise<string[] | void>,
+  step: () => Promise<unknown>,
   deletes: string[] = [],
 ) {
   model.steps++;
@@ -140,7 +141,8 @@ async function withFaults(
   real.emulator.inject(...faults);
   let failure: Error | undefined;
   try {
-    for (const id of (await step()) ?? []) model.mayBeGone.add(id);
+    const deleted = await step();
+    if (Array.isArray(deleted)) for (const id of deleted) model.mayBeGone.add(id);
   } catch (error) {
     failure = error as Error;
   }
@@ -158,7 +160,7 @@ async function withFaults(
   const fresh = [...live.keys()].filter((id) => !before.has(id) && !held.includes(id) && !model.uiMade.has(id));
   if (fresh.length > 0) {
     // Only the message crosses gRPC: a create that may have left one says "It may have been created".
-    const mayExist = failure !== undefined && failure.message.includes("It may have been created");
+    const mayExist = failure?.message.includes("It may have been created") === true;
     expect(mayExist, `unheld new integrations ${fresh} after ${failure ? failure.message : "a success"}`).toBe(true);
     expect(fresh.length).toBeLessThanOrEqual(creates);
     for (const id of fresh) model.reportedOrphans.add(id);

@@ -20,7 +20,12 @@ if (args[0] === "version") {
   process.stdout.write(`${process.env.STANDIN_VERSION ?? "v3.265.0"}\n`);
   process.exit(0);
 }
-const record = { args, self: __filename, cwd: process.cwd(), env: Object.fromEntries(ENV.map((k) => [k, process.env[k] ?? null])) };
+const record = {
+  args,
+  self: __filename,
+  cwd: process.cwd(),
+  env: Object.fromEntries(ENV.map((k) => [k, process.env[k] ?? null])),
+};
 /** @returns {Promise<any>} */
 const api = (path, init = {}) =>
   fetch(`${process.env.SENDGRID_API_BASE_URL}/v3/marketing/integrations${path}`, {
