@@ -17,7 +17,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI_REQUEST_TIMEOUT_MS, CLI_RETRY_BUDGET_MS } from "../cli/main";
 import { type Emulator, startEmulator } from "../emulator";
+import { MAX_ANSWER_BYTES, MAX_CONCURRENT_CALLS } from "../provider/client";
+import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET_MS } from "../provider/config";
+import { MAX_DETAILS, MAX_MESSAGE_LENGTH } from "../provider/errors";
+import { MAX_CREATE_ATTEMPTS } from "../provider/reconcile";
+import { DEFAULT_RETRY, RATE_LIMIT_JITTER } from "../provider/retry";
+import { INTEGRATION_LIMIT, STATE_VERSION } from "../provider/types";
 import { linkedConsumer, REPO } from "./support/programs";
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
@@ -224,5 +231,37 @@ describe("building from a fresh clone", () => {
     } finally {
       if (!existed) rmSync(own, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the README's numbers are the code's", () => {
+  it.each([
+    ["at most 10 API calls per account", () => `At most ${MAX_CONCURRENT_CALLS} API calls per`],
+    ["a fifth of the wait as jitter", () => (RATE_LIMIT_JITTER === 0.2 ? "jitter of up to a fifth of that wait" : "?")],
+    ["at least 50 ms of jitter", () => `(at least\n  ${DEFAULT_RETRY.rateLimitJitterMs} ms)`],
+    ["backoff from 250 ms", () => `back off exponentially from ${DEFAULT_RETRY.baseMs} ms`],
+    ["at most 10 s per step", () => `at most ${DEFAULT_RETRY.maxBackoffMs / 1000} s per step`],
+    ["default budget 120 s", () => `(default ${DEFAULT_RETRY_BUDGET_MS / 1000} s)`],
+    ["default request timeout 30 s", () => `(default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s)`],
+    ["at most 3 POSTs", () => `at most ${MAX_CREATE_ATTEMPTS} POSTs in all`],
+    ["answers up to 256 KiB", () => `read up to ${MAX_ANSWER_BYTES / 1024} KiB`],
+    ["errors at most 1 KiB", () => `Errors are at most ${MAX_MESSAGE_LENGTH / 1024} KiB`],
+    ["SendGrid's first 3 errors", () => `SendGrid's first ${MAX_DETAILS} errors`],
+    ["the limit of 10", () => `limit of ${INTEGRATION_LIMIT} per account`],
+    ["state version 2", () => `\`stateVersion\` (${STATE_VERSION} for this release`],
+    ["the commands' 10 s of retries", () => `${CLI_RETRY_BUDGET_MS / 1000} s of retries`],
+    ["the commands' 5 s per attempt", () => `${CLI_REQUEST_TIMEOUT_MS / 1000} s per attempt`],
+    ["about 15 s in all", () => `about ${(CLI_RETRY_BUDGET_MS + CLI_REQUEST_TIMEOUT_MS) / 1000} s`],
+  ])("%s", (_, text) => {
+    expect(README.replace(/\n\s+/g, "\n  ")).toContain(text());
+  });
+
+  it("the shim sizes: 673 bytes now, 2,237 in 0.1.0's state", async () => {
+    const { rootProgramProvider } = await import("./support/programs");
+    const fixture = JSON.parse(readFileSync(join(REPO, "tests/fixtures/state-0.1.0.json"), "utf8"));
+    const now = Buffer.byteLength(await rootProgramProvider());
+    const old = Buffer.byteLength(fixture.inputs.__provider);
+    expect(README).toContain(`thin shim of ${now}\n  bytes`);
+    expect(README).toContain(`a ${old.toLocaleString("en-US")}-byte shim of another shape`);
   });
 });

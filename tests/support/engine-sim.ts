@@ -82,6 +82,18 @@ export class SimEngine {
     return "update";
   }
 
+  /**
+   * What `pulumi up` does first for every resource the program still declares and that does not
+   * change: check and diff (no API call). This is how the provider sees which integrations the
+   * stack's resources hold.
+   */
+  async registerUnchanged(): Promise<void> {
+    for (const [name, entry] of this.state) {
+      const checked = await this.door.check(name, entry.inputs, { ...entry.inputs, ...this.extra });
+      await this.door.diff(name, entry.id, entry.outputs, checked.inputs);
+    }
+  }
+
   /** `pulumi refresh` of one resource: gone when read answers an empty id. */
   async refresh(name: string): Promise<"gone" | "refreshed"> {
     const old = this.state.get(name);

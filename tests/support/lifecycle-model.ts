@@ -396,6 +396,8 @@ async function restart(real: Real) {
   }
   real.engine = engine;
   real.output = output;
+  // A deployment's program declares every resource in state: the engine checks and diffs each.
+  await engine.registerUnchanged();
 }
 
 const nameArb = fc.constantFrom(...NAMES);
