@@ -580,6 +580,15 @@ describe("audit's parts", () => {
     properties: { destinationRegion: region },
     ...fields,
   });
+  /** A place where one integration is in sync and nothing else was found. */
+  const inSyncOnly = () => ({
+    inSync: [{ stack: "prod", name: "a", id: "1" }],
+    drifted: [],
+    gone: [],
+    heldTwice: [],
+    unmanaged: [],
+    pendingCreates: [],
+  });
   const stateOf = (managed: StateIntegration[], pendingCreates: StateIntegration[] = []): StackState => ({
     managed,
     pendingCreates,
@@ -717,14 +726,7 @@ describe("audit's parts", () => {
   });
 
   it("needs attention for any one finding, and not for integrations in sync", () => {
-    const base = {
-      inSync: [{ stack: "prod", name: "a", id: "1" }],
-      drifted: [],
-      gone: [],
-      heldTwice: [],
-      unmanaged: [],
-      pendingCreates: [],
-    };
+    const base = inSyncOnly();
     expect(needsAttention(base)).toBe(false);
     for (const finding of [
       { error: "unreadable" },
@@ -831,18 +833,10 @@ describe("audit's parts", () => {
         "",
       ].join("\n"),
     );
-    const inSyncOnly = {
-      inSync: [{ stack: "prod", name: "a", id: "1" }],
-      drifted: [],
-      gone: [],
-      heldTwice: [],
-      unmanaged: [],
-      pendingCreates: [],
-    };
-    expect(renderAudit({ clean: true, stacks: ["prod"], groups: [inSyncOnly], otherPending: [] })).toBe(
+    expect(renderAudit({ clean: true, stacks: ["prod"], groups: [inSyncOnly()], otherPending: [] })).toBe(
       "default account, parent:\n  in sync       a (1)\nClean: state and SendGrid agree.\n",
     );
-    const unreadable = { ...inSyncOnly, inSync: [], error: "HTTP 401" };
+    const unreadable = { ...inSyncOnly(), inSync: [], error: "HTTP 401" };
     expect(renderAudit({ clean: false, stacks: [], groups: [unreadable], otherPending: [] })).toBe(
       "default account, parent:\n  not checked: HTTP 401\n" +
         "Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.\n",

@@ -25,7 +25,7 @@ import { MAX_DETAILS, MAX_MESSAGE_LENGTH } from "../provider/errors";
 import { MAX_CREATE_ATTEMPTS } from "../provider/reconcile";
 import { DEFAULT_RETRY, RATE_LIMIT_JITTER } from "../provider/retry";
 import { INTEGRATION_LIMIT, STATE_VERSION } from "../provider/types";
-import { linkedConsumer, REPO } from "./support/programs";
+import { linkedConsumer, REPO, rootProgramProvider } from "./support/programs";
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
 const CONTRIBUTING = readFileSync(join(REPO, "CONTRIBUTING.md"), "utf8");
@@ -257,7 +257,6 @@ describe("the README's numbers are the code's", () => {
   });
 
   it("the shim sizes: 673 bytes now, 2,237 in 0.1.0's state", async () => {
-    const { rootProgramProvider } = await import("./support/programs");
     const fixture = JSON.parse(readFileSync(join(REPO, "tests/fixtures/state-0.1.0.json"), "utf8"));
     const now = Buffer.byteLength(await rootProgramProvider());
     const old = Buffer.byteLength(fixture.inputs.__provider);
