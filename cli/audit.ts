@@ -313,7 +313,7 @@ export function renderAudit(report: AuditReport): string {
     for (const i of g.inSync) out.push(`  in sync       ${i.name} (${i.id})`);
     for (const d of g.drifted) {
       const what = d.fields
-        .map((f) => (f.state === undefined ? f.field : `${f.field} ${literal(f.state)} → ${literal(f.live)}`))
+        .map((f) => (f.state === undefined ? f.field : `${f.field} ${literal(f.state)} → ${literal(f.live ?? "")}`))
         .join("; ");
       out.push(
         `  drifted       ${d.name} (${d.id}): ${what}. \`pulumi refresh\` shows it; \`pulumi up\` restores the program's values`,

@@ -35,8 +35,8 @@ const TAKEN = new Set(
  * a line in JavaScript, C1 controls drive some terminals, bidirectional controls reorder what a
  * reviewer sees).
  */
-export function literal(value: unknown): string {
-  return (JSON.stringify(value) ?? "undefined").replace(
+export function literal(value: string | readonly string[]): string {
+  return JSON.stringify(value).replace(
     /[^\x20-\x7e]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );

@@ -32,7 +32,7 @@ export async function adoptIntegration(
 ): Promise<IdentifiedWireIntegration> {
   const scope = scopeOf(desired);
   const subject = `SendGrid Segment integration from importId ${importId}`;
-  if (!holdings.claim(importId, "adopted")) {
+  if (!holdings.claim(importId, true)) {
     throw new ConflictError(
       `Unable to create ${subject}: another resource of this stack already manages integration ${importId}; ` +
         "two resources cannot manage one integration, nothing was changed",

@@ -16,16 +16,17 @@
 import { createHash } from "node:crypto";
 import type { IntegrationInputs } from "./types";
 
-type Holder = "state" | "made" | "adopted";
 type LimitFunction = import("p-limit", { with: { "resolution-mode": "import" }}).LimitFunction;
 
 export class Holdings {
-  private readonly held = new Map<string, Holder>();
+  /** Held ids, each with whether a create of this deployment adopted it. */
+  private readonly held = new Map<string, boolean>();
+  /** One queue per distinct integration created in this deployment: at most one per create. */
   private readonly queues = new Map<string, LimitFunction>();
 
   /** A resource in state points to `id`. */
   seen(id: string): void {
-    if (id && !this.held.has(id)) this.held.set(id, "state");
+    if (id && !this.held.has(id)) this.held.set(id, false);
   }
 
   /** Whether any resource of this deployment holds `id`. */
@@ -33,16 +34,16 @@ export class Holdings {
     return this.held.has(id);
   }
 
-  /** Record that a create returned `id`, made or adopted; false when another resource already holds it. */
-  claim(id: string, how: "made" | "adopted"): boolean {
+  /** Record that a create returned `id`, made by its POST or adopted; false when another resource holds it. */
+  claim(id: string, adopted: boolean): boolean {
     if (this.held.has(id)) return false;
-    this.held.set(id, how);
+    this.held.set(id, adopted);
     return true;
   }
 
   /** Whether a create of this deployment adopted `id` (so a resource in state no longer owns it). */
   adoptedHere(id: string): boolean {
-    return this.held.get(id) === "adopted";
+    return this.held.get(id) === true;
   }
 
   /** The integration is gone (deleted, or found gone): nobody holds it any more. */
@@ -62,22 +63,21 @@ export class Holdings {
       queue = pLimit(1);
       this.queues.set(key, queue);
     }
-    try {
-      return await queue(task);
-    } finally {
-      if (queue.activeCount === 0 && queue.pendingCount === 0) this.queues.delete(key);
-    }
+    return queue(task);
   }
 }
 
-/** A digest of what makes two integrations indistinguishable in a listing (the write key included). */
+/**
+ * A digest of what makes two integrations indistinguishable in a listing (the write key included).
+ * Checked inputs hold events as a set already (unique, sorted); an absent account or subuser is null.
+ */
 function identityKey(desired: IntegrationInputs): string {
   const identity = [
-    desired.account ?? "",
-    desired.onBehalfOf ?? "",
+    desired.account,
+    desired.onBehalfOf,
     desired.label,
     desired.destination,
-    [...desired.filters.emailEvents].sort(),
+    desired.filters.emailEvents,
     desired.properties.destinationRegion,
     desired.properties.writeKey,
   ];

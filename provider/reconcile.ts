@@ -39,8 +39,8 @@ export function createReconciled(
   wait: Sleep = sleep,
 ): Promise<IdentifiedWireIntegration> {
   return holdings.exclusive(desired, async () => {
-    const { integration, how } = await attemptCreates(client, desired, holdings, wait);
-    holdings.claim(integration.integration_id, how);
+    const { integration, adopted } = await attemptCreates(client, desired, holdings, wait);
+    holdings.claim(integration.integration_id, adopted);
     return integration;
   });
 }
@@ -50,11 +50,11 @@ async function attemptCreates(
   desired: IntegrationInputs,
   holdings: Holdings,
   wait: Sleep,
-): Promise<{ integration: IdentifiedWireIntegration; how: "made" | "adopted" }> {
+): Promise<{ integration: IdentifiedWireIntegration; adopted: boolean }> {
   for (let attempt = 1; ; attempt++) {
     let failure: Error;
     try {
-      return { integration: await client.create(toWire(desired), scopeOf(desired)), how: "made" };
+      return { integration: await client.create(toWire(desired), scopeOf(desired)), adopted: false };
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) throw await explainForbidden(client, desired, error);
       if (!mayHaveCommitted(error)) throw error;
@@ -67,7 +67,7 @@ async function attemptCreates(
       await wait(client.settleMs);
       matches = await findMatches(client, desired, holdings, failure);
     }
-    if (matches.length === 1) return { integration: matches[0]!, how: "adopted" }; // ours: committed, answer lost
+    if (matches.length === 1) return { integration: matches[0]!, adopted: true }; // ours: committed, answer lost
     if (matches.length > 0) {
       const ids = matches.map((m) => m.integration_id);
       throw new AmbiguousCreateError(
@@ -150,15 +150,15 @@ const cause = (failure: Error) => clip(failure.message, 500);
  * difference from refresh: a live integration that does not show its region is not taken to have
  * the desired one, so reconciliation never recognises an integration it cannot fully see.
  */
-export function differences(live: WireIntegration, desired: IntegrationInputs): string[] {
+export function differences(live: IdentifiedWireIntegration, desired: IntegrationInputs): string[] {
   const unseenRegion = { ...desired, properties: { ...desired.properties, destinationRegion: undefined as never } };
-  const outputs = fromWire({ ...live, integration_id: live.integration_id ?? "" }, unseenRegion);
+  const outputs = fromWire(live, unseenRegion);
   return diffIntegration(outputs as unknown as Record<string, unknown>, desired as unknown as Record<string, unknown>)
     .changed;
 }
 
 /** Whether a live integration is the one described by `desired`. */
-export const sameIntegration = (live: WireIntegration, desired: IntegrationInputs): boolean =>
+export const sameIntegration = (live: IdentifiedWireIntegration, desired: IntegrationInputs): boolean =>
   differences(live, desired).length === 0;
 
 /** The live integrations that are `desired` and that no resource of this deployment holds. */

@@ -76,7 +76,7 @@ const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
 const secretOneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
   typeof issue.input === "string"
     ? `must be one of ${values.join(", ")}; got a string of ${issue.input.length} characters (not shown: properties is secret)`
-    : `must be one of ${values.join(", ")}; got ${describeValue(issue.input)}`;
+    : oneOf(values)(issue);
 
 const writeKeyLength = `must be ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters long`;
 

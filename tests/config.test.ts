@@ -85,6 +85,10 @@ describe("configuration", () => {
     // A host without a scheme parses with the scheme "localhost:" and an origin of "null": the value is shown.
     expect(reason("localhost:8787")).toBe(`Invalid sendgrid:apiBaseUrl "localhost:8787": ${rule}`);
     expect(reason("ftp://example.com/x")).toBe(`Invalid sendgrid:apiBaseUrl "ftp://example.com/x": ${rule}`);
+    // Shown as given, cut to 80 characters.
+    expect(reason(`localhost:${"9".repeat(100)}`)).toBe(
+      `Invalid sendgrid:apiBaseUrl ${JSON.stringify(`localhost:${"9".repeat(70)}`)}: ${rule}`,
+    );
     expect(reason("https://user@example.com")).toBe(
       "Invalid sendgrid:apiBaseUrl: credentials in the URL are not allowed",
     );

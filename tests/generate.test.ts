@@ -119,7 +119,7 @@ describe("renderProgram", () => {
 describe("variables are valid, unique and never shadow the program's names (found by the property test)", () => {
   it("labels that are reserved words or the program's own names, and labels that would share a variable", () => {
     const program = renderProgram(
-      ["const", "pulumi", "cfg", "delete", "a 1", "a1", "integration ids"].map((label, i) =>
+      ["const", "pulumi", "cfg", "delete", "a 1", "a1", "integration ids", "function", "yield"].map((label, i) =>
         info({ integrationId: `id${i}`, label }),
       ),
     );
@@ -134,6 +134,8 @@ describe("variables are valid, unique and never shadow the program's names (foun
       "a1 a-1",
       "a12 a1-2",
       "integrationIds2 integration-ids-2",
+      "function2 function-2",
+      "yield2 yield-2",
     ]);
   });
 });

@@ -10,17 +10,17 @@ describe("Holdings", () => {
     expect(h.isHeld("a")).toBe(false);
     h.seen("a");
     expect(h.isHeld("a")).toBe(true);
-    expect(h.claim("a", "made")).toBe(false);
-    expect(h.claim("a", "adopted")).toBe(false);
+    expect(h.claim("a", false)).toBe(false);
+    expect(h.claim("a", true)).toBe(false);
     expect(h.adoptedHere("a")).toBe(false);
   });
 
   it("a claimed id is held once; only an adopted one counts as adopted here", () => {
     const h = new Holdings();
-    expect(h.claim("m", "made")).toBe(true);
-    expect(h.claim("m", "made")).toBe(false);
+    expect(h.claim("m", false)).toBe(true);
+    expect(h.claim("m", false)).toBe(false);
     expect(h.adoptedHere("m")).toBe(false);
-    expect(h.claim("x", "adopted")).toBe(true);
+    expect(h.claim("x", true)).toBe(true);
     expect(h.adoptedHere("x")).toBe(true);
     h.seen("x"); // seeing it in state later does not change who holds it
     expect(h.adoptedHere("x")).toBe(true);
@@ -37,7 +37,7 @@ describe("Holdings", () => {
     h.seen("a");
     h.release("a");
     expect(h.isHeld("a")).toBe(false);
-    expect(h.claim("a", "made")).toBe(true);
+    expect(h.claim("a", false)).toBe(true);
   });
 
   it("identical integrations run one at a time, in order; different ones do not wait", async () => {
@@ -81,17 +81,19 @@ describe("Holdings", () => {
   });
 
   it.each([
-    ["account", { account: "eu" }],
-    ["subuser", { onBehalfOf: "sub" }],
-    ["label", { label: "Other" }],
-    ["events", { filters: { emailEvents: ["open"] } }],
-    ["region", { properties: { writeKey: "wk_DO_NOT_LEAK_prod_93ab", destinationRegion: "EU" } }],
-  ])("integrations differing in %s do not wait for each other", async (_, over) => {
+    ["account (named vs default)", {}, { account: "eu" }],
+    ["account (two named)", { account: "a" }, { account: "b" }],
+    ["subuser (one vs the parent)", {}, { onBehalfOf: "sub" }],
+    ["subuser (two)", { onBehalfOf: "x" }, { onBehalfOf: "y" }],
+    ["label", {}, { label: "Other" }],
+    ["events", {}, { filters: { emailEvents: ["open"] } }],
+    ["region", {}, { properties: { writeKey: "wk_DO_NOT_LEAK_prod_93ab", destinationRegion: "EU" } }],
+  ])("integrations differing in %s do not wait for each other", async (_, one, other) => {
     const h = new Holdings();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const first = h.exclusive(toIntegrationInputs(desired()), () => gate);
-    await expect(h.exclusive(toIntegrationInputs(desired(over)), async () => "ran")).resolves.toBe("ran");
+    const first = h.exclusive(toIntegrationInputs(desired(one)), () => gate);
+    await expect(h.exclusive(toIntegrationInputs(desired(other)), async () => "ran")).resolves.toBe("ran");
     release();
     await first;
   });

@@ -281,13 +281,17 @@ describe("state written by a newer release (issue 16)", () => {
     const { id, outs } = await created();
     emulator.requests.length = 0;
     const newer = { ...outs, stateVersion: 3 };
-    for (const call of [
-      () => provider.diff(id, newer, desired()),
-      () => provider.read(id, newer),
-      () => provider.update(id, newer, desired({ label: "x" })),
-      () => provider.delete(id, newer),
-    ]) {
-      expect((await rejectionOf(call())).code).toBe("ERR_SENDGRID_STATE_VERSION");
+    for (const [doing, call] of [
+      ["diff", () => provider.diff(id, newer, desired())],
+      ["read", () => provider.read(id, newer)],
+      ["update", () => provider.update(id, newer, desired({ label: "x" }))],
+      ["delete", () => provider.delete(id, newer)],
+    ] as const) {
+      const error = await rejectionOf(call());
+      expect(error.code).toBe("ERR_SENDGRID_STATE_VERSION");
+      expect(error.message).toMatch(
+        new RegExp(`^Unable to ${doing} SendGrid Segment integration ${id}: its state was written by a newer`),
+      );
     }
     expect(emulator.requests).toEqual([]);
     expect(emulator.integrations()).toHaveLength(1);

@@ -16,7 +16,7 @@ import {
   sameIntegration,
 } from "../provider/reconcile";
 import { toIntegrationInputs } from "../provider/schema";
-import type { WireIntegration } from "../provider/wire";
+import type { IdentifiedWireIntegration, WireIntegration } from "../provider/wire";
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY } from "./support/fixtures";
 
 let emulator: Emulator;
@@ -41,7 +41,10 @@ const checked = async (overrides: Record<string, unknown> = {}) =>
 const calls = () => emulator.requests.map((r) => `${r.method} ${r.status}`);
 
 const ours = toIntegrationInputs(desired());
-const live = (over: Partial<WireIntegration> = {}, properties: Record<string, unknown> = {}): WireIntegration => ({
+const live = (
+  over: Partial<WireIntegration> = {},
+  properties: Record<string, unknown> = {},
+): IdentifiedWireIntegration => ({
   integration_id: "x1",
   label: "Prod events",
   destination: "Segment",
