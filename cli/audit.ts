@@ -162,12 +162,16 @@ export function placesOf(state: StackState, extra: Place[] = []): Place[] {
   return [...seen.values()];
 }
 
-/** Several stack exports (stacks sharing accounts) as one: every stack's resources, each naming its stack. */
+/**
+ * Several stack exports (stacks sharing accounts) as one: every stack's resources, each naming its
+ * stack. A resource (urn) given twice, as by passing one export twice, counts once.
+ */
 export function mergeStates(states: StackState[]): StackState {
+  const once = <T extends { urn: string }>(items: T[]) => [...new Map(items.map((i) => [i.urn, i])).values()];
   return {
-    managed: states.flatMap((s) => s.managed),
-    pendingCreates: states.flatMap((s) => s.pendingCreates),
-    otherPending: states.flatMap((s) => s.otherPending),
+    managed: once(states.flatMap((s) => s.managed)),
+    pendingCreates: once(states.flatMap((s) => s.pendingCreates)),
+    otherPending: once(states.flatMap((s) => s.otherPending)),
   };
 }
 

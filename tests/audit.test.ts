@@ -202,6 +202,27 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
     }
   });
 
+  it("one export given twice counts each resource once (not 'held twice')", async () => {
+    const a = seed(global, "A", ["open"]);
+    const dir = mkdtempSync(join(tmpdir(), "audit-"));
+    try {
+      writeFileSync(join(dir, "prod.json"), stackExport([{ name: "a", id: a, label: "A", events: ["open"] }]));
+      const { json, code } = await audit(
+        "",
+        "--file",
+        join(dir, "prod.json"),
+        "--file",
+        join(dir, "prod.json"),
+        "--json",
+      );
+      expect(code).toBe(0);
+      expect(json.groups[0].inSync).toEqual([{ stack: "prod", name: "a", id: a }]);
+      expect(json.groups[0].heldTwice).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("an export with no SegmentIntegration still reads the default account: live integrations are not 'clean'", async () => {
     const live = seed(global, "Live", ["open"]);
     const { json, code, stdout } = await audit(stackExport([]), "--json");

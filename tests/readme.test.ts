@@ -64,6 +64,10 @@ beforeAll(async () => {
   );
   chmodSync(npx, 0o755);
   copyFileSync(join(REPO, "tests/fixtures/pulumi/stack-export-sample.json"), join(work, "state.json"));
+  // Two stacks sharing the accounts, for the README's multi-stack audit line.
+  const sample = readFileSync(join(REPO, "tests/fixtures/pulumi/stack-export-sample.json"), "utf8");
+  writeFileSync(join(work, "prod.json"), sample);
+  writeFileSync(join(work, "staging.json"), sample.replaceAll("urn:pulumi:prod::", "urn:pulumi:staging::"));
 });
 afterAll(async () => {
   await emulator.close();
