@@ -52,12 +52,15 @@ export interface Place {
   onBehalfOf?: string;
 }
 
+export type DriftedField = { field: string } | { field: string; state: string; live: string };
+
 export interface GroupReport extends Place {
   /** Why this account or subuser could not be read; nothing else is known of it then. */
   error?: string;
   /** Each names the stack whose state manages it. */
   inSync: { stack: string; name: string; id: string }[];
-  drifted: { stack: string; name: string; id: string; fields: { field: string; state?: string; live?: string }[] }[];
+  /** Each field with its values on both sides, or by name alone (the write key). */
+  drifted: { stack: string; name: string; id: string; fields: DriftedField[] }[];
   gone: { stack: string; name: string; id: string }[];
   /** Live integrations that more than one resource manages (in one stack or several): a destroy of either deletes it. */
   heldTwice: { id: string; holders: { stack: string; name: string; urn: string }[] }[];
@@ -250,13 +253,13 @@ function views(s: StateIntegration, l: LiveIntegration): [Record<string, unknown
 }
 
 /** How a drifted field's values are shown: events as a list, the write key never. */
-const shown = (view: Record<string, any>, field: string): string | undefined => {
+const shown = (view: Record<string, any>, field: string): string => {
   if (field === "filters.emailEvents") return view.filters.emailEvents.join(",");
   if (field === "properties.destinationRegion") return String(view.properties.destinationRegion ?? "");
   return view[field] as string;
 };
 
-function driftOf(s: StateIntegration, l: LiveIntegration): GroupReport["drifted"][number]["fields"] {
+function driftOf(s: StateIntegration, l: LiveIntegration): DriftedField[] {
   const [state, live] = views(s, l);
   return diffIntegration(state, live).changed.map((field) =>
     // Compared only when both sides hold a real key; reported by name, never by value.
@@ -317,7 +320,7 @@ export function renderAudit(report: AuditReport): string {
     for (const i of g.inSync) out.push(`  in sync       ${i.name} (${i.id})`);
     for (const d of g.drifted) {
       const what = d.fields
-        .map((f) => (f.state === undefined ? f.field : `${f.field} ${literal(f.state)} → ${literal(f.live ?? "")}`))
+        .map((f) => ("state" in f ? `${f.field} ${literal(f.state)} → ${literal(f.live)}` : f.field))
         .join("; ");
       out.push(
         `  drifted       ${d.name} (${d.id}): ${what}. \`pulumi refresh\` shows it; \`pulumi up\` restores the program's values`,

@@ -21,12 +21,10 @@ export interface Declared {
 
 /** Words no variable may be: JavaScript's reserved words, and the names the program itself uses. */
 const TAKEN = new Set(
-  (
-    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
-    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "yield let static implements interface package private protected public await arguments eval undefined " +
-    "pulumi cfg integrationIds"
-  ).split(" "),
+  `break case catch class const continue debugger default delete do else enum export extends false finally for
+  function if import in instanceof new null return super switch this throw true try typeof var void while with
+  yield let static implements interface package private protected public await arguments eval undefined
+  pulumi cfg integrationIds`.split(/\s+/),
 );
 
 /**

@@ -64,10 +64,10 @@ const objectOf =
     return `is required: ${keys[String(issue.path?.at(-1)?.key)]}`;
   };
 
-const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) =>
-  typeof issue.input === "string"
-    ? `must be one of ${values.join(", ")}; got ${quote(issue.input)}`
-    : `must be one of ${values.join(", ")}; got ${describeValue(issue.input)}`;
+const oneOf = (values: readonly string[]) => (issue: { input?: unknown }) => {
+  const got = typeof issue.input === "string" ? quote(issue.input) : describeValue(issue.input);
+  return `must be one of ${values.join(", ")}; got ${got}`;
+};
 
 /**
  * The same for a field under `properties`, the secret object: a value there may be the write key
