@@ -24,7 +24,9 @@ const TAKEN = new Set(
   `break case catch class const continue debugger default delete do else enum export extends false finally for
   function if import in instanceof new null return super switch this throw true try typeof var void while with
   yield let static implements interface package private protected public await arguments eval undefined
-  pulumi cfg integrationIds`.split(/\s+/),
+  pulumi cfg integrationIds`
+    // equivalent Regex: splitting at each blank adds "" to the set, which no name can be
+    .split(/\s+/),
 );
 
 /**
