@@ -90,7 +90,7 @@ describe("the packed tarball", () => {
       files.filter((f) => /\/(tests|examples|provider|emulator)\/.*\.ts$/.test(f) && !f.endsWith(".d.ts")),
     ).toEqual([]);
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(["commander", "got", "valibot"]);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["commander", "got", "p-limit", "valibot"]);
     expect(files).toContain("package/dist/cli/main.js");
     expect(manifest.peerDependencies).toHaveProperty("@pulumi/pulumi");
   });
@@ -118,7 +118,7 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     const cli = execFileSync(NODE, [join(dir, "node_modules", ".bin", "pulumi-sendgrid-segment"), "import", "--help"], {
       encoding: "utf8",
     });
-    expect(cli).toMatch(/^Usage: pulumi-sendgrid-segment import \[options\] > index\.ts/);
+    expect(cli).toMatch(/^Usage: pulumi-sendgrid-segment import \[options\] --out index\.ts/);
     expect(cli).toContain("The API key is read from SENDGRID_API_KEY");
     const audit = execFileSync(
       NODE,
