@@ -1,7 +1,7 @@
 // Issue 16's model-based test of the whole lifecycle (support/lifecycle-model.ts): random engine
 // operation sequences with random faults against the emulator, through the real dynamic-provider
 // gRPC server, invariants checked after every step. Seeded (support/fast-check.ts prints the seed;
-// FC_SEED replays one). MODEL_RUNS sequences (default 12 here; `npm run test:model` runs 1,000).
+// FC_SEED with FC_PATH replays one). MODEL_RUNS sequences (default 12; `npm run test:model` runs 1,000).
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { type ProviderServer, startProviderServer } from "./support/engine.cjs";
@@ -61,7 +61,8 @@ it(
           report.failures.set(kind, (report.failures.get(kind) ?? 0) + 1);
         }
       }),
-      { numRuns: RUNS },
+      // FC_PATH replays one counterexample (with its FC_SEED), as fast-check prints them.
+      { numRuns: RUNS, ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) },
     );
     // What the faults made fail (each an honest, bounded error), for the release report.
     console.log(

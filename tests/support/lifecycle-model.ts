@@ -59,6 +59,18 @@ export interface Real {
   output: () => string;
   /** Everything printed by the provider processes so far. */
   printed: string[];
+  /** Resources operated on in this deployment (provider process). */
+  touched: Set<string>;
+}
+
+/**
+ * The CLI acts on a resource at most once per deployment, and each command (`up`, `refresh`,
+ * `destroy`) is a deployment of its own, with its own provider process. So a step on a resource
+ * already acted on in this process starts a new deployment first.
+ */
+async function deploymentFor(real: Real, ...names: string[]) {
+  if (names.some((n) => real.touched.has(n))) await restart(real);
+  for (const n of names) real.touched.add(n);
 }
 
 const NAMES = ["a", "b", "c"] as const;
@@ -238,6 +250,7 @@ class Up implements Cmd {
   ) {}
   check = () => true;
   async run(model: Model, real: Real) {
+    await deploymentFor(real, this.name);
     const old = real.engine.state.get(this.name);
     const args: Args = { ...this.args };
     if (old?.inputs.importId) args.importId = old.inputs.importId; // the program keeps what it declared
@@ -273,6 +286,7 @@ class Adopt implements Cmd {
   check = (model: Model) => model.uiMade.size < 8;
   async run(model: Model, real: Real) {
     if (real.engine.state.has(this.name)) return; // only a new resource adopts
+    await deploymentFor(real, this.name);
     const ui = real.emulator.seed(
       {
         label: `UI ${model.steps}`,
@@ -307,6 +321,7 @@ class Twins implements Cmd {
   async run(model: Model, real: Real) {
     const fresh = this.names.filter((n) => !real.engine.state.has(n));
     if (fresh.length < 2) return;
+    await deploymentFor(real, ...fresh);
     await withFaults(model, real, this.faults, 2, async () => {
       const results = await Promise.allSettled(fresh.map((n) => real.engine.up(n, this.args)));
       const failed = results.find((r) => r.status === "rejected");
@@ -324,6 +339,7 @@ class Refresh implements Cmd {
   check = () => true;
   async run(model: Model, real: Real) {
     if (!real.engine.state.has(this.name)) return;
+    await deploymentFor(real, this.name);
     await withFaults(model, real, this.faults, 0, async () => {
       await real.engine.refresh(this.name);
     });
@@ -340,6 +356,7 @@ class Destroy implements Cmd {
   async run(model: Model, real: Real) {
     const entry = real.engine.state.get(this.name);
     if (!entry) return;
+    await deploymentFor(real, this.name);
     await withFaults(
       model,
       real,
@@ -396,6 +413,7 @@ async function restart(real: Real) {
   }
   real.engine = engine;
   real.output = output;
+  real.touched.clear();
   // A deployment's program declares every resource in state: the engine checks and diffs each.
   await engine.registerUnchanged();
 }
@@ -439,7 +457,14 @@ export async function runSequence(emulator: Emulator, start: StartDeployment, co
     failures: [],
     steps: 0,
   };
-  const real: Real = { emulator, engine: undefined as never, start, output: () => "", printed: [] };
+  const real: Real = {
+    emulator,
+    engine: undefined as never,
+    start,
+    output: () => "",
+    printed: [],
+    touched: new Set(),
+  };
   await restart(real);
   await fc.asyncModelRun(() => ({ model, real }), commands);
   return model;
