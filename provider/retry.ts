@@ -4,7 +4,7 @@
  *
  * - 429 was not processed, so every method (POST included) retries: it waits for `Retry-After`
  *   when present, else until `X-RateLimit-Reset` (a Unix timestamp in seconds), plus jitter of up to
- *   a fifth of the wait (at least `rateLimitJitterMs`) so waiting clients do not all arrive at once.
+ *   a tenth of the wait (at least `rateLimitJitterMs`) so waiting clients do not all arrive at once.
  *   A wait that comes out at zero or less (`Retry-After: 0`, a reset already past: a local clock
  *   running fast) backs off as for a 5xx instead, so a 429 is never retried in a tight loop.
  * - 500/502/503/504, timeouts and connection errors back off exponentially with jitter, for GET,
@@ -58,7 +58,7 @@ export interface RetryTuning {
   baseMs: number;
   /** Largest single backoff step in ms (rate-limit waits are bounded by the budget instead). */
   maxBackoffMs: number;
-  /** Least jitter added to a rate-limit wait, in ms (a fifth of the wait when that is more). */
+  /** Least jitter added to a rate-limit wait, in ms (a tenth of the wait when that is more). */
   rateLimitJitterMs: number;
 }
 
@@ -114,8 +114,12 @@ export function decideRetry(
   return { delayMs: Math.max(1, Math.round(delayMs)) };
 }
 
-/** The share of a rate-limit wait added at most as jitter. */
-export const RATE_LIMIT_JITTER = 0.2;
+/**
+ * The share of a rate-limit wait added at most as jitter: with at most 10 waiters per account
+ * (client.ts), a 1 s wait spreads them about 10 ms apart, and a burst under a rate limit is not
+ * slowed by more than that tenth.
+ */
+export const RATE_LIMIT_JITTER = 0.1;
 
 /** Exponential backoff with "equal jitter": half fixed, half random, so waits never collapse to 0. */
 function backoff(attemptCount: number, tuning: RetryTuning, random: () => number): number {

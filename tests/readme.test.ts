@@ -241,7 +241,7 @@ describe("building from a fresh clone", () => {
 describe("the README's numbers are the code's", () => {
   it.each([
     ["at most 10 API calls per account", () => `At most ${MAX_CONCURRENT_CALLS} API calls per`],
-    ["a fifth of the wait as jitter", () => (RATE_LIMIT_JITTER === 0.2 ? "jitter of up to a fifth of that wait" : "?")],
+    ["a tenth of the wait as jitter", () => (RATE_LIMIT_JITTER === 0.1 ? "jitter of up to a tenth of that wait" : "?")],
     ["at least 50 ms of jitter", () => `(at least\n  ${DEFAULT_RETRY.rateLimitJitterMs} ms)`],
     ["backoff from 250 ms", () => `back off exponentially from ${DEFAULT_RETRY.baseMs} ms`],
     ["at most 10 s per step", () => `at most ${DEFAULT_RETRY.maxBackoffMs / 1000} s per step`],

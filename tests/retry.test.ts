@@ -44,12 +44,12 @@ describe("retry policy", () => {
     expect(d.delayMs).toBeLessThanOrEqual(1_300);
   });
 
-  it("spreads a long rate-limit wait by up to a fifth of it, so waiters do not all return together", () => {
+  it("spreads a long rate-limit wait by up to a tenth of it, so waiters do not all return together", () => {
     const headers = { "retry-after": "10" };
-    expect(RATE_LIMIT_JITTER).toBe(0.2);
+    expect(RATE_LIMIT_JITTER).toBe(0.1);
     expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 0).delayMs).toBe(10_000);
-    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 0.5).delayMs).toBe(11_000);
-    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 1).delayMs).toBe(12_000);
+    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 0.5).delayMs).toBe(10_500);
+    expect(decideRetry(attempt({ status: 429, headers }), tuning, NOW, () => 1).delayMs).toBe(11_000);
   });
 
   it.each([
@@ -122,7 +122,7 @@ describe("retry policy: edges", () => {
     expect(decide({ status: 429, headers: {} }, () => 0).delayMs).toBe(1000);
     expect(
       decideRetry(attempt({ status: 429, headers: {} }), { ...tuning, rateLimitJitterMs: 50 }, NOW, () => 1).delayMs,
-    ).toBe(1200); // a fifth of the wait is more than 50 ms
+    ).toBe(1100); // a tenth of the wait is more than 50 ms
     expect(
       decideRetry(attempt({ status: 429, headers: {} }), { ...tuning, rateLimitJitterMs: 400 }, NOW, () => 1).delayMs,
     ).toBe(1400);
