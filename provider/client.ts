@@ -70,6 +70,8 @@ interface CallContext {
   startedAt: number;
   attempts: number;
   stopReason?: string;
+  /** 429s in a row whose wait was zero or less (see retry.ts). */
+  pastResets: number;
 }
 
 /**
@@ -128,11 +130,13 @@ export class IntegrationsClient {
               code: error.code,
               headers: error.response?.headers,
               startedAt: context.startedAt,
+              pastResets: context.pastResets,
             },
             policy,
           );
           context.attempts = attemptCount;
           context.stopReason = decision.reason;
+          context.pastResets = decision.pastReset ? context.pastResets + 1 : 0;
           return decision.delayMs;
         },
       },
@@ -203,7 +207,7 @@ export class IntegrationsClient {
     scope: Scope,
     send: (context: Record<string, unknown>) => GotPromise,
   ): Promise<GotResponse> {
-    const context: CallContext = { startedAt: Date.now(), attempts: 1 };
+    const context: CallContext = { startedAt: Date.now(), attempts: 1, pastResets: 0 };
     const secrets = this.secretsOf(scope);
     // got has no size limit of its own: count the body as it arrives and cancel past the cap.
     // got emits "response" only after the whole body, so the status comes from Node's request.

@@ -6,7 +6,9 @@
  *   when present, else until `X-RateLimit-Reset` (a Unix timestamp in seconds), plus jitter of up to
  *   a tenth of the wait (at least `rateLimitJitterMs`) so waiting clients do not all arrive at once.
  *   A wait that comes out at zero or less (`Retry-After: 0`, a reset already past: a local clock
- *   running fast) backs off as for a 5xx instead, so a 429 is never retried in a tight loop.
+ *   running fast) backs off as for a 5xx instead, so a 429 is never retried in a tight loop; the
+ *   backoff grows with such 429s in a row (`pastResets`), not with the waits already honoured, so
+ *   a reset that passed a moment ago (a window boundary) costs one short step.
  * - 500/502/503/504, timeouts and connection errors back off exponentially with jitter, for GET,
  *   PATCH and DELETE (idempotent). For POST only errors that prove nothing was sent are retried
  *   here; an ambiguous POST failure is reconciled by the caller (see `create` in dynamic.ts).
@@ -78,12 +80,16 @@ export interface FailedAttempt {
   headers?: Record<string, string | string[] | undefined>;
   /** When the first attempt started (ms since epoch). */
   startedAt: number;
+  /** How many 429s in a row before this one had a wait of zero or less. */
+  pastResets?: number;
 }
 
 export interface RetryDecision {
   delayMs: number;
   /** Why it stops, when delayMs is 0. */
   reason?: string;
+  /** This 429's wait was zero or less (the caller counts these in a row, see `pastResets`). */
+  pastReset?: boolean;
 }
 
 export function decideRetry(
@@ -94,12 +100,13 @@ export function decideRetry(
 ): RetryDecision {
   const { status, code, method } = attempt;
   let delayMs: number;
+  let pastReset = false;
   if (status === 429) {
     const wait = rateLimitWait(attempt.headers ?? {}, now);
-    delayMs =
-      wait > 0
-        ? wait + random() * Math.max(tuning.rateLimitJitterMs, wait * RATE_LIMIT_JITTER)
-        : backoff(attempt.attemptCount, tuning, random);
+    pastReset = wait <= 0;
+    delayMs = pastReset
+      ? backoff((attempt.pastResets ?? 0) + 1, tuning, random)
+      : wait + random() * Math.max(tuning.rateLimitJitterMs, wait * RATE_LIMIT_JITTER);
   } else if (status !== undefined) {
     if (!(RETRY_STATUS as readonly number[]).includes(status)) return { delayMs: 0, reason: "final" };
     if (!IDEMPOTENT.has(method)) return { delayMs: 0, reason: "ambiguous" };
@@ -111,7 +118,7 @@ export function decideRetry(
   }
   const elapsed = now - attempt.startedAt;
   if (elapsed + delayMs > tuning.budgetMs) return { delayMs: 0, reason: "budget" };
-  return { delayMs: Math.max(1, Math.round(delayMs)) };
+  return { delayMs: Math.max(1, Math.round(delayMs)), ...(pastReset ? { pastReset } : {}) };
 }
 
 /**

@@ -196,6 +196,21 @@ describe("timeouts", () => {
   });
 });
 
+describe("429s whose reset has passed", () => {
+  it("a clock running fast (every reset in the past) backs off exponentially: a few requests, not a tight loop", async () => {
+    const patient = await clientWith({ "sendgrid:retryBudgetMs": "3000" });
+    handle = (_req, res) => {
+      const past = String(Math.floor(Date.now() / 1000) - 5);
+      res.writeHead(429, { "content-type": "application/json", "x-ratelimit-reset": past }).end('{"errors":[]}');
+    };
+    seen = [];
+    await rejectionOf(patient.get("i-1"));
+    // Steps of 250, 500, 1000, 2000 ms (half random) fit at most 5 retries in 3 s; a fixed short step would fit 12 or more.
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.length).toBeLessThanOrEqual(6);
+  });
+});
+
 describe("the provider's update over a hand-made server", () => {
   it("a 300 is not an unusable success: no read-back", async () => {
     await provider.configure(

@@ -58,12 +58,22 @@ describe("retry policy", () => {
     ["Retry-After: 0", { "retry-after": "0" }],
     ["a Retry-After date already past", { "retry-after": new Date(NOW - 3_000).toUTCString() }],
   ])("a 429 whose wait is zero or less (%s) backs off as for a 5xx, never a tight loop", (_, headers) => {
-    for (const attemptCount of [1, 3]) {
-      const backoff = decide({ status: 503, attemptCount }, () => 0).delayMs;
-      expect(decide({ status: 429, headers, attemptCount }, () => 0).delayMs).toBe(backoff);
-      expect(decide({ status: 429, headers, attemptCount }, () => 1).delayMs).toBe(backoff * 2);
+    // The backoff grows with such 429s in a row, as a 5xx's grows with attempts.
+    for (const pastResets of [0, 2, 5]) {
+      const backoff = decide({ status: 503, attemptCount: pastResets + 1 }, () => 0).delayMs;
+      const past = decide({ status: 429, headers, attemptCount: 9, pastResets }, () => 0);
+      expect(past).toEqual({ delayMs: backoff, pastReset: true });
+      expect(decide({ status: 429, headers, attemptCount: 9, pastResets }, () => 1).delayMs).toBe(backoff * 2);
     }
     expect(decide({ status: 429, headers, method: "POST" }, () => 0).delayMs).toBe(125); // a 429 was not processed
+  });
+
+  it("a reset that passed a moment ago costs one short step, however many waits came before", () => {
+    const justPast = { "x-ratelimit-reset": String((NOW - 10) / 1000) };
+    expect(decide({ status: 429, headers: justPast, attemptCount: 6 }, () => 1).delayMs).toBe(250);
+    // A 429 with a wait ahead says nothing of past resets.
+    const ahead = decide({ status: 429, headers: { "retry-after": "1" } }, () => 0);
+    expect(ahead).toEqual({ delayMs: 1000 });
   });
 
   it("does not wait for a rate limit beyond the budget", () => {
