@@ -9,8 +9,8 @@
  * state holds them in plaintext (`--show-secrets`) and the API returns them, and never printed.
  */
 import { diffIntegration } from "../provider/diff";
+import { SEGMENT_INTEGRATION_TYPE } from "../provider/dynamic/segmentIntegration";
 import type { SegmentIntegrationInfo } from "../provider/list";
-import { SEGMENT_INTEGRATION_TYPE } from "../provider/segmentIntegration";
 import { normalizeEvents } from "../provider/types";
 import { isMaskedWriteKey } from "../provider/wire";
 import { declare, literal, renderDeclaration } from "./generate";

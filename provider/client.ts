@@ -244,7 +244,7 @@ export class IntegrationsClient {
         subject,
         response.statusCode,
         `HTTP ${response.statusCode} redirect to ${redirectTarget(response)} was not followed: ` +
-          "the Integrations API never redirects (check sendgrid:apiBaseUrl, or a proxy in between)",
+          "the Integrations API never redirects (check the apiBaseUrl setting, or a proxy in between)",
         secrets,
         "ERR_SENDGRID_REDIRECT",
       );

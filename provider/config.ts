@@ -34,7 +34,9 @@ export const DEFAULT_RETRY_BUDGET_MS = 120_000;
 
 /** An account name: it becomes part of environment variable names, so letters, digits, - and _. */
 export const ACCOUNT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-export const ACCOUNTS_KEY = "sendgrid:accounts";
+/** The dynamic provider's stack config namespace (`sendgrid:apiKey`); the plugin has its own. */
+export const DEFAULT_NAMESPACE = "sendgrid";
+const accountsKey = (namespace: string) => `${namespace}:accounts`;
 
 export interface Settings {
   /** The named account these settings are for; absent for the default account. */
@@ -48,6 +50,8 @@ export interface Settings {
   retryBudgetMs: number;
   /** How the user changes the retry budget here (a stack config key, or a command's flag), for messages. */
   retryBudgetSetting: string;
+  /** The stack config namespace the settings were read from, for messages. */
+  namespace: string;
 }
 
 /** Looks up a namespaced stack config key; undefined when not set. */
@@ -67,12 +71,12 @@ const FIELDS: Record<Field, string> = {
 };
 
 /** Where each setting of an account is read from: its stack config key and environment variable. */
-export function settingNames(account?: string): Record<Field, Setting> {
+export function settingNames(account?: string, namespace = DEFAULT_NAMESPACE): Record<Field, Setting> {
   const names = {} as Record<Field, Setting>;
   for (const [field, env] of Object.entries(FIELDS) as [Field, string][]) {
     names[field] = account
-      ? { config: `${ACCOUNTS_KEY}.${account}.${field}`, env: `${accountEnvPrefix(account)}${env}` }
-      : { config: `sendgrid:${field}`, env: `SENDGRID_${env}` };
+      ? { config: `${accountsKey(namespace)}.${account}.${field}`, env: `${accountEnvPrefix(account)}${env}` }
+      : { config: `${namespace}:${field}`, env: `SENDGRID_${env}` };
   }
   return names;
 }
@@ -84,31 +88,35 @@ export const accountEnvPrefix = (account: string) => `SENDGRID_ACCOUNT_${account
  * `sendgrid:accounts` as the engine sends it (JSON text of an object of objects), or {} when unset.
  * Each account may hold only the five known settings.
  */
-export function readAccounts(stack: StackConfig): Record<string, Record<string, unknown>> {
-  const raw = stack(ACCOUNTS_KEY);
+export function readAccounts(
+  stack: StackConfig,
+  namespace = DEFAULT_NAMESPACE,
+): Record<string, Record<string, unknown>> {
+  const key = accountsKey(namespace);
+  const raw = stack(key);
   if (raw === undefined || raw === "") return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     throw new ConfigurationError(
-      `Invalid ${ACCOUNTS_KEY}: expected structured config, an object of accounts ` +
-        `(pulumi config set --path '${ACCOUNTS_KEY}.<name>.apiKey' --secret <key>)`,
+      `Invalid ${key}: expected structured config, an object of accounts ` +
+        `(pulumi config set --path '${key}.<name>.apiKey' --secret <key>)`,
     );
   }
-  if (!isRecord(parsed)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}: expected an object of accounts`);
+  if (!isRecord(parsed)) throw new ConfigurationError(`Invalid ${key}: expected an object of accounts`);
   for (const [name, entry] of Object.entries(parsed)) {
     if (!ACCOUNT_NAME.test(name)) {
       throw new ConfigurationError(
-        `Invalid ${ACCOUNTS_KEY} account name ${JSON.stringify(name.slice(0, 64))}: ` +
+        `Invalid ${key} account name ${JSON.stringify(name.slice(0, 64))}: ` +
           "1 to 64 letters, digits, '-' or '_', starting with a letter",
       );
     }
-    if (!isRecord(entry)) throw new ConfigurationError(`Invalid ${ACCOUNTS_KEY}.${name}: expected an object`);
+    if (!isRecord(entry)) throw new ConfigurationError(`Invalid ${key}.${name}: expected an object`);
     for (const field of Object.keys(entry)) {
       if (!(field in FIELDS)) {
         throw new ConfigurationError(
-          `Invalid ${ACCOUNTS_KEY}.${name}.${field.slice(0, 64)}: an account has ${Object.keys(FIELDS).join(", ")}`,
+          `Invalid ${key}.${name}.${field.slice(0, 64)}: an account has ${Object.keys(FIELDS).join(", ")}`,
         );
       }
     }
@@ -117,8 +125,13 @@ export function readAccounts(stack: StackConfig): Record<string, Record<string, 
 }
 
 /** Whether a named account is configured, in stack config or the environment. */
-export function accountExists(account: string, stack: StackConfig, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (Object.hasOwn(readAccounts(stack), account)) return true;
+export function accountExists(
+  account: string,
+  stack: StackConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  namespace = DEFAULT_NAMESPACE,
+): boolean {
+  if (Object.hasOwn(readAccounts(stack, namespace), account)) return true;
   const prefix = accountEnvPrefix(account);
   return Object.keys(FIELDS).some((f) => {
     const value = env[`${prefix}${FIELDS[f as Field]}`];
@@ -127,8 +140,8 @@ export function accountExists(account: string, stack: StackConfig, env: NodeJS.P
 }
 
 /** How to configure a named account, for messages. */
-export const howToConfigure = (account: string) =>
-  `set it with \`pulumi config set --secret --path '${ACCOUNTS_KEY}.${account}.apiKey' <key>\` ` +
+export const howToConfigure = (account: string, namespace = DEFAULT_NAMESPACE) =>
+  `set it with \`pulumi config set --secret --path '${accountsKey(namespace)}.${account}.apiKey' <key>\` ` +
   `(and region, apiBaseUrl as needed) or the ${accountEnvPrefix(account)}API_KEY environment variable`;
 
 /** A setting's value and where it came from (for errors); undefined when it is not set. */
@@ -143,9 +156,9 @@ function lookup(setting: Setting, stack: StackConfig, env: NodeJS.ProcessEnv): F
 }
 
 /** Stack config lookups for a named account's fields, read from `sendgrid:accounts`. */
-function accountConfig(stack: StackConfig, account: string): StackConfig {
-  const entry = readAccounts(stack)[account] ?? {};
-  const prefix = `${ACCOUNTS_KEY}.${account}.`;
+function accountConfig(stack: StackConfig, account: string, namespace: string): StackConfig {
+  const entry = readAccounts(stack, namespace)[account] ?? {};
+  const prefix = `${accountsKey(namespace)}.${account}.`;
   return (key) => {
     const value = key.startsWith(prefix) ? entry[key.slice(prefix.length)] : undefined;
     // A list or object where text belongs is shown as JSON, so the field's own check names it.
@@ -170,6 +183,8 @@ export function resolveSettings(
    * is asked for that flag name first, and errors name the flag.
    */
   flags: Partial<Record<Field, string>> = {},
+  /** The stack config namespace: `sendgrid` for the dynamic provider, the plugin's own for it. */
+  namespace = DEFAULT_NAMESPACE,
 ): Settings {
   if (account !== undefined) {
     if (!ACCOUNT_NAME.test(account)) {
@@ -177,12 +192,14 @@ export function resolveSettings(
         `Invalid account ${JSON.stringify(account.slice(0, 64))}: 1 to 64 letters, digits, '-' or '_', starting with a letter`,
       );
     }
-    if (!accountExists(account, stack, env)) {
-      throw new ConfigurationError(`No SendGrid account "${account}" is configured: ${howToConfigure(account)}`);
+    if (!accountExists(account, stack, env, namespace)) {
+      throw new ConfigurationError(
+        `No SendGrid account "${account}" is configured: ${howToConfigure(account, namespace)}`,
+      );
     }
   }
-  const names = settingNames(account);
-  const source = account !== undefined ? accountConfig(stack, account) : stack;
+  const names = settingNames(account, namespace);
+  const source = account !== undefined ? accountConfig(stack, account, namespace) : stack;
   const get = (field: Field): Found => {
     const flag = flags[field];
     const fromFlag = flag ? stack(flag) : undefined;
@@ -205,6 +222,7 @@ export function resolveSettings(
     requestTimeoutMs: milliseconds(get("requestTimeoutMs"), DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000),
     retryBudgetMs: milliseconds(get("retryBudgetMs"), DEFAULT_RETRY_BUDGET_MS, 0, 3_600_000),
     retryBudgetSetting: flags.retryBudgetMs ?? names.retryBudgetMs.config,
+    namespace,
   };
 }
 
@@ -223,11 +241,11 @@ export function requireApiKey(settings: Settings): string {
   if (settings.apiKey) return settings.apiKey;
   if (settings.account !== undefined) {
     throw new ConfigurationError(
-      `No API key for SendGrid account "${settings.account}": ${howToConfigure(settings.account)}`,
+      `No API key for SendGrid account "${settings.account}": ${howToConfigure(settings.account, settings.namespace)}`,
     );
   }
   throw new ConfigurationError(
-    "No SendGrid API key: set it with `pulumi config set --secret sendgrid:apiKey <key>` " +
+    `No SendGrid API key: set it with \`pulumi config set --secret ${settings.namespace}:apiKey <key>\` ` +
       "or the SENDGRID_API_KEY environment variable",
   );
 }

@@ -196,11 +196,11 @@ const statusText = (status: number) => (STATUS_TEXT[status] ? ` ${STATUS_TEXT[st
 function hint(operation: Operation, status: number, fromSendGrid: boolean): string {
   if (status === 404 && !fromSendGrid) {
     return (
-      ". The answer is not a SendGrid error (a proxy, or a wrong sendgrid:apiBaseUrl?), so it does not " +
+      ". The answer is not a SendGrid error (a proxy, or a wrong apiBaseUrl setting?), so it does not " +
       "show the integration is gone; nothing was changed"
     );
   }
-  if (status === 401) return ". Check the API key (sendgrid:apiKey or SENDGRID_API_KEY)";
+  if (status === 401) return ". Check the API key (the apiKey setting or SENDGRID_API_KEY)";
   if (status === 403 && operation === "create") {
     return (
       ". The account may be at its limit of 10 Segment integrations, or the API key lacks " +

@@ -3,6 +3,20 @@
  */
 
 export {
+  type ListSegmentIntegrationsArgs,
+  listSegmentIntegrations,
+  listSegmentIntegrationsOutput,
+} from "./dynamic/functions";
+export {
+  SEGMENT_INTEGRATION_TYPE,
+  SegmentIntegration,
+  type SegmentIntegrationArgs,
+  type SegmentIntegrationFilters,
+  type SegmentIntegrationFiltersArgs,
+  type SegmentIntegrationProperties,
+  type SegmentIntegrationPropertiesArgs,
+} from "./dynamic/segmentIntegration";
+export {
   AmbiguousCreateError,
   ApiError,
   ConfigurationError,
@@ -14,21 +28,7 @@ export {
   SendGridError,
   StateVersionError,
 } from "./errors";
-export {
-  type ListSegmentIntegrationsArgs,
-  listSegmentIntegrations,
-  listSegmentIntegrationsOutput,
-  type SegmentIntegrationInfo,
-} from "./list";
-export {
-  SEGMENT_INTEGRATION_TYPE,
-  SegmentIntegration,
-  type SegmentIntegrationArgs,
-  type SegmentIntegrationFilters,
-  type SegmentIntegrationFiltersArgs,
-  type SegmentIntegrationProperties,
-  type SegmentIntegrationPropertiesArgs,
-} from "./segmentIntegration";
+export type { SegmentIntegrationInfo } from "./list";
 export {
   DEFAULT_LABEL,
   DESTINATION_REGIONS,

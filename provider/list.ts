@@ -1,23 +1,14 @@
 /**
- * `listSegmentIntegrations`: read an account's integrations from a program, data-source style,
- * with the same configuration rules as the provider (stack config `sendgrid:*`, else the
- * SENDGRID_* environment). Runs in the program process when called; write keys are not returned.
+ * Listing an account's integrations, shared by the program functions (`dynamic/functions.ts`, the
+ * plugin's `listSegmentIntegrations`) and the `import` and `audit` commands.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { IntegrationsClient } from "./client";
-import { resolveSettings, type Settings } from "./config";
+import type { Settings } from "./config";
 import { ConfigurationError } from "./errors";
 import { ON_BEHALF_OF_RULE } from "./schema";
 import type { Destination, DestinationRegion, EmailEvent } from "./types";
 import { HEADER_VALUE } from "./types";
 import { fromApi, type IdentifiedWireIntegration } from "./wire";
-
-export interface ListSegmentIntegrationsArgs {
-  /** List a subuser's integrations (the on-behalf-of header); default the parent account's. */
-  onBehalfOf?: string;
-  /** A named account from `sendgrid:accounts` (or `SENDGRID_ACCOUNT_<NAME>_*`); default the default account. */
-  account?: string;
-}
 
 /** An integration as listed. The write key is left out: the list is for discovery, not secrets. */
 export interface SegmentIntegrationInfo {
@@ -31,23 +22,7 @@ export interface SegmentIntegrationInfo {
   account?: string;
 }
 
-export async function listSegmentIntegrations(
-  args: ListSegmentIntegrationsArgs = {},
-): Promise<SegmentIntegrationInfo[]> {
-  return listIntegrations(
-    resolveSettings((key) => pulumi.runtime.getConfig(key), process.env, args.account),
-    args.onBehalfOf,
-  );
-}
-
-/** The same, taking and giving Outputs. */
-export function listSegmentIntegrationsOutput(
-  args: pulumi.Input<ListSegmentIntegrationsArgs> = {},
-): pulumi.Output<SegmentIntegrationInfo[]> {
-  return pulumi.output(args).apply((resolved) => listSegmentIntegrations(resolved));
-}
-
-/** Shared by the function above and the `import` and `audit` commands. */
+/** The integrations of the account (or its subuser `onBehalfOf`) that `settings` name. */
 export async function listIntegrations(settings: Settings, onBehalfOf?: string): Promise<SegmentIntegrationInfo[]> {
   return (await listLive(settings, onBehalfOf)).map(({ info }) => info);
 }

@@ -22,7 +22,7 @@ import {
 } from "../cli/audit";
 import { buildCli } from "../cli/main";
 import { type Emulator, startEmulator } from "../emulator";
-import { SEGMENT_INTEGRATION_TYPE } from "../provider/segmentIntegration";
+import { SEGMENT_INTEGRATION_TYPE } from "../provider/dynamic/segmentIntegration";
 import { API_KEY, expectNoSecrets, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { REPO } from "./support/programs";
 

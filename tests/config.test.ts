@@ -13,6 +13,7 @@ describe("configuration", () => {
       requestTimeoutMs: 30000,
       retryBudgetMs: 120000,
       retryBudgetSetting: "sendgrid:retryBudgetMs",
+      namespace: "sendgrid",
     });
   });
 
@@ -197,6 +198,7 @@ describe("named accounts", () => {
       requestTimeoutMs: 5000,
       retryBudgetMs: 7000,
       retryBudgetSetting: "sendgrid:accounts.eu-brand.retryBudgetMs",
+      namespace: "sendgrid",
     });
   });
 
@@ -279,6 +281,7 @@ describe("named accounts", () => {
       requestTimeoutMs: 30_000,
       retryBudgetMs: 120_000,
       retryBudgetSetting: "sendgrid:accounts.a.retryBudgetMs",
+      namespace: "sendgrid",
     });
   });
 

@@ -80,7 +80,7 @@ describe("every error is one bounded line", () => {
     const body = { errors: [{ message: "a" }, { message: "b" }, { message: "c" }, { message: "d".repeat(5000) }] };
     const error = new ApiError("read", "X", 401, body, []);
     expect(error.message).toContain("(and 1 more error)");
-    expect(error.message).toMatch(/Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)$/);
+    expect(error.message).toMatch(/Check the API key \(the apiKey setting or SENDGRID_API_KEY\)$/);
   });
 
   it("ApiError redacts echoed secrets in message, field and parameter, whole and in part", () => {
@@ -168,7 +168,7 @@ describe("only SendGrid's own 404 means gone", () => {
     expect(isNotFound(error)).toBe(false);
     expect(error.message).toBe(
       `Unable to read SendGrid Segment integration x1: HTTP 404 Not Found${detail}. The answer is not a SendGrid error ` +
-        "(a proxy, or a wrong sendgrid:apiBaseUrl?), so it does not show the integration is gone; nothing was changed",
+        "(a proxy, or a wrong apiBaseUrl setting?), so it does not show the integration is gone; nothing was changed",
     );
   });
 

@@ -63,7 +63,7 @@ describe("redirects are refused, for every operation", () => {
       expect(error.code).toBe("ERR_SENDGRID_REDIRECT");
       expect(error.message).toMatch(
         new RegExp(
-          `: HTTP ${status} redirect to ${elsewhere.url.replaceAll(".", "\\.")} was not followed: the Integrations API never redirects \\(check sendgrid:apiBaseUrl, or a proxy in between\\)$`,
+          `: HTTP ${status} redirect to ${elsewhere.url.replaceAll(".", "\\.")} was not followed: the Integrations API never redirects \\(check the apiBaseUrl setting, or a proxy in between\\)$`,
         ),
       );
       expect(emulator.requests).toHaveLength(1);

@@ -124,7 +124,7 @@ describe("create", () => {
     const { inputs } = await provider.check({}, desired());
     const error = await rejectionOf(provider.create(inputs));
     expect(error.message).toMatch(
-      /HTTP 401 Unauthorized: authorization required\. Check the API key \(sendgrid:apiKey or SENDGRID_API_KEY\)/,
+      /HTTP 401 Unauthorized: authorization required\. Check the API key \(the apiKey setting or SENDGRID_API_KEY\)/,
     );
     expect(JSON.stringify({ m: error.message, s: error.stack, e: error })).not.toContain(API_KEY);
     expect(error.message).not.toContain(WRITE_KEY);

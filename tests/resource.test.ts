@@ -6,8 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { resolveSettings } from "../provider/config";
-import { listIntegrations, listLive, listSegmentIntegrations, listSegmentIntegrationsOutput } from "../provider/list";
-import { SEGMENT_INTEGRATION_TYPE, SegmentIntegration } from "../provider/segmentIntegration";
+import { listSegmentIntegrations, listSegmentIntegrationsOutput } from "../provider/dynamic/functions";
+import { SEGMENT_INTEGRATION_TYPE, SegmentIntegration } from "../provider/dynamic/segmentIntegration";
+import { listIntegrations, listLive } from "../provider/list";
 import { API_KEY, WRITE_KEY } from "./support/fixtures";
 import { REPO } from "./support/programs";
 

@@ -82,7 +82,7 @@ describe("the packed tarball", () => {
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean);
     expect(files).toContain("package/dist/provider/index.js");
     expect(files).toContain("package/dist/provider/index.d.ts");
-    expect(files).toContain("package/dist/provider/dynamic.js");
+    expect(files).toContain("package/dist/provider/dynamic/index.js");
     expect(files).toContain("package/dist/emulator/index.js");
     expect(files).toContain("package/LICENSE");
     expect(files).toContain("package/README.md");

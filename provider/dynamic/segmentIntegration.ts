@@ -3,8 +3,8 @@
  * Segment source. A thin class over `pulumi.dynamic.Resource`; the behaviour lives in `dynamic.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Destination, DestinationRegion, EmailEvent } from "../types";
 import { provider } from "./shim";
-import type { Destination, DestinationRegion, EmailEvent } from "./types";
 
 export interface SegmentIntegrationFiltersArgs {
   /** The email events to forward; at least one. Order and duplicates do not matter. */
