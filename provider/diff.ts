@@ -3,9 +3,10 @@
  *
  * Reordered or duplicated events and an omitted label vs its default are not changes. label,
  * events, writeKey and destinationRegion update in place; destination, onBehalfOf and account
- * (which account owns the integration) can only change by replacement. `__provider` is ignored, so a
+ * (which account owns the integration) can only change by replacement (the model's `replaces`). `__provider` is ignored, so a
  * new release of this package alone is never a change.
  */
+import { fieldMeta, integrationSchema } from "./schema";
 import { DEFAULT_DESTINATION, DEFAULT_LABEL, normalizeEvents } from "./types";
 
 export interface IntegrationDiff {
@@ -22,8 +23,12 @@ interface Field {
   path: string;
   read: (p: Props) => unknown;
   same?: (a: unknown, b: unknown) => boolean;
-  replaces?: boolean;
 }
+
+type Input = keyof typeof integrationSchema.entries;
+/** Whether a change at `path` replaces: its top-level input's `replaces` in the model (schema.ts). */
+const replaces = (path: string): boolean =>
+  fieldMeta(integrationSchema.entries[path.split(".")[0] as Input]).replaces === true;
 
 // A string (an unknown object during preview) reads as having no fields, like an absent one.
 const at = (p: Props, key: string): Props => (p[key] ?? {}) as Props;
@@ -37,15 +42,15 @@ const FIELDS: Field[] = [
   { path: "filters.emailEvents", read: (p) => at(p, "filters").emailEvents, same: sameEventSet },
   { path: "properties.writeKey", read: (p) => at(p, "properties").writeKey },
   { path: "properties.destinationRegion", read: (p) => at(p, "properties").destinationRegion },
-  { path: "destination", read: (p) => p.destination ?? DEFAULT_DESTINATION, replaces: true },
+  { path: "destination", read: (p) => p.destination ?? DEFAULT_DESTINATION },
   // "" and absent both mean the parent account; absent account means the default one.
-  { path: "onBehalfOf", read: (p) => p.onBehalfOf || undefined, replaces: true },
-  { path: "account", read: (p) => p.account || undefined, replaces: true },
+  { path: "onBehalfOf", read: (p) => p.onBehalfOf || undefined },
+  { path: "account", read: (p) => p.account || undefined },
 ];
 
 export function diffIntegration(olds: Props, news: Props): IntegrationDiff {
   const changed: string[] = [];
-  const replaces = new Set<string>();
+  const replacing = new Set<string>();
   for (const field of FIELDS) {
     const before = field.read(olds);
     const after = field.read(news);
@@ -53,12 +58,12 @@ export function diffIntegration(olds: Props, news: Props): IntegrationDiff {
     const same = (field.same ?? Object.is)(before, after);
     if (same) continue;
     changed.push(field.path);
-    if (field.replaces) replaces.add(field.path);
+    if (replaces(field.path)) replacing.add(field.path);
   }
   return {
     changes: changed.length > 0,
     changed,
-    replaces: [...replaces],
+    replaces: [...replacing],
     // Create the replacement first: the old one keeps forwarding until the new one exists.
     deleteBeforeReplace: false,
   };

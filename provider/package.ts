@@ -20,4 +20,8 @@ export function versionFrom(dir: string): string {
   return "unknown";
 }
 
-export const PACKAGE_VERSION = versionFrom(__dirname);
+/** Set by the plugin's bundler (`scripts/build-plugin.mjs`), where no package.json is beside the code. */
+declare const __SENDGRID_SEGMENT_VERSION__: string | undefined;
+
+export const PACKAGE_VERSION =
+  typeof __SENDGRID_SEGMENT_VERSION__ === "string" ? __SENDGRID_SEGMENT_VERSION__ : versionFrom(__dirname);

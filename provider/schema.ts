@@ -87,6 +87,7 @@ const filtersSchema = v.object(
     emailEvents: v.pipe(
       v.array(v.picklist(EMAIL_EVENTS, oneOf(EMAIL_EVENTS)), mustBe("a non-empty list of email events")),
       v.minLength(1, "must list at least one email event"),
+      v.description("The email events to forward; at least one. Order and duplicates do not matter."),
     ),
   },
   objectOf("an object with emailEvents", { emailEvents: "a non-empty list of email events" }),
@@ -98,8 +99,14 @@ const propertiesSchema = v.object(
       v.string(mustBe("the Segment source's write key (a string)")),
       v.minLength(WRITE_KEY_MIN, (i) => `${writeKeyLength} (got ${i.input.length})`),
       v.maxLength(WRITE_KEY_MAX, (i) => `${writeKeyLength} (got ${i.input.length})`),
+      v.description(
+        `The Segment source's write key (${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters). Always stored as a secret.`,
+      ),
     ),
-    destinationRegion: v.picklist(DESTINATION_REGIONS, secretOneOf(DESTINATION_REGIONS)),
+    destinationRegion: v.pipe(
+      v.picklist(DESTINATION_REGIONS, secretOneOf(DESTINATION_REGIONS)),
+      v.description("Region of the Segment workspace that owns the write key."),
+    ),
   },
   objectOf("an object with writeKey and destinationRegion", {
     writeKey: "the Segment source's write key (a string)",
@@ -107,34 +114,71 @@ const propertiesSchema = v.object(
   }),
 );
 
-const integrationSchema = v.object(
+/**
+ * What a field means beyond its type, for every front door: `replaces` (a change can only be made by
+ * replacing the integration; diff reads it) and `secret` (stored as a Pulumi secret). With the
+ * descriptions, these drive the plugin's package schema (`native/schema.ts`), so validation, diff
+ * and schema cannot disagree.
+ */
+export type FieldMeta = {
+  replaces?: boolean;
+  secret?: boolean;
+};
+const meta = <T>(m: FieldMeta) => v.metadata<T, FieldMeta>(m);
+
+/** SegmentIntegration's inputs: types, rules, messages, descriptions and meaning, in one place. */
+export const integrationSchema = v.object(
   {
     label: v.optional(
       v.pipe(
         v.string(mustBe("a string")),
         v.minLength(1, `must not be empty (omit it for the default "${DEFAULT_LABEL}")`),
+        v.description(`Nickname shown in the SendGrid UI. Defaults to "${DEFAULT_LABEL}".`),
       ),
     ),
-    destination: v.optional(v.picklist(DESTINATIONS, oneOf(DESTINATIONS))),
-    filters: filtersSchema,
-    properties: propertiesSchema,
+    destination: v.optional(
+      v.pipe(
+        v.picklist(DESTINATIONS, oneOf(DESTINATIONS)),
+        v.description(
+          `The destination; "${DEFAULT_DESTINATION}" (the default) is the only one the API knows. Changing it replaces the integration.`,
+        ),
+        meta({ replaces: true }),
+      ),
+    ),
+    filters: v.pipe(filtersSchema, v.description("Which email events to forward.")),
+    properties: v.pipe(
+      propertiesSchema,
+      v.description("Where to forward them: the Segment source. Secret, since it holds the write key."),
+      meta({ secret: true }),
+    ),
     onBehalfOf: v.optional(
       v.pipe(
         v.string(mustBe("a subuser name (a string)")),
         v.minLength(1, "must not be empty (omit it to manage the parent account's integration)"),
         v.regex(HEADER_VALUE, `must be ${ON_BEHALF_OF_RULE}`),
+        v.description(
+          "Manage a subuser's integration with the parent account's key (the on-behalf-of header): a subuser name, or `account-id <id>`. Changing it replaces the integration.",
+        ),
+        meta({ replaces: true }),
       ),
     ),
     account: v.optional(
       v.pipe(
-        v.string(mustBe("the name of an account in sendgrid:accounts (a string)")),
+        v.string(mustBe("the name of an account in the accounts setting (a string)")),
         v.regex(ACCOUNT_NAME, "must be an account name: 1 to 64 letters, digits, '-' or '_', starting with a letter"),
+        v.description(
+          "A named SendGrid account from the provider's `accounts` setting (or the `SENDGRID_ACCOUNT_<NAME>_*` environment); omitted, the provider's own account. Changing it replaces the integration. No key is ever stored.",
+        ),
+        meta({ replaces: true }),
       ),
     ),
     importId: v.optional(
       v.pipe(
         v.string(mustBe("a SendGrid integration id (a string)")),
         v.regex(INTEGRATION_ID, "must be a SendGrid integration id: 1 to 128 letters, digits, '-' or '_'"),
+        v.description(
+          "Adopt an existing integration (e.g. one made in the SendGrid UI) instead of creating one: on create it is read (it must exist) and updated to the declared state, and its id becomes this resource's id. Only used at creation: changing or removing it later changes nothing.",
+        ),
       ),
     ),
   },
@@ -159,6 +203,18 @@ export function propertyPath(path: readonly PropertyKey[]): string {
 const valueAt = (root: unknown, path: readonly PropertyKey[]): unknown =>
   // Stryker disable next-line OptionalChaining: (as above) an issue's path never runs through null or undefined
   path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown>)?.[key], root);
+
+/** The metadata (FieldMeta) a field of the model carries, through `optional` and `pipe`. */
+export function fieldMeta(field: v.GenericSchema): FieldMeta {
+  const inner = field.type === "optional" ? (field as unknown as { wrapped: v.GenericSchema }).wrapped : field;
+  return (v.getMetadata(inner as never) ?? {}) as FieldMeta;
+}
+
+/** The output-only fields of SegmentIntegration, beside the inputs above. */
+export const OUTPUT_DESCRIPTIONS = {
+  integrationId: "SendGrid's id of the integration; also this resource's id.",
+  userId: "The SendGrid account (user) that owns the integration.",
+} as const;
 
 /** A copy without `undefined` anywhere: a gRPC Struct cannot hold it. */
 export function withoutUndefined<T>(value: T): T {

@@ -223,7 +223,7 @@ describe("check: every message, in full", () => {
       properties: "is required: an object with writeKey and destinationRegion",
       onBehalfOf: "must be a subuser name (a string), got a number",
       importId: "must be a SendGrid integration id (a string), got a number",
-      account: "must be the name of an account in sendgrid:accounts (a string), got a number",
+      account: "must be the name of an account in the accounts setting (a string), got a number",
     });
     expect(reasons({ filters: "x", properties: [] })).toEqual({
       filters: "must be an object with emailEvents, got a string",

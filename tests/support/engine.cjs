@@ -25,16 +25,28 @@ const TYPE = "pulumi-nodejs:dynamic/sendgrid:SegmentIntegration";
  */
 async function startProviderServer({ programDir, env = {}, node = process.execPath }) {
   const req = createRequire(path.join(programDir, "__engine__.js"));
-  const grpc = req("@grpc/grpc-js");
-  const provproto = req("@pulumi/pulumi/proto/provider_pb");
-  const provrpc = req("@pulumi/pulumi/proto/provider_grpc_pb");
-  const structproto = req("google-protobuf/google/protobuf/struct_pb");
   const entry = req.resolve("@pulumi/pulumi/cmd/dynamic-provider");
+  return startPlugin({ command: node, args: [entry, "127.0.0.1:1"], cwd: programDir, env, req, type: TYPE });
+}
 
+/**
+ * Starts a provider plugin as the engine does: `command ...args` (the last argument being the
+ * engine's address) in `cwd`, reads the port it prints on stdout, and connects to it.
+ *
+ * @param {object} o
+ * @param {string} o.command
+ * @param {string[]} o.args
+ * @param {string} o.cwd
+ * @param {Record<string,string>} [o.env] extra environment (over this process's, unless o.bareEnv)
+ * @param {boolean} [o.bareEnv] start from an empty environment
+ * @param {NodeRequire} o.req resolves the gRPC client's modules
+ * @param {string} o.type the resource type token
+ */
+async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req, type }) {
   const started = Date.now();
-  const child = spawn(node, [entry, "127.0.0.1:1"], {
-    cwd: programDir,
-    env: { ...process.env, PULUMI_PROJECT: "sendgrid-integrations", ...env },
+  const child = spawn(command, args, {
+    cwd,
+    env: bareEnv ? env : { ...process.env, PULUMI_PROJECT: "sendgrid-integrations", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -46,8 +58,45 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
       const m = /^(\d+)\s*$/m.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once("exit", (code) => reject(new Error(`dynamic provider exited (${code}): ${stderr}`)));
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${path.basename(command)} exited (${code}): ${stderr}`)));
   });
+  const portPrintedAt = Date.now();
+  const client = connect({ port, req, type });
+  return Object.assign(client, {
+    pid: child.pid,
+    startedAt: started,
+    portPrintedAt,
+    get stderr() {
+      return stderr;
+    },
+    async stop() {
+      client.close();
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+    },
+  });
+}
+
+/**
+ * A ResourceProvider client on `port`, speaking as the engine does for resources of `type`: the
+ * dynamic provider's server or the native plugin. Props are plain JavaScript; secrets travel as
+ * the engine sends them (objects with Pulumi's signature key) when the caller puts them there.
+ *
+ * @param {object} o
+ * @param {number} o.port
+ * @param {NodeRequire} o.req resolves @grpc/grpc-js, @pulumi/pulumi and google-protobuf
+ * @param {string} o.type the resource type token URNs carry
+ */
+function connect({ port, req, type }) {
+  const grpc = req("@grpc/grpc-js");
+  const provproto = req("@pulumi/pulumi/proto/provider_pb");
+  const provrpc = req("@pulumi/pulumi/proto/provider_grpc_pb");
+  const structproto = req("google-protobuf/google/protobuf/struct_pb");
+  const emptyproto = req("google-protobuf/google/protobuf/empty_pb");
   const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const call = (method, request) =>
     new Promise((resolve, reject) =>
@@ -56,14 +105,61 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
       ),
     );
   const struct = (obj) => structproto.Struct.fromJavaScript(obj);
-  const urn = (name) => `urn:pulumi:test::sendgrid-integrations::${TYPE}::${name}`;
+  const urn = (name) => `urn:pulumi:test::sendgrid-integrations::${type}::${name}`;
+  const failuresOf = (res) => res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() }));
+  const changesOf = (res) => {
+    const changes = res.getChanges();
+    return changes === provproto.DiffResponse.DiffChanges.DIFF_SOME
+      ? true
+      : changes === provproto.DiffResponse.DiffChanges.DIFF_NONE
+        ? false
+        : undefined;
+  };
+  const KIND = Object.fromEntries(Object.entries(provproto.PropertyDiff.Kind).map(([k, v]) => [v, k]));
 
   return {
     port,
-    pid: child.pid,
-    startedAt: started,
-    get stderr() {
-      return stderr;
+    close: () => client.close(),
+    async getPluginInfo() {
+      const res = await call("getPluginInfo", new emptyproto.Empty());
+      return { version: res.getVersion() };
+    },
+    async getSchema() {
+      const res = await call("getSchema", new provproto.GetSchemaRequest());
+      return JSON.parse(res.getSchema());
+    },
+    async checkConfig(olds, news) {
+      const r = new provproto.CheckRequest();
+      r.setUrn(`urn:pulumi:test::sendgrid-integrations::pulumi:providers:sendgrid-segment::default`);
+      r.setOlds(struct(olds));
+      r.setNews(struct(news));
+      const res = await call("checkConfig", r);
+      return { inputs: res.getInputs().toJavaScript(), failures: failuresOf(res) };
+    },
+    async diffConfig(olds, news) {
+      const r = new provproto.DiffRequest();
+      r.setUrn(`urn:pulumi:test::sendgrid-integrations::pulumi:providers:sendgrid-segment::default`);
+      r.setOlds(struct(olds));
+      r.setOldInputs(struct(olds));
+      r.setNews(struct(news));
+      const res = await call("diffConfig", r);
+      return { changes: changesOf(res), diffs: res.getDiffsList(), replaces: res.getReplacesList() };
+    },
+    /** Configure with provider inputs as `args` (secrets as given) and, like the engine, `variables` too. */
+    async configureArgs(args) {
+      const r = new provproto.ConfigureRequest();
+      r.setArgs(struct(args));
+      r.setAcceptsecrets(true);
+      r.setAcceptresources(true);
+      const res = await call("configure", r);
+      return { acceptSecrets: res.getAcceptsecrets(), supportsPreview: res.getSupportspreview() };
+    },
+    async invoke(tok, args) {
+      const r = new provproto.InvokeRequest();
+      r.setTok(tok);
+      r.setArgs(struct(args));
+      const res = await call("invoke", r);
+      return { return: res.getReturn() ? res.getReturn().toJavaScript() : undefined, failures: failuresOf(res) };
     },
     async configure(variables) {
       const r = new provproto.ConfigureRequest();
@@ -93,16 +189,18 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
       r.setOlds(struct(olds));
       r.setNews(struct(news));
       const res = await call("diff", r);
-      const changes = res.getChanges();
+      const detailedDiff = {};
+      for (const [path, d] of res.getDetaileddiffMap().entries()) {
+        detailedDiff[path] = { kind: KIND[d.getKind()], inputDiff: d.getInputdiff() };
+      }
       return {
-        changes:
-          changes === provproto.DiffResponse.DiffChanges.DIFF_SOME
-            ? true
-            : changes === provproto.DiffResponse.DiffChanges.DIFF_NONE
-              ? false
-              : undefined,
+        changes: changesOf(res),
         replaces: res.getReplacesList(),
         stables: res.getStablesList(),
+        diffs: res.getDiffsList(),
+        deleteBeforeReplace: res.getDeletebeforereplace(),
+        hasDetailedDiff: res.getHasdetaileddiff(),
+        detailedDiff,
       };
     },
     async create(name, properties) {
@@ -116,7 +214,7 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
       const r = new provproto.ReadRequest();
       r.setUrn(urn(name));
       r.setId(id);
-      r.setProperties(struct(properties));
+      if (properties !== undefined) r.setProperties(struct(properties));
       const res = await call("read", r);
       return {
         id: res.getId(),
@@ -140,14 +238,6 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
       r.setProperties(struct(properties));
       await call("delete", r);
     },
-    async stop() {
-      client.close();
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
-    },
   };
 }
 
@@ -162,4 +252,4 @@ function peakRssKiB(pid) {
   }
 }
 
-module.exports = { startProviderServer, peakRssKiB, UNKNOWN, TYPE };
+module.exports = { startProviderServer, startPlugin, connect, peakRssKiB, UNKNOWN, TYPE };

@@ -1,11 +1,23 @@
 // Types for engine.cjs (the gRPC driver of the dynamic-provider server).
 type Props = Record<string, any>;
 
-export interface ProviderServer {
+export interface DetailedDiff {
+  [path: string]: { kind: string; inputDiff: boolean };
+}
+
+/** A ResourceProvider client, as the engine speaks to a plugin. */
+export interface ProviderClient {
   readonly port: number;
-  readonly pid: number;
-  readonly startedAt: number;
-  readonly stderr: string;
+  close(): void;
+  getPluginInfo(): Promise<{ version: string }>;
+  getSchema(): Promise<Record<string, any>>;
+  checkConfig(olds: Props, news: Props): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }>;
+  diffConfig(olds: Props, news: Props): Promise<{ changes: boolean | undefined; diffs: string[]; replaces: string[] }>;
+  configureArgs(args: Props): Promise<{ acceptSecrets: boolean; supportsPreview: boolean }>;
+  invoke(
+    tok: string,
+    args: Props,
+  ): Promise<{ return: Props | undefined; failures: { property: string; reason: string }[] }>;
   configure(variables: Record<string, string>): Promise<{ acceptSecrets: boolean }>;
   check(
     name: string,
@@ -17,11 +29,28 @@ export interface ProviderServer {
     id: string,
     olds: Props,
     news: Props,
-  ): Promise<{ changes: boolean | undefined; replaces: string[]; stables: string[] }>;
+  ): Promise<{
+    changes: boolean | undefined;
+    replaces: string[];
+    stables: string[];
+    diffs: string[];
+    deleteBeforeReplace: boolean;
+    hasDetailedDiff: boolean;
+    detailedDiff: DetailedDiff;
+  }>;
   create(name: string, properties: Props): Promise<{ id: string; properties: Props }>;
-  read(name: string, id: string, properties: Props): Promise<{ id: string; properties: Props; inputs?: Props }>;
+  read(name: string, id: string, properties?: Props): Promise<{ id: string; properties: Props; inputs?: Props }>;
   update(name: string, id: string, olds: Props, news: Props): Promise<{ properties: Props }>;
   delete(name: string, id: string, properties: Props): Promise<void>;
+}
+
+/** A plugin process and its client. */
+export interface ProviderServer extends ProviderClient {
+  readonly pid: number;
+  readonly startedAt: number;
+  /** When the plugin printed its port. */
+  readonly portPrintedAt: number;
+  readonly stderr: string;
   stop(): Promise<void>;
 }
 
@@ -30,6 +59,16 @@ export function startProviderServer(options: {
   env?: Record<string, string>;
   node?: string;
 }): Promise<ProviderServer>;
+export function startPlugin(options: {
+  command: string;
+  args: string[];
+  cwd: string;
+  env?: Record<string, string>;
+  bareEnv?: boolean;
+  req: NodeRequire;
+  type: string;
+}): Promise<ProviderServer>;
+export function connect(options: { port: number; req: NodeRequire; type: string }): ProviderClient;
 export function peakRssKiB(pid: number): number | undefined;
 export const UNKNOWN: string;
 export const TYPE: string;

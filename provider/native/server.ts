@@ -1,0 +1,323 @@
+/**
+ * The native provider plugin `sendgrid-segment`: Pulumi's ResourceProvider gRPC service, written
+ * by hand (modelled on `@pulumi/pulumi/cmd/dynamic-provider`, with the proto stubs that ship in
+ * `@pulumi/pulumi`) because the SDK's own provider server answers Configure without reading it,
+ * drops per-property diffs and cannot answer an import's id-only Read. It only translates the
+ * protocol to the shared operations (`../operations.ts`): no SendGrid behaviour lives here.
+ *
+ * It imports no `@pulumi/pulumi` runtime, only the generated stubs, so it bundles into one file
+ * for the self-contained executable (`scripts/build-plugin.mjs`).
+ */
+import * as grpc from "@grpc/grpc-js";
+import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
+import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";
+import * as structproto from "google-protobuf/google/protobuf/struct_pb";
+import { readAccounts, resolveSettings, type StackConfig } from "../config";
+import { listIntegrations } from "../list";
+import { IntegrationOperations, inputsOf, type Props } from "../operations";
+import { PACKAGE_VERSION } from "../package";
+import { type CheckFailure, UNKNOWN } from "../schema";
+import { isRecord } from "../types";
+import { LIST_TOKEN, PACKAGE, packageSchema, RESOURCE_TOKEN } from "./schema";
+import { conceal, reveal } from "./secrets";
+
+/** The provider's settings (`apiKey`, ...) and `accounts`; `version` and `pluginDownloadURL` are the engine's. */
+const SETTING_KEYS: readonly string[] = ["apiKey", "region", "apiBaseUrl", "requestTimeoutMs", "retryBudgetMs"];
+const CONFIG_KEYS = new Set([...SETTING_KEYS, "accounts", "version", "pluginDownloadURL"]);
+
+type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
+type Call<Req> = { request: Req };
+
+const struct = (value: Record<string, unknown>) => structproto.Struct.fromJavaScript(value as never);
+const plain = (value: structproto.Struct | undefined): Props => (value ? (value.toJavaScript() as Props) : {});
+
+/**
+ * The provider's configuration as the core reads it (`sendgrid-segment:<key>` → text), from
+ * Configure's `args` (an explicit provider's inputs, or the stack's `sendgrid-segment:*` config for
+ * the default one), secrets unwrapped. A structured `accounts` is passed as JSON text, as the
+ * dynamic provider receives it.
+ */
+export function configFrom(args: Props): StackConfig {
+  const { plain: settings } = reveal(args);
+  return (key) => {
+    const [namespace, name] = key.split(":");
+    if (namespace !== PACKAGE || name === undefined) return undefined;
+    const value = settings[name];
+    if (value === undefined || value === null || value === UNKNOWN) return undefined;
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  };
+}
+
+/**
+ * CheckConfig's failures: each bad setting on its own (validated alone, without the environment,
+ * so a failure names the setting the user wrote), and every key that is not a setting.
+ */
+export function checkConfig(news: Props): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const { plain: args } = reveal(news);
+  for (const key of Object.keys(args)) {
+    if (!CONFIG_KEYS.has(key)) failures.push({ property: key, reason: `is not a setting of the ${PACKAGE} provider` });
+  }
+  const only = (key: string): StackConfig => {
+    const all = configFrom(args);
+    return (k) => (k === `${PACKAGE}:${key}` ? all(k) : undefined);
+  };
+  for (const key of SETTING_KEYS) {
+    try {
+      resolveSettings(only(key), {}, undefined, {}, PACKAGE);
+    } catch (error) {
+      failures.push({ property: key, reason: (error as Error).message });
+    }
+  }
+  try {
+    for (const account of Object.keys(readAccounts(only("accounts"), PACKAGE))) {
+      resolveSettings(only("accounts"), {}, account, {}, PACKAGE);
+    }
+  } catch (error) {
+    failures.push({ property: "accounts", reason: (error as Error).message });
+  }
+  return failures;
+}
+
+/** The SendGrid region a provider configuration means (for DiffConfig), or undefined when it names none. */
+function regionOf(args: Props): string | undefined {
+  const value = reveal(args).plain.region;
+  return typeof value === "string" && value !== UNKNOWN ? value.toLowerCase() : undefined;
+}
+
+/**
+ * DiffConfig: which settings changed. A provider whose region changes manages integrations of
+ * another SendGrid account realm, so its resources are replaced; only when the old configuration
+ * named a region (a dynamic provider's, or one that relied on the default, is never replaced:
+ * moving a stack to this plugin must not touch SendGrid).
+ */
+export function diffConfig(olds: Props, news: Props): { diffs: string[]; replaces: string[] } {
+  const a = reveal(olds).plain;
+  const b = reveal(news).plain;
+  const diffs = [...SETTING_KEYS, "accounts"].filter(
+    (key) => JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null),
+  );
+  const before = regionOf(olds);
+  const replaces = before !== undefined && before !== (regionOf(news) ?? "global") ? ["region"] : [];
+  return { diffs, replaces };
+}
+
+const { Kind } = provproto.PropertyDiff;
+
+/** The kind of one changed path: added, deleted or updated, replacing or not. */
+function kindOf(olds: Props, news: Props, path: string, replaces: boolean): provproto.PropertyDiff.Kind {
+  const present = (props: Props) => path.split(".").reduce<any>((v, k) => (isRecord(v) ? v[k] : undefined), props);
+  if (present(olds) === undefined) return replaces ? Kind.ADD_REPLACE : Kind.ADD;
+  if (present(news) === undefined) return replaces ? Kind.DELETE_REPLACE : Kind.DELETE;
+  return replaces ? Kind.UPDATE_REPLACE : Kind.UPDATE;
+}
+
+/** gRPC's error for a failed operation: the message only (it is already free of secrets). */
+const failed = (error: unknown): grpc.ServiceError =>
+  Object.assign(new Error((error as Error).message), {
+    code: grpc.status.UNKNOWN,
+    details: (error as Error).message,
+    metadata: new grpc.Metadata(),
+  });
+
+const unimplemented = (what: string): grpc.ServiceError =>
+  Object.assign(new Error(`${what} is not implemented by the ${PACKAGE} provider`), {
+    code: grpc.status.UNIMPLEMENTED,
+    details: `${what} is not implemented by the ${PACKAGE} provider`,
+    metadata: new grpc.Metadata(),
+  });
+
+/** Answers `handler`'s promise on the callback, and any error as a gRPC error. */
+function answer<Req, Res>(handler: (request: Req) => Promise<Res> | Res) {
+  return (call: Call<Req>, callback: Callback<Res>) => {
+    Promise.resolve()
+      .then(() => handler(call.request))
+      .then(
+        (value) => callback(null, value),
+        (error) => callback(failed(error)),
+      );
+  };
+}
+
+/** The service's handlers. One instance per plugin process; `Configure` starts a fresh deployment. */
+export class SendGridSegmentProvider {
+  private operations = new IntegrationOperations(() => undefined, PACKAGE);
+  private config: StackConfig = () => undefined;
+
+  readonly handlers = {
+    getPluginInfo: answer<emptyproto.Empty, plugproto.PluginInfo>(() =>
+      new plugproto.PluginInfo().setVersion(PACKAGE_VERSION),
+    ),
+    getSchema: answer<provproto.GetSchemaRequest, provproto.GetSchemaResponse>(() =>
+      new provproto.GetSchemaResponse().setSchema(JSON.stringify(packageSchema(PACKAGE_VERSION))),
+    ),
+    checkConfig: answer<provproto.CheckRequest, provproto.CheckResponse>((req) => {
+      const news = plain(req.getNews());
+      return new provproto.CheckResponse().setInputs(struct(news)).setFailuresList(checkConfig(news).map(toFailure));
+    }),
+    diffConfig: answer<provproto.DiffRequest, provproto.DiffResponse>((req) => {
+      const { diffs, replaces } = diffConfig(plain(req.getOldInputs() ?? req.getOlds()), plain(req.getNews()));
+      return new provproto.DiffResponse()
+        .setChanges(
+          diffs.length > 0
+            ? provproto.DiffResponse.DiffChanges.DIFF_SOME
+            : provproto.DiffResponse.DiffChanges.DIFF_NONE,
+        )
+        .setDiffsList(diffs)
+        .setReplacesList(replaces);
+    }),
+    configure: answer<provproto.ConfigureRequest, provproto.ConfigureResponse>((req) => {
+      const args = req.getArgs();
+      const fromVariables: Props = {};
+      // Older engines send only `variables` (`sendgrid-segment:config:apiKey` or `sendgrid-segment:apiKey`).
+      for (const [key, value] of req.getVariablesMap().entries()) {
+        fromVariables[String(key).split(":").at(-1) as string] = value;
+      }
+      this.config = configFrom(args ? plain(args) : fromVariables);
+      this.operations = new IntegrationOperations(this.config, PACKAGE);
+      return new provproto.ConfigureResponse()
+        .setAcceptsecrets(true)
+        .setSupportspreview(false)
+        .setAcceptresources(false)
+        .setAcceptoutputs(false);
+    }),
+    check: answer<provproto.CheckRequest, provproto.CheckResponse>(async (req) => {
+      this.assertType(req.getUrn());
+      const news = reveal(plain(req.getNews()));
+      const result = await this.operations.check(reveal(plain(req.getOlds())).plain, news.plain);
+      return new provproto.CheckResponse()
+        .setInputs(struct(conceal(result.inputs, news.secrets)))
+        .setFailuresList(result.failures.map(toFailure));
+    }),
+    diff: answer<provproto.DiffRequest, provproto.DiffResponse>(async (req) => {
+      this.assertType(req.getUrn());
+      const olds = reveal(plain(req.getOlds())).plain;
+      const news = reveal(plain(req.getNews())).plain;
+      const diff = await this.operations.diff(req.getId(), olds, news);
+      const res = new provproto.DiffResponse()
+        .setChanges(
+          diff.changes ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE,
+        )
+        .setReplacesList(diff.replaces)
+        .setDiffsList([...new Set(diff.changed.map((path) => path.split(".")[0] as string))])
+        .setDeletebeforereplace(diff.deleteBeforeReplace)
+        .setHasdetaileddiff(true);
+      // What never changes without a replacement: the integration's ids.
+      if (diff.replaces.length === 0) res.setStablesList(["integrationId", "userId"]);
+      const detailed = res.getDetaileddiffMap();
+      for (const path of diff.changed) {
+        const replaces = diff.replaces.includes(path);
+        detailed.set(path, new provproto.PropertyDiff().setKind(kindOf(olds, news, path, replaces)).setInputdiff(true));
+      }
+      return res;
+    }),
+    create: answer<provproto.CreateRequest, provproto.CreateResponse>(async (req) => {
+      this.assertType(req.getUrn());
+      const { id, outs } = await this.operations.create(reveal(plain(req.getProperties())).plain);
+      return new provproto.CreateResponse().setId(id).setProperties(struct(conceal({ ...outs })));
+    }),
+    read: answer<provproto.ReadRequest, provproto.ReadResponse>(async (req) => {
+      this.assertType(req.getUrn());
+      const state = reveal(plain(req.getProperties())).plain;
+      const imported = Object.keys(state).length === 0; // `pulumi import` and `.get()` send only an id
+      const result = await this.operations.read(req.getId(), state);
+      const res = new provproto.ReadResponse().setId(result.id);
+      if (!result.id) return res; // gone
+      res.setProperties(struct(conceal({ ...result.props })));
+      const inputs =
+        result.inputs ??
+        (imported
+          ? inputsOf(result.props as never)
+          : req.getInputs()
+            ? reveal(plain(req.getInputs())).plain
+            : undefined);
+      if (inputs) res.setInputs(struct(conceal(inputs)));
+      return res;
+    }),
+    update: answer<provproto.UpdateRequest, provproto.UpdateResponse>(async (req) => {
+      this.assertType(req.getUrn());
+      const olds = reveal(plain(req.getOlds())).plain;
+      const news = reveal(plain(req.getNews())).plain;
+      const { outs } = await this.operations.update(req.getId(), olds, news);
+      return new provproto.UpdateResponse().setProperties(struct(conceal({ ...outs })));
+    }),
+    delete: answer<provproto.DeleteRequest, emptyproto.Empty>(async (req) => {
+      this.assertType(req.getUrn());
+      await this.operations.delete(req.getId(), reveal(plain(req.getProperties())).plain);
+      return new emptyproto.Empty();
+    }),
+    invoke: answer<provproto.InvokeRequest, provproto.InvokeResponse>(async (req) => {
+      if (req.getTok() !== LIST_TOKEN)
+        throw new Error(`Unknown function ${req.getTok()}: this provider has ${LIST_TOKEN}`);
+      const args = reveal(plain(req.getArgs())).plain;
+      const bad = Object.keys(args).filter((key) => key !== "onBehalfOf" && key !== "account");
+      if (bad.length > 0) {
+        return new provproto.InvokeResponse().setFailuresList(
+          bad.map((property) => toFailure({ property, reason: `is not an argument of ${LIST_TOKEN}` })),
+        );
+      }
+      const text = (key: string) =>
+        typeof args[key] === "string" && args[key] !== "" ? (args[key] as string) : undefined;
+      const settings = resolveSettings(this.config, process.env, text("account"), {}, PACKAGE);
+      const integrations = await listIntegrations(settings, text("onBehalfOf"));
+      return new provproto.InvokeResponse().setReturn(struct({ integrations }));
+    }),
+    handshake: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Handshake")),
+    parameterize: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Parameterize")),
+    call: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Call")),
+    construct: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Construct")),
+    attach: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Attach")),
+    getMapping: (_call: unknown, callback: Callback<never>) => callback(unimplemented("GetMapping")),
+    getMappings: (_call: unknown, callback: Callback<never>) => callback(unimplemented("GetMappings")),
+    cancel: (_call: unknown, callback: Callback<emptyproto.Empty>) => callback(null, new emptyproto.Empty()),
+    list: (call: { emit: (event: string, error: unknown) => void }) => call.emit("error", unimplemented("List")),
+  };
+
+  /** Refuses a resource type this provider does not have (a URN's type is after its third `::`). */
+  private assertType(urn: string): void {
+    const type = urn.split("::")[2] ?? "";
+    if (type.split("$").at(-1) !== RESOURCE_TOKEN) {
+      throw new Error(`Unknown resource type ${JSON.stringify(type)}: this provider has ${RESOURCE_TOKEN}`);
+    }
+  }
+}
+
+const toFailure = (f: CheckFailure) => new provproto.CheckFailure().setProperty(f.property).setReason(f.reason);
+
+export interface Served {
+  port: number;
+  server: grpc.Server;
+  stop(): Promise<void>;
+}
+
+/** Starts the service on a free loopback port. */
+export async function serve(): Promise<Served> {
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 1024 * 1024 * 400 });
+  server.addService(provrpc.ResourceProviderService, new SendGridSegmentProvider().handlers as never);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return {
+    port,
+    server,
+    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/**
+ * The plugin's entry: `pulumi-resource-sendgrid-segment <engine address>`, as the engine runs it.
+ * Prints the port on stdout (the engine reads it) and serves until the engine stops it.
+ */
+export async function main(args: string[]): Promise<void> {
+  if (args.filter((arg) => !arg.startsWith("-")).length === 0) {
+    console.error(`usage: pulumi-resource-${PACKAGE} <engine address> (the Pulumi engine starts this plugin)`);
+    process.exitCode = 1;
+    return;
+  }
+  const { port } = await serve();
+  process.stdout.write(`${port}\n`);
+}

@@ -1,0 +1,361 @@
+// Issue 18: the native provider plugin's gRPC service, in process (so mutation testing sees it),
+// driven as the engine drives a plugin: GetPluginInfo, GetSchema, CheckConfig, DiffConfig,
+// Configure (secrets wrapped and not), Check, Diff (detailed), Create, Read (refresh and import's
+// id-only Read), Update, Delete, Invoke, against the emulator.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator";
+import { checkConfig, configFrom, diffConfig, type Served, serve } from "../provider/native";
+import { LIST_TOKEN, RESOURCE_TOKEN } from "../provider/native/schema";
+import { isSecret, reveal, SECRET_SIG, SIG_KEY, secret } from "../provider/native/secrets";
+import { connect, type ProviderClient } from "./support/engine.cjs";
+import { SimEngine } from "./support/engine-sim";
+import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+
+const REPO = join(__dirname, "..");
+const req = createRequire(join(REPO, "package.json"));
+const VERSION = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version as string;
+
+let emulator: Emulator;
+let served: Served;
+let client: ProviderClient;
+
+const args = (extra: Record<string, unknown> = {}) => ({
+  label: "Prod events",
+  filters: { emailEvents: ["open", "click"] },
+  properties: secret({ writeKey: WRITE_KEY, destinationRegion: "US" }),
+  ...extra,
+});
+const settings = (extra: Record<string, unknown> = {}) => ({
+  apiKey: secret(API_KEY),
+  apiBaseUrl: emulator.url,
+  requestTimeoutMs: "400",
+  retryBudgetMs: "2000",
+  version: VERSION,
+  ...extra,
+});
+const liveIds = () => emulator.integrations().map((i) => i.integration_id);
+
+beforeAll(async () => {
+  emulator = await startEmulator({ apiKeys: [API_KEY] });
+  served = await serve();
+  client = connect({ port: served.port, req, type: RESOURCE_TOKEN });
+});
+afterAll(async () => {
+  client?.close();
+  await served?.stop();
+  await emulator?.close();
+});
+beforeEach(async () => {
+  emulator.clearFaults();
+  for (const id of liveIds()) emulator.remove(id);
+  await client.configureArgs(settings());
+  emulator.requests.length = 0;
+});
+
+describe("plugin info and configuration", () => {
+  it("reports the package version", async () => {
+    expect(await client.getPluginInfo()).toEqual({ version: VERSION });
+  });
+
+  it("accepts secrets and does not ask for previews of create", async () => {
+    expect(await client.configureArgs(settings())).toEqual({ acceptSecrets: true, supportsPreview: false });
+  });
+
+  it("CheckConfig names every bad setting at once, and never shows the key", async () => {
+    const { failures } = await client.checkConfig(
+      {},
+      {
+        apiKey: secret(API_KEY),
+        region: "mars",
+        apiBaseUrl: "http://example.com",
+        requestTimeoutMs: "0",
+        retryBudgetMs: "soon",
+        accounts: { "9bad": { apiKey: "x" } },
+        apikey: "typo",
+      },
+    );
+    expect(failures.map((f) => f.property).sort()).toEqual(
+      ["accounts", "apiBaseUrl", "apikey", "region", "requestTimeoutMs", "retryBudgetMs"].sort(),
+    );
+    const reason = (property: string) => failures.find((f) => f.property === property)?.reason;
+    expect(reason("region")).toBe('Invalid sendgrid-segment:region "mars": expected "global" or "eu"');
+    expect(reason("apikey")).toBe("is not a setting of the sendgrid-segment provider");
+    expect(reason("requestTimeoutMs")).toMatch(/^Invalid sendgrid-segment:requestTimeoutMs "0": expected whole/);
+    expect(reason("accounts")).toMatch(/^Invalid sendgrid-segment:accounts account name "9bad"/);
+    expectNoSecretPart(JSON.stringify(failures));
+  });
+
+  it("CheckConfig passes good settings through as given, secrets still secret", async () => {
+    const news = settings({ region: "eu", accounts: JSON.stringify({ brand: { apiKey: "k", region: "eu" } }) });
+    const { inputs, failures } = await client.checkConfig({}, news);
+    expect(failures).toEqual([]);
+    expect(inputs).toEqual(news);
+    expect(isSecret(inputs.apiKey)).toBe(true);
+  });
+
+  it("CheckConfig checks each named account's settings", () => {
+    expect(checkConfig({ accounts: { brand: { region: "moon" } } })).toEqual([
+      {
+        property: "accounts",
+        reason: 'Invalid sendgrid-segment:accounts.brand.region "moon": expected "global" or "eu"',
+      },
+    ]);
+    expect(checkConfig({ accounts: { brand: { apiKey: "k" } }, pluginDownloadURL: "x", version: "1" })).toEqual([]);
+  });
+
+  it("DiffConfig: a stack moving from the dynamic provider (no region) is never replaced", async () => {
+    expect(await client.diffConfig({}, { region: "eu" })).toEqual({ changes: true, diffs: ["region"], replaces: [] });
+    expect(await client.diffConfig({ version: "3.0.0" }, { apiKey: secret("k") })).toEqual({
+      changes: true,
+      diffs: ["apiKey"],
+      replaces: [],
+    });
+    expect(await client.diffConfig({ region: "eu" }, { region: "eu" })).toEqual({
+      changes: false,
+      diffs: [],
+      replaces: [],
+    });
+  });
+
+  it("DiffConfig: a provider whose named region changes replaces its resources", async () => {
+    expect(await client.diffConfig({ region: "global" }, { region: "EU" })).toEqual({
+      changes: true,
+      diffs: ["region"],
+      replaces: ["region"],
+    });
+    expect(diffConfig({ region: "eu" }, {})).toEqual({ diffs: ["region"], replaces: ["region"] });
+    expect(diffConfig({ region: "global" }, {})).toEqual({ diffs: ["region"], replaces: [] });
+    expect(diffConfig({ region: "GLOBAL" }, { region: "global" }).replaces).toEqual([]);
+  });
+
+  it("reads settings from Configure's args, secrets unwrapped, structured accounts as JSON text", () => {
+    const config = configFrom({
+      apiKey: secret("k"),
+      requestTimeoutMs: 5000,
+      accounts: secret({ a: { apiKey: "x" } }),
+    });
+    expect(config("sendgrid-segment:apiKey")).toBe("k");
+    expect(config("sendgrid-segment:requestTimeoutMs")).toBe("5000");
+    expect(config("sendgrid-segment:accounts")).toBe('{"a":{"apiKey":"x"}}');
+    expect(config("sendgrid:apiKey")).toBeUndefined();
+    expect(config("sendgrid-segment:region")).toBeUndefined();
+  });
+});
+
+describe("the resource, as the engine drives it", () => {
+  it("create → diff → update → refresh → delete, the write key a secret in every output", async () => {
+    const engine = new SimEngine(client);
+    expect(await engine.up("prod", args())).toBe("create");
+    const [id] = liveIds();
+    const state = engine.state.get("prod")!;
+    expect(state.id).toBe(id);
+    expect(isSecret(state.outputs.properties)).toBe(true);
+    expect(reveal(state.outputs).plain.properties).toEqual({ writeKey: WRITE_KEY, destinationRegion: "US" });
+    expect(state.outputs).toMatchObject({ integrationId: id, label: "Prod events", stateVersion: 2 });
+
+    expect(await engine.up("prod", args({ filters: { emailEvents: ["click", "open", "open"] } }))).toBe("same");
+    expect(await engine.up("prod", args({ label: "Renamed" }))).toBe("update");
+    expect(emulator.integrations()[0]!.label).toBe("Renamed");
+    expect(isSecret(engine.state.get("prod")!.outputs.properties)).toBe(true);
+
+    expect(await engine.refresh("prod")).toBe("refreshed");
+    await engine.destroy("prod");
+    expect(liveIds()).toEqual([]);
+  });
+
+  it("Check re-marks the secret object and names bad fields without their values", async () => {
+    const checked = await client.check("prod", {}, args());
+    expect(checked.failures).toEqual([]);
+    expect(checked.inputs.properties).toEqual(
+      secret({ writeKey: WRITE_KEY, destinationRegion: "US" }) as Record<string, unknown>,
+    );
+    // Even when a program passes it in the clear, it leaves Check as a secret.
+    const clear = await client.check(
+      "prod",
+      {},
+      { ...args(), properties: { writeKey: WRITE_KEY, destinationRegion: "US" } },
+    );
+    expect(isSecret(clear.inputs.properties)).toBe(true);
+    const bad = await client.check(
+      "prod",
+      {},
+      { ...args(), properties: secret({ writeKey: WRITE_KEY_2, destinationRegion: WRITE_KEY }) },
+    );
+    expect(bad.failures.map((f) => f.property)).toEqual(["properties.destinationRegion"]);
+    expectNoSecretPart(JSON.stringify(bad.failures));
+  });
+
+  it("Diff is detailed: kinds, replaces, stables, and no change for reordered events", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("prod", args());
+    const { id, outputs } = engine.state.get("prod")!;
+    const diff = async (news: Record<string, unknown>) =>
+      client.diff("prod", id, outputs, (await client.check("prod", outputs, news)).inputs);
+
+    const none = await diff(args({ filters: { emailEvents: ["click", "open"] } }));
+    expect(none).toMatchObject({ changes: false, replaces: [], diffs: [], detailedDiff: {}, hasDetailedDiff: true });
+
+    const inPlace = await diff(
+      args({ label: "New", properties: secret({ writeKey: WRITE_KEY_2, destinationRegion: "US" }) }),
+    );
+    expect(inPlace).toMatchObject({
+      changes: true,
+      replaces: [],
+      diffs: ["label", "properties"],
+      stables: ["integrationId", "userId"],
+      deleteBeforeReplace: false,
+      detailedDiff: {
+        label: { kind: "UPDATE", inputDiff: true },
+        "properties.writeKey": { kind: "UPDATE", inputDiff: true },
+      },
+    });
+
+    const replacing = await diff(args({ onBehalfOf: "sub" }));
+    expect(replacing).toMatchObject({
+      changes: true,
+      replaces: ["onBehalfOf"],
+      stables: [],
+      detailedDiff: { onBehalfOf: { kind: "ADD_REPLACE", inputDiff: true } },
+    });
+    expect((await diff({ ...args(), destination: "Segment" })).changes).toBe(false);
+  });
+
+  it("Diff marks a removed replacing field DELETE_REPLACE and a removed label DELETE", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("sub", args({ onBehalfOf: "sub", label: "L" }));
+    const { id, outputs } = engine.state.get("sub")!;
+    const { label: _label, ...rest } = args();
+    const res = await client.diff("sub", id, outputs, rest);
+    expect(res.detailedDiff).toEqual({
+      label: { kind: "DELETE", inputDiff: true },
+      onBehalfOf: { kind: "DELETE_REPLACE", inputDiff: true },
+    });
+  });
+
+  it("import: a Read with only an id returns the integration's state and inputs", async () => {
+    const ui = emulator.seed({
+      label: "Made in the UI",
+      destination: "Segment",
+      filters: { email_events: ["open", "bounce"] },
+      properties: { write_key: WRITE_KEY, destination_region: "EU" },
+    });
+    const read = await client.read("imported", ui.integration_id);
+    expect(read.id).toBe(ui.integration_id);
+    expect(read.inputs).toBeDefined();
+    expect(reveal(read.inputs!).plain).toEqual({
+      label: "Made in the UI",
+      destination: "Segment",
+      filters: { emailEvents: ["bounce", "open"] },
+      properties: { writeKey: WRITE_KEY, destinationRegion: "EU" },
+    });
+    expect(isSecret(read.inputs!.properties)).toBe(true);
+    expect(isSecret(read.properties.properties)).toBe(true);
+    // The engine's next steps: Check(read's inputs) and Diff(read's state) show nothing to change.
+    const checked = await client.check("imported", {}, read.inputs!);
+    expect(checked.failures).toEqual([]);
+    const diff = await client.diff("imported", read.id, read.properties, checked.inputs);
+    expect(diff.changes).toBe(false);
+    expect(emulator.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+
+  it("import of an id that does not exist: gone, nothing else sent", async () => {
+    const read = await client.read("imported", "no-such-id");
+    expect(read).toEqual({ id: "", properties: {}, inputs: undefined });
+  });
+
+  it("refresh: a drifted integration comes back with its live inputs; an unchanged one with the old inputs", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("prod", args());
+    const { id, inputs, outputs } = engine.state.get("prod")!;
+    const same = await client.read("prod", id, outputs);
+    expect(same.inputs).toBeUndefined();
+    emulator.integrations()[0]!.label = "Changed in the UI";
+    const drifted = await client.read("prod", id, outputs);
+    expect(reveal(drifted.inputs!).plain.label).toBe("Changed in the UI");
+    expect(inputs.label).toBe("Prod events");
+  });
+
+  it("refuses a resource type it does not have, before any API call", async () => {
+    const other = connect({ port: served.port, req, type: "sendgrid-segment:index:Other" });
+    const error = await rejectionOf(other.create("x", args()));
+    other.close();
+    expect(error.message).toBe(
+      'Unknown resource type "sendgrid-segment:index:Other": this provider has sendgrid-segment:index:SegmentIntegration',
+    );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("errors cross as their message only, with no secret in them", async () => {
+    await client.configureArgs(settings({ apiKey: secret("SG.wrong-key-DO-NOT-LEAK") }));
+    const error = await rejectionOf(client.create("prod", (await client.check("prod", {}, args())).inputs));
+    expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Prod events": HTTP 401/);
+    expect(error.message).not.toContain("wrong-key");
+    expectNoSecretPart(error.message);
+  });
+
+  it("a missing key names the plugin's own setting", async () => {
+    await client.configureArgs({ apiBaseUrl: emulator.url });
+    const saved = process.env.SENDGRID_API_KEY;
+    delete process.env.SENDGRID_API_KEY;
+    try {
+      const error = await rejectionOf(client.create("prod", (await client.check("prod", {}, args())).inputs));
+      expect(error.message).toContain("pulumi config set --secret sendgrid-segment:apiKey <key>");
+    } finally {
+      if (saved !== undefined) process.env.SENDGRID_API_KEY = saved;
+    }
+  });
+
+  it("a named account from the accounts setting", async () => {
+    await client.configureArgs(
+      settings({ accounts: { brand: { apiKey: secret(API_KEY), apiBaseUrl: emulator.url } } }),
+    );
+    const engine = new SimEngine(client);
+    await engine.up("brand", args({ account: "brand" }));
+    expect(engine.state.get("brand")!.outputs.account).toBe("brand");
+    const missing = await client.check("x", {}, args({ account: "nope" }));
+    expect(missing.failures[0]!.reason).toContain("sendgrid-segment:accounts.nope.apiKey");
+  });
+});
+
+describe("Invoke: listSegmentIntegrations", () => {
+  it("lists without write keys", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("prod", args());
+    const res = await client.invoke(LIST_TOKEN, {});
+    expect(res.failures).toEqual([]);
+    expect(res.return).toEqual({
+      integrations: [
+        {
+          integrationId: liveIds()[0],
+          userId: expect.any(String),
+          label: "Prod events",
+          destination: "Segment",
+          filters: { emailEvents: ["click", "open"] },
+          properties: { destinationRegion: "US" },
+        },
+      ],
+    });
+    expect(JSON.stringify(res)).not.toContain(WRITE_KEY);
+  });
+
+  it("names unknown arguments and unknown functions", async () => {
+    expect((await client.invoke(LIST_TOKEN, { onBehalfof: "x" })).failures).toEqual([
+      { property: "onBehalfof", reason: `is not an argument of ${LIST_TOKEN}` },
+    ]);
+    const error = await rejectionOf(client.invoke("sendgrid-segment:index:nope", {}));
+    expect(error.message).toBe(`Unknown function sendgrid-segment:index:nope: this provider has ${LIST_TOKEN}`);
+  });
+});
+
+describe("secrets on the wire", () => {
+  it("reveal unwraps nested secrets and remembers the top-level keys; conceal marks them again", () => {
+    const { plain, secrets } = reveal({ a: secret({ b: secret("x") }), c: [secret(1)], d: "e" });
+    expect(plain).toEqual({ a: { b: "x" }, c: [1], d: "e" });
+    expect([...secrets].sort()).toEqual(["a", "c"]);
+    expect(secret("v")).toEqual({ [SIG_KEY]: SECRET_SIG, value: "v" });
+    expect(isSecret({ [SIG_KEY]: "other", value: 1 })).toBe(false);
+  });
+});
