@@ -4,7 +4,13 @@
 // FC_SEED with FC_PATH replays one). MODEL_RUNS sequences (default 12; `npm run test:model` runs 1,000).
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
-import { type ProviderServer, startProviderServer } from "./support/engine.cjs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { type Served, serve } from "../provider/native";
+import { RESOURCE_TOKEN } from "../provider/native/schema";
+import { secret } from "../provider/native/secrets";
+import { connect, type ProviderClient, type ProviderServer, startProviderServer } from "./support/engine.cjs";
+import { withEngineSecrets } from "./support/engine-sim";
 import { fc } from "./support/fast-check";
 import { API_KEY, expectNoSecretPart } from "./support/fixtures";
 import { commandsArb, RETRY_BUDGET_MS, runSequence, TIMEOUT_MS } from "./support/lifecycle-model";
@@ -15,6 +21,7 @@ let emulator: Emulator;
 let provider: string;
 let server: ProviderServer | undefined;
 let printed = "";
+let native: { served: Served; client: ProviderClient } | undefined;
 
 beforeAll(async () => {
   provider = await rootProgramProvider();
@@ -27,6 +34,9 @@ afterAll(async () => {
 });
 
 async function stop() {
+  native?.client.close();
+  await native?.served.stop();
+  native = undefined;
   if (!server) return;
   await server.stop();
   printed += server.stderr;
@@ -47,13 +57,34 @@ async function start() {
   return { door: current, extra: { __provider: provider }, output: () => current.stderr };
 }
 
-it(
-  `keeps every invariant over ${RUNS} random operation sequences with faults (dynamic provider)`,
-  async () => {
+/**
+ * A new deployment through the native plugin: a fresh service (in this process, so mutation testing
+ * sees it), configured as the engine configures a plugin (the key a secret), `properties` secret.
+ */
+async function startNative() {
+  await stop();
+  const served = await serve();
+  const client = connect({ port: served.port, req: createRequire(join(REPO, "package.json")), type: RESOURCE_TOKEN });
+  native = { served, client };
+  await client.configureArgs({
+    apiKey: secret(API_KEY),
+    apiBaseUrl: emulator.url,
+    requestTimeoutMs: String(TIMEOUT_MS),
+    retryBudgetMs: String(RETRY_BUDGET_MS),
+  });
+  return { door: withEngineSecrets(client), extra: {}, output: () => "" };
+}
+
+it.each([
+  ["dynamic provider", start],
+  ["native plugin", startNative],
+])(
+  `keeps every invariant over ${RUNS} random operation sequences with faults (%s)`,
+  async (_door, startDeployment) => {
     const report = { sequences: 0, steps: 0, failures: new Map<string, number>() };
     await fc.assert(
       fc.asyncProperty(commandsArb, async (commands) => {
-        const model = await runSequence(emulator, start, commands);
+        const model = await runSequence(emulator, startDeployment, commands);
         report.sequences++;
         report.steps += model.steps;
         for (const f of model.failures) {

@@ -5,6 +5,7 @@
 // pkg/resource/deploy/step_generator.go and step_executor.go: check gets the old *inputs*, diff and
 // update the old *outputs*; a replacement's delete that fails leaves the old resource in state as
 // a pending delete, retried first by the next `up`; a failed create leaves nothing in state.
+import { isSecret, reveal, secret } from "../../provider/native/secrets";
 import type { ProviderServer } from "./engine.cjs";
 
 type Props = Record<string, any>;
@@ -147,4 +148,31 @@ function copyPath(from: Props, to: Props, path: string) {
   const last = keys.at(-1)!;
   if (source?.[last] === undefined) delete target[last];
   else target[last] = structuredClone(source[last]);
+}
+
+/**
+ * A door as the engine talks to a plugin that accepts secrets (the native one): `properties` goes
+ * in marked secret, and what comes back is stored revealed, so the same model reads both doors.
+ */
+export function withEngineSecrets(door: Door): Door {
+  const mark = (props: Props): Props =>
+    props.properties === undefined || isSecret(props.properties) ? props : { ...props, properties: secret(props.properties) };
+  const plain = (props: Props): Props => reveal(props).plain;
+  return {
+    check: async (name, olds, news) => {
+      const res = await door.check(name, mark(olds), mark(news));
+      return { ...res, inputs: plain(res.inputs) };
+    },
+    diff: (name, id, olds, news) => door.diff(name, id, mark(olds), mark(news)),
+    create: async (name, props) => {
+      const res = await door.create(name, mark(props));
+      return { ...res, properties: plain(res.properties) };
+    },
+    read: async (name, id, props) => {
+      const res = await door.read(name, id, props && mark(props));
+      return { ...res, properties: plain(res.properties), inputs: res.inputs && plain(res.inputs) };
+    },
+    update: async (name, id, olds, news) => ({ properties: plain((await door.update(name, id, mark(olds), mark(news))).properties) }),
+    delete: (name, id, props) => door.delete(name, id, mark(props)),
+  };
 }
