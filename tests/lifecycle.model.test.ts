@@ -2,10 +2,11 @@
 // operation sequences with random faults against the emulator, through the real dynamic-provider
 // gRPC server, invariants checked after every step. Seeded (support/fast-check.ts prints the seed;
 // FC_SEED with FC_PATH replays one). MODEL_RUNS sequences (default 12; `npm run test:model` runs 1,000).
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../emulator";
+
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator";
 import { type Served, serve } from "../provider/native";
 import { RESOURCE_TOKEN } from "../provider/native/schema";
 import { secret } from "../provider/native/secrets";

@@ -45,7 +45,7 @@ export class SimEngine {
   constructor(
     private readonly door: Door,
     /** Inputs every program registration carries (the dynamic provider's `__provider`). */
-    private readonly extra: Props = {},
+    readonly extra: Props = {},
   ) {}
 
   /** One resource's part of `pulumi up` with the given arguments. */
@@ -156,7 +156,9 @@ function copyPath(from: Props, to: Props, path: string) {
  */
 export function withEngineSecrets(door: Door): Door {
   const mark = (props: Props): Props =>
-    props.properties === undefined || isSecret(props.properties) ? props : { ...props, properties: secret(props.properties) };
+    props.properties === undefined || isSecret(props.properties)
+      ? props
+      : { ...props, properties: secret(props.properties) };
   const plain = (props: Props): Props => reveal(props).plain;
   return {
     check: async (name, olds, news) => {
@@ -172,7 +174,9 @@ export function withEngineSecrets(door: Door): Door {
       const res = await door.read(name, id, props && mark(props));
       return { ...res, properties: plain(res.properties), inputs: res.inputs && plain(res.inputs) };
     },
-    update: async (name, id, olds, news) => ({ properties: plain((await door.update(name, id, mark(olds), mark(news))).properties) }),
+    update: async (name, id, olds, news) => ({
+      properties: plain((await door.update(name, id, mark(olds), mark(news))).properties),
+    }),
     delete: (name, id, props) => door.delete(name, id, mark(props)),
   };
 }
