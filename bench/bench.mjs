@@ -11,6 +11,8 @@
 //  3. API calls per operation: create, update, refresh, delete, preview;
 //  4. cold start: spawning the provider server to the first Create response, vs an empty provider;
 //     footprint: __provider bytes per resource and the provider process's peak RSS.
+// The native plugin (issue 18) runs beside the dynamic provider in 1 and 4: the executable from
+// `npm run build:plugin` (dist/plugin/bin), or --plugin <command> (e.g. "node dist/provider/native/main.js").
 // Prints a table, writes the figures as JSON (--out, default bench/results.json).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -22,7 +24,8 @@ import { parseArgs } from "node:util";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
 const requireRepo = createRequire(join(REPO, "package.json"));
-const { startProviderServer, peakRssKiB } = requireRepo("./tests/support/engine.cjs");
+const { startProviderServer, startPlugin, peakRssKiB } = requireRepo("./tests/support/engine.cjs");
+const RESOURCE_TOKEN = "sendgrid-segment:index:SegmentIntegration";
 const { startEmulator } = requireRepo("./dist/emulator/index.js");
 const pulumi = requireRepo("@pulumi/pulumi");
 
@@ -46,6 +49,7 @@ const parse = () => {
         rate: { type: "string", default: "20" },
         "rate-n": { type: "string", default: "60" },
         "cold-runs": { type: "string", default: "5" },
+        plugin: { type: "string", default: join(REPO, "dist/plugin/bin/pulumi-resource-sendgrid-segment") },
         out: { type: "string", default: join(REPO, "bench", "results.json") },
       },
       strict: true,
@@ -69,6 +73,21 @@ const C = whole("concurrency");
 const RATE = whole("rate");
 const RATE_N = whole("rate-n");
 const COLD_RUNS = whole("cold-runs");
+const PLUGIN = opt.plugin.split(" ");
+if (!existsSync(PLUGIN.at(-1))) fail(`--plugin: ${PLUGIN.at(-1)} does not exist (run npm run build:plugin, or give --plugin)`);
+
+/** The native plugin as the engine starts it, configured for `url`. */
+async function startNative(url) {
+  const plugin = await startPlugin({
+    command: PLUGIN[0],
+    args: [...PLUGIN.slice(1), "127.0.0.1:1"],
+    cwd: REPO,
+    req: requireRepo,
+    type: RESOURCE_TOKEN,
+  });
+  await plugin.configureArgs({ apiKey: API_KEY, apiBaseUrl: url });
+  return plugin;
+}
 if (!existsSync(dirname(resolve(opt.out))))
   fail(`--out ${opt.out}: the folder ${dirname(resolve(opt.out))} does not exist`);
 const API_KEY = "SG.bench-key";
@@ -211,6 +230,7 @@ async function overhead(provider) {
   const emulator = await emulatorProcess(["--latency-ms", String(LATENCY), "--api-key", API_KEY]);
   const server = await startProviderServer({ programDir: REPO });
   await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+  const native = await startNative(emulator.url);
   const { default: got } = await import("got");
   const bare = got.extend({
     prefixUrl: emulator.url,
@@ -231,7 +251,7 @@ async function overhead(provider) {
 
   const minimal = await minimalProvider(emulator.url, API_KEY);
   // The engine's calls per step: Check + Create; Read; Diff + Update; Delete.
-  const viaProvider = async (provider) => {
+  const viaProvider = async (provider, server) => {
     const state = new Array(N);
     const phase = {};
     phase.create = (
@@ -286,14 +306,21 @@ async function overhead(provider) {
     return phase;
   };
 
-  const paths = { provider: () => viaProvider(provider), minimal: () => viaProvider(minimal), bare: viaBare };
+  const paths = {
+    provider: () => viaProvider(provider, server),
+    minimal: () => viaProvider(minimal, server),
+    native: () => viaProvider(undefined, native),
+    bare: viaBare,
+  };
   for (const run of Object.values(paths)) await run(); // warm every path once (JIT, connections)
   const rounds = [];
   const order = Object.keys(paths);
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate which goes first, so drift on the machine does not favour one.
     const round = {};
-    for (const name of [...order.slice(r % 3), ...order.slice(0, r % 3)]) round[name] = await paths[name]();
+    for (const name of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) {
+      round[name] = await paths[name]();
+    }
     rounds.push(round);
   }
   // The runtime's gRPC hop alone: Diff makes no API call and our diff takes about 1 µs.
@@ -311,23 +338,29 @@ async function overhead(provider) {
   );
   const grpcHop = { sequentialMs: round(sequential.ms / 300, 3), concurrentWaveMs: round(waves.ms / 30, 2) };
   const rssKiB = peakRssKiB(server.pid);
+  const nativeRssKiB = peakRssKiB(native.pid);
   await server.stop();
+  await native.stop();
   emulator.stop();
   const ops = {};
   for (const op of ["create", "read", "update", "delete"]) {
     const p = median(rounds.map((r) => r.provider[op]));
     const m = median(rounds.map((r) => r.minimal[op]));
     const b = median(rounds.map((r) => r.bare[op]));
+    const n = median(rounds.map((r) => r.native[op]));
     ops[op] = {
       providerMs: round(p, 1),
       minimalProviderMs: round(m, 1),
+      nativeMs: round(n, 1),
       bareMs: round(b, 1),
       ratio: round(p / b, 3),
       ratioToMinimal: round(p / m, 3),
       minimalRatio: round(m / b, 3),
+      nativeRatio: round(n / b, 3),
+      nativeToDynamic: round(n / p, 3),
     };
   }
-  return { ops, rssKiB, grpcHop };
+  return { ops, rssKiB, nativeRssKiB, grpcHop };
 }
 
 // 2. Rate limit ----------------------------------------------------------------------------
@@ -427,11 +460,24 @@ async function coldStart(provider) {
     await server.stop();
     return { ms, rss };
   };
+  const onceNative = async () => {
+    const started = performance.now();
+    const plugin = await startNative(emulator.url);
+    const portMs = plugin.portPrintedAt - plugin.startedAt;
+    const checked = await plugin.check("cold", {}, news(undefined, 0, { onBehalfOf: undefined }));
+    await plugin.create("cold", checked.inputs);
+    const ms = performance.now() - started;
+    const rss = peakRssKiB(plugin.pid);
+    await plugin.stop();
+    return { ms, rss, portMs };
+  };
   const ours = [];
   const baseline = [];
+  const native = [];
   for (let r = 0; r < COLD_RUNS; r++) {
     baseline.push(await once(empty.text));
     ours.push(await once(provider));
+    native.push(await onceNative());
   }
   await emulator.close();
   const o = median(ours.map((x) => x.ms));
@@ -442,6 +488,10 @@ async function coldStart(provider) {
     deltaMs: round(o - b, 0),
     peakRssKiB: median(ours.map((x) => x.rss)),
     emptyPeakRssKiB: median(baseline.map((x) => x.rss)),
+    nativeMs: round(median(native.map((x) => x.ms)), 0),
+    nativeStartMs: round(median(native.map((x) => x.portMs)), 0),
+    nativePeakRssKiB: median(native.map((x) => x.rss)),
+    plugin: opt.plugin,
   };
 }
 
@@ -469,6 +519,12 @@ const targets = [
     r.ratio,
     "<= 1.05",
     r.ratio <= 1.05,
+  ]),
+  ...Object.entries(results.overhead.ops).map(([op, r]) => [
+    `native ${op}: native plugin/dynamic provider`,
+    r.nativeToDynamic,
+    "<= 1.00",
+    r.nativeToDynamic <= 1,
   ]),
   ["rate limit: wall / floor", results.rateLimit.ratio, "<= 1.15", results.rateLimit.ratio <= 1.15],
   [
@@ -509,11 +565,11 @@ lines.push(
 );
 lines.push("");
 lines.push(
-  "operation | provider (ms) | minimal provider (ms) | bare (ms) | provider/bare | minimal/bare | provider/minimal",
+  "operation | provider (ms) | minimal provider (ms) | native plugin (ms) | bare (ms) | provider/bare | minimal/bare | provider/minimal | native/dynamic",
 );
 for (const [op, r] of Object.entries(results.overhead.ops)) {
   lines.push(
-    `${op} | ${r.providerMs} | ${r.minimalProviderMs} | ${r.bareMs} | ${r.ratio} | ${r.minimalRatio} | ${r.ratioToMinimal}`,
+    `${op} | ${r.providerMs} | ${r.minimalProviderMs} | ${r.nativeMs} | ${r.bareMs} | ${r.ratio} | ${r.minimalRatio} | ${r.ratioToMinimal} | ${r.nativeToDynamic}`,
   );
 }
 lines.push("");
@@ -529,7 +585,8 @@ lines.push(
 lines.push(`API calls: ${JSON.stringify(results.apiCalls)}`);
 const cs = results.coldStart;
 lines.push(
-  `cold start to first Create: ${cs.providerMs} ms vs empty provider ${cs.emptyProviderMs} ms (+${cs.deltaMs} ms)`,
+  `cold start to first Create: ${cs.providerMs} ms vs empty provider ${cs.emptyProviderMs} ms (+${cs.deltaMs} ms); ` +
+    `native plugin ${cs.nativeMs} ms (its port printed after ${cs.nativeStartMs} ms, peak RSS ${cs.nativePeakRssKiB} KiB)`,
 );
 lines.push(
   `footprint: __provider ${results.footprint.providerBytes} bytes; provider peak RSS ${cs.peakRssKiB} KiB cold, ${results.overhead.rssKiB} KiB after ${N} x 4 operations x ${ROUNDS + 1} rounds (empty provider: ${cs.emptyPeakRssKiB} KiB)`,

@@ -29,20 +29,25 @@ it("runs end to end on a tiny N and writes every figure", async () => {
     "1",
     "--out",
     out,
+    "--plugin",
+    `${process.execPath} ${join(REPO, "dist/provider/native/main.js")}`,
   ];
   const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, "bench", "bench.mjs"), ...args], {
     timeout: 120_000,
   });
-  expect(stdout).toContain("operation | provider (ms) | minimal provider (ms) | bare (ms)");
+  expect(stdout).toContain("operation | provider (ms) | minimal provider (ms) | native plugin (ms) | bare (ms)");
   const results = JSON.parse(readFileSync(out, "utf8"));
   expect(Object.keys(results.overhead.ops)).toEqual(["create", "read", "update", "delete"]);
   for (const op of Object.values<Record<string, number>>(results.overhead.ops)) {
     expect(op.providerMs).toBeGreaterThan(0);
+    expect(op.nativeMs).toBeGreaterThan(0);
     expect(op.bareMs).toBeGreaterThan(0);
   }
   expect(results.apiCalls).toEqual({ preview: 0, create: 1, previewOfChange: 0, update: 1, refresh: 1, delete: 1 });
   expect(results.rateLimit).toMatchObject({ n: 4, failures: 0 });
   expect(results.footprint.providerBytes).toBeLessThanOrEqual(2048);
   expect(results.coldStart.peakRssKiB).toBeGreaterThan(0);
+  expect(results.coldStart.nativeMs).toBeGreaterThan(0);
+  expect(results.coldStart.nativeStartMs).toBeGreaterThan(0);
   expect(results.targets.map((t: { name: string }) => t.name)).toContain("cold start: + vs empty provider (ms)");
 }, 150_000);
