@@ -74,7 +74,9 @@ const RATE = whole("rate");
 const RATE_N = whole("rate-n");
 const COLD_RUNS = whole("cold-runs");
 const PLUGIN = opt.plugin.split(" ");
-if (!existsSync(PLUGIN.at(-1))) fail(`--plugin: ${PLUGIN.at(-1)} does not exist (run npm run build:plugin, or give --plugin)`);
+const PLUGIN_FILE = PLUGIN.at(-1) ?? "";
+if (!existsSync(PLUGIN_FILE))
+  fail(`--plugin: ${PLUGIN_FILE} does not exist (run npm run build:plugin, or give --plugin)`);
 
 /** The native plugin as the engine starts it, configured for `url`. */
 async function startNative(url) {

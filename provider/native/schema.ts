@@ -221,7 +221,7 @@ export function packageSchema(version: string): Json {
     language: {
       nodejs: { packageName: "@pulumi-sendgrid-segment/sdk", respectSchemaVersion: true },
       python: { packageName: "pulumi_sendgrid_segment", respectSchemaVersion: true },
-      csharp: { rootNamespace: "SendGridSegment", respectSchemaVersion: true },
+      csharp: { namespaces: { [PACKAGE]: "SendGridSegment" }, respectSchemaVersion: true },
       go: { importBasePath: "github.com/pulumi-sendgrid-segment/sdk/go/sendgridsegment", respectSchemaVersion: true },
     },
   };

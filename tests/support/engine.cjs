@@ -63,7 +63,8 @@ async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req,
   });
   const portPrintedAt = Date.now();
   const client = connect({ port, req, type });
-  return Object.assign(client, {
+  return {
+    ...client,
     pid: child.pid,
     startedAt: started,
     portPrintedAt,
@@ -78,7 +79,7 @@ async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req,
         await exited;
       }
     },
-  });
+  };
 }
 
 /**
@@ -86,10 +87,10 @@ async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req,
  * dynamic provider's server or the native plugin. Props are plain JavaScript; secrets travel as
  * the engine sends them (objects with Pulumi's signature key) when the caller puts them there.
  *
- * @param {object} o
- * @param {number} o.port
- * @param {NodeRequire} o.req resolves @grpc/grpc-js, @pulumi/pulumi and google-protobuf
- * @param {string} o.type the resource type token URNs carry
+ * `req` resolves @grpc/grpc-js, @pulumi/pulumi and google-protobuf; `type` is the resource type
+ * token URNs carry.
+ *
+ * @param {{ port: number, req: NodeRequire, type: string }} o
  */
 function connect({ port, req, type }) {
   const grpc = req("@grpc/grpc-js");
