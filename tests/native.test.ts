@@ -14,6 +14,8 @@ import { connect, type ProviderClient } from "./support/engine.cjs";
 import { SimEngine } from "./support/engine-sim";
 import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 const REPO = join(__dirname, "..");
 const req = createRequire(join(REPO, "package.json"));
 const VERSION = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version as string;
@@ -131,6 +133,19 @@ describe("plugin info and configuration", () => {
     expect(diffConfig({ region: "GLOBAL" }, { region: "global" }).replaces).toEqual([]);
   });
 
+  it("settings still unknown at preview: no CheckConfig failure, and DiffConfig does not replace yet", async () => {
+    const { failures } = await client.checkConfig(
+      {},
+      { region: UNKNOWN, apiBaseUrl: UNKNOWN, apiKey: secret(UNKNOWN) },
+    );
+    expect(failures).toEqual([]);
+    expect(await client.diffConfig({ region: "eu" }, { region: UNKNOWN })).toEqual({
+      changes: true,
+      diffs: ["region"],
+      replaces: [],
+    });
+  });
+
   it("reads settings from Configure's args, secrets unwrapped, structured accounts as JSON text", () => {
     const config = configFrom({
       apiKey: secret("k"),
@@ -164,6 +179,18 @@ describe("the resource, as the engine drives it", () => {
     expect(await engine.refresh("prod")).toBe("refreshed");
     await engine.destroy("prod");
     expect(liveIds()).toEqual([]);
+  });
+
+  it("an input a program made secret stays secret in every output (create, update, refresh)", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("prod", args({ label: secret("Hidden label") }));
+    expect(engine.state.get("prod")!.outputs.label).toEqual(secret("Hidden label"));
+    await engine.up("prod", args({ label: secret("Hidden too") }));
+    expect(engine.state.get("prod")!.outputs.label).toEqual(secret("Hidden too"));
+    const { id, inputs, outputs } = engine.state.get("prod")!;
+    const refreshed = await client.read("prod", id, outputs, inputs);
+    expect(refreshed.properties.label).toEqual(secret("Hidden too"));
+    expect(refreshed.inputs?.label).toEqual(secret("Hidden too"));
   });
 
   it("Check re-marks the secret object and names bad fields without their values", async () => {

@@ -100,7 +100,9 @@ export function diffConfig(olds: Props, news: Props): { diffs: string[]; replace
     (key) => JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null),
   );
   const before = regionOf(olds);
-  const replaces = before !== undefined && before !== (regionOf(news) ?? "global") ? ["region"] : [];
+  // A region still unknown at preview is a change, not (yet) a replacement.
+  const unknown = b.region === UNKNOWN;
+  const replaces = before !== undefined && !unknown && before !== (regionOf(news) ?? "global") ? ["region"] : [];
   return { diffs, replaces };
 }
 
@@ -215,33 +217,33 @@ export class SendGridSegmentProvider {
     }),
     create: answer<provproto.CreateRequest, provproto.CreateResponse>(async (req) => {
       this.assertType(req.getUrn());
-      const { id, outs } = await this.operations.create(reveal(plain(req.getProperties())).plain);
-      return new provproto.CreateResponse().setId(id).setProperties(struct(conceal({ ...outs })));
+      const inputs = reveal(plain(req.getProperties()));
+      const { id, outs } = await this.operations.create(inputs.plain);
+      // What arrived secret leaves secret, beside the model's secret fields.
+      return new provproto.CreateResponse().setId(id).setProperties(struct(conceal({ ...outs }, inputs.secrets)));
     }),
     read: answer<provproto.ReadRequest, provproto.ReadResponse>(async (req) => {
       this.assertType(req.getUrn());
-      const state = reveal(plain(req.getProperties())).plain;
-      const imported = Object.keys(state).length === 0; // `pulumi import` and `.get()` send only an id
-      const result = await this.operations.read(req.getId(), state);
+      const state = reveal(plain(req.getProperties()));
+      const known = reveal(plain(req.getInputs()));
+      const imported = Object.keys(state.plain).length === 0; // `pulumi import` and `.get()` send only an id
+      const result = await this.operations.read(req.getId(), state.plain);
       const res = new provproto.ReadResponse().setId(result.id);
       if (!result.id) return res; // gone
-      res.setProperties(struct(conceal({ ...result.props })));
+      res.setProperties(struct(conceal({ ...result.props }, state.secrets)));
+      // The live inputs when they differ; for an import, what was read; else the inputs as they were.
       const inputs =
-        result.inputs ??
-        (imported
-          ? inputsOf(result.props as never)
-          : req.getInputs()
-            ? reveal(plain(req.getInputs())).plain
-            : undefined);
-      if (inputs) res.setInputs(struct(conceal(inputs)));
+        result.inputs ?? (imported ? inputsOf(result.props as never) : req.getInputs() ? known.plain : undefined);
+      if (inputs) res.setInputs(struct(conceal(inputs, [...known.secrets, ...state.secrets])));
       return res;
     }),
     update: answer<provproto.UpdateRequest, provproto.UpdateResponse>(async (req) => {
       this.assertType(req.getUrn());
-      const olds = reveal(plain(req.getOlds())).plain;
-      const news = reveal(plain(req.getNews())).plain;
-      const { outs } = await this.operations.update(req.getId(), olds, news);
-      return new provproto.UpdateResponse().setProperties(struct(conceal({ ...outs })));
+      const olds = reveal(plain(req.getOlds()));
+      const news = reveal(plain(req.getNews()));
+      const { outs } = await this.operations.update(req.getId(), olds.plain, news.plain);
+      const secrets = [...olds.secrets, ...news.secrets];
+      return new provproto.UpdateResponse().setProperties(struct(conceal({ ...outs }, secrets)));
     }),
     delete: answer<provproto.DeleteRequest, emptyproto.Empty>(async (req) => {
       this.assertType(req.getUrn());

@@ -99,7 +99,7 @@ export class SimEngine {
   async refresh(name: string): Promise<"gone" | "refreshed"> {
     const old = this.state.get(name);
     if (!old) throw new Error(`no resource ${name} in state`);
-    const read = await this.door.read(name, old.id, old.outputs);
+    const read = await this.door.read(name, old.id, old.outputs, old.inputs); // refresh sends both
     if (!read.id) {
       this.state.delete(name);
       return "gone";
@@ -170,8 +170,8 @@ export function withEngineSecrets(door: Door): Door {
       const res = await door.create(name, mark(props));
       return { ...res, properties: plain(res.properties) };
     },
-    read: async (name, id, props) => {
-      const res = await door.read(name, id, props && mark(props));
+    read: async (name, id, props, inputs) => {
+      const res = await door.read(name, id, props && mark(props), inputs && mark(inputs));
       return { ...res, properties: plain(res.properties), inputs: res.inputs && plain(res.inputs) };
     },
     update: async (name, id, olds, news) => ({

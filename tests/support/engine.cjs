@@ -211,11 +211,12 @@ function connect({ port, req, type }) {
       const res = await call("create", r);
       return { id: res.getId(), properties: res.getProperties().toJavaScript() };
     },
-    async read(name, id, properties) {
+    async read(name, id, properties, inputs) {
       const r = new provproto.ReadRequest();
       r.setUrn(urn(name));
       r.setId(id);
       if (properties !== undefined) r.setProperties(struct(properties));
+      if (inputs !== undefined) r.setInputs(struct(inputs));
       const res = await call("read", r);
       return {
         id: res.getId(),

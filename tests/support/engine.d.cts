@@ -39,7 +39,12 @@ export interface ProviderClient {
     detailedDiff: DetailedDiff;
   }>;
   create(name: string, properties: Props): Promise<{ id: string; properties: Props }>;
-  read(name: string, id: string, properties?: Props): Promise<{ id: string; properties: Props; inputs?: Props }>;
+  read(
+    name: string,
+    id: string,
+    properties?: Props,
+    inputs?: Props,
+  ): Promise<{ id: string; properties: Props; inputs?: Props }>;
   update(name: string, id: string, olds: Props, news: Props): Promise<{ properties: Props }>;
   delete(name: string, id: string, properties: Props): Promise<void>;
 }
