@@ -29,6 +29,12 @@ export type DestinationRegion = (typeof DESTINATION_REGIONS)[number];
 export const DESTINATIONS = ["Segment"] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 
+/**
+ * The resource type of the dynamic resource (`pulumi-nodejs:dynamic/<module>:<type>`): in its state,
+ * and the alias under which the plugin's resource takes that state over.
+ */
+export const DYNAMIC_RESOURCE_TYPE = "pulumi-nodejs:dynamic/sendgrid:SegmentIntegration";
+
 /** Segment integrations SendGrid allows per account (spec: AddIntegration description). */
 export const INTEGRATION_LIMIT = 10;
 

@@ -90,12 +90,16 @@ describe("plugin info and configuration", () => {
     expectNoSecretPart(JSON.stringify(failures));
   });
 
-  it("CheckConfig passes good settings through as given, secrets still secret", async () => {
-    const news = settings({ region: "eu", accounts: JSON.stringify({ brand: { apiKey: "k", region: "eu" } }) });
+  it("CheckConfig passes good settings through, the key and the accounts as secrets (they go into state)", async () => {
+    const accounts = JSON.stringify({ brand: { apiKey: "k", region: "eu" } });
+    const news = settings({ region: "eu", accounts });
     const { inputs, failures } = await client.checkConfig({}, news);
     expect(failures).toEqual([]);
-    expect(inputs).toEqual(news);
+    expect(inputs).toEqual({ ...news, accounts: secret(accounts) });
     expect(isSecret(inputs.apiKey)).toBe(true);
+    // A key set without --secret still leaves CheckConfig as a secret.
+    const plainKey = await client.checkConfig({}, { apiKey: API_KEY, region: "eu" });
+    expect(plainKey.inputs).toEqual({ apiKey: secret(API_KEY), region: "eu" });
   });
 
   it("CheckConfig checks each named account's settings", () => {

@@ -53,8 +53,18 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** Drives one plugin process through the engine's calls, the way a deployment and an import do. */
-async function deploymentThrough(plugin: ProviderServer) {
+/** Starts a plugin as the engine does, drives it through a deployment and an import, and stops it. */
+async function deploymentThrough(start: Omit<Parameters<typeof startPlugin>[0], "req" | "type">) {
+  const plugin = await startPlugin({ ...start, req, type: RESOURCE_TOKEN });
+  try {
+    await drive(plugin);
+  } finally {
+    await plugin.stop();
+  }
+}
+
+/** The engine's calls, the way a deployment and an import make them. */
+async function drive(plugin: ProviderServer) {
   expect(await plugin.getPluginInfo()).toEqual({ version: VERSION });
   const schema = await plugin.getSchema();
   expect(schema.name).toBe(PACKAGE);
@@ -98,20 +108,7 @@ describe("the plugin tarball", () => {
   });
 
   it("runs as the engine runs it: another directory, empty environment, engine address argument", async () => {
-    const plugin = await startPlugin({
-      command: executable,
-      args: ["127.0.0.1:1"],
-      cwd: join(work, "program"),
-      env: {},
-      bareEnv: true,
-      req,
-      type: RESOURCE_TOKEN,
-    });
-    try {
-      await deploymentThrough(plugin);
-    } finally {
-      await plugin.stop();
-    }
+    await deploymentThrough({ command: executable, args: ["127.0.0.1:1"], cwd: join(work, "program"), bareEnv: true });
   }, 60_000);
 
   it("without an engine address it says how it is run, and exits 1", () => {
@@ -135,17 +132,10 @@ describe("the plugin from source (PulumiPlugin.yaml)", () => {
 
   it("runs under the Node.js language host's run-plugin, from the program's directory", async () => {
     const runPlugin = req.resolve("@pulumi/pulumi/cmd/run-plugin");
-    const plugin = await startPlugin({
+    await deploymentThrough({
       command: process.execPath,
       args: [runPlugin, join(REPO, "plugin"), "127.0.0.1:1"],
       cwd: join(work, "program"),
-      req,
-      type: RESOURCE_TOKEN,
     });
-    try {
-      await deploymentThrough(plugin);
-    } finally {
-      await plugin.stop();
-    }
   }, 60_000);
 });

@@ -3,7 +3,7 @@
  * Segment source. A thin class over `pulumi.dynamic.Resource`; the behaviour lives in `dynamic.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Destination, DestinationRegion, EmailEvent } from "../types";
+import { type Destination, type DestinationRegion, DYNAMIC_RESOURCE_TYPE, type EmailEvent } from "../types";
 import { provider } from "./shim";
 
 export interface SegmentIntegrationFiltersArgs {
@@ -56,7 +56,7 @@ export interface SegmentIntegrationProperties {
   destinationRegion: DestinationRegion;
 }
 
-export const SEGMENT_INTEGRATION_TYPE = "pulumi-nodejs:dynamic/sendgrid:SegmentIntegration";
+export const SEGMENT_INTEGRATION_TYPE = DYNAMIC_RESOURCE_TYPE;
 
 export class SegmentIntegration extends pulumi.dynamic.Resource {
   /** SendGrid's id of the integration; also this resource's id. */

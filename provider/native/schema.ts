@@ -8,13 +8,14 @@ import type * as v from "valibot";
 import { getDescription } from "valibot";
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET_MS, type Field, settingNames } from "../config";
 import { fieldMeta, integrationSchema, OUTPUT_DESCRIPTIONS } from "../schema";
+import { DYNAMIC_RESOURCE_TYPE } from "../types";
 
 /** The package and plugin name (distinct from the existing `sendgrid` packages). */
 export const PACKAGE = "sendgrid-segment";
 export const RESOURCE_TOKEN = `${PACKAGE}:index:SegmentIntegration`;
 export const LIST_TOKEN = `${PACKAGE}:index:listSegmentIntegrations`;
 /** The type of the same resource under the dynamic provider (for aliases when moving a stack). */
-export const DYNAMIC_TYPE = "pulumi-nodejs:dynamic/sendgrid:SegmentIntegration";
+export const DYNAMIC_TYPE = DYNAMIC_RESOURCE_TYPE;
 
 type Json = Record<string, unknown>;
 const typeToken = (name: string) => `${PACKAGE}:index:${name}`;

@@ -41,7 +41,7 @@ const MODEL_SECRETS = Object.entries(integrationSchema.entries)
   .filter(([, field]) => fieldMeta(field).secret)
   .map(([key]) => key);
 
-/** Marks the model's secret fields, and `also` (keys that arrived secret), as secrets. */
+/** Marks the model's secret fields, and `also` (keys that arrived secret), as secrets (top level only). */
 export function conceal(props: Record<string, unknown>, also: Iterable<string> = []): Record<string, unknown> {
   const out = { ...props };
   for (const key of new Set([...MODEL_SECRETS, ...also])) {

@@ -26,6 +26,8 @@ import { conceal, reveal } from "./secrets";
 /** The provider's settings (`apiKey`, ...) and `accounts`; `version` and `pluginDownloadURL` are the engine's. */
 const SETTING_KEYS: readonly string[] = ["apiKey", "region", "apiBaseUrl", "requestTimeoutMs", "retryBudgetMs"];
 const CONFIG_KEYS = new Set([...SETTING_KEYS, "accounts", "version", "pluginDownloadURL"]);
+/** The settings that hold keys. */
+const SECRET_SETTINGS = ["apiKey", "accounts"];
 
 type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
 type Call<Req> = { request: Req };
@@ -157,7 +159,11 @@ export class SendGridSegmentProvider {
     ),
     checkConfig: answer<provproto.CheckRequest, provproto.CheckResponse>((req) => {
       const news = plain(req.getNews());
-      return new provproto.CheckResponse().setInputs(struct(news)).setFailuresList(checkConfig(news).map(toFailure));
+      // The engine keeps a provider's checked inputs in state: the key and the accounts (with
+      // theirs) go there as secrets even when set without --secret.
+      return new provproto.CheckResponse()
+        .setInputs(struct(conceal(news, SECRET_SETTINGS)))
+        .setFailuresList(checkConfig(news).map(toFailure));
     }),
     diffConfig: answer<provproto.DiffRequest, provproto.DiffResponse>((req) => {
       const { diffs, replaces } = diffConfig(plain(req.getOldInputs() ?? req.getOlds()), plain(req.getNews()));
