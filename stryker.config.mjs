@@ -29,5 +29,7 @@ export default {
   concurrency: 2,
   timeoutMS: 5_000,
   tempDirName: ".stryker-tmp",
+  // The plugin build (a 100 MB executable) need not be copied into the sandbox.
+  ignorePatterns: ["dist/plugin"],
   cleanTempDir: "always",
 };

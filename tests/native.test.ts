@@ -11,8 +11,9 @@ import { checkConfig, configFrom, diffConfig, type Served, serve } from "../prov
 import { LIST_TOKEN, RESOURCE_TOKEN } from "../provider/native/schema";
 import { isSecret, reveal, SECRET_SIG, SIG_KEY, secret } from "../provider/native/secrets";
 import { connect, type ProviderClient } from "./support/engine.cjs";
-import { SimEngine } from "./support/engine-sim";
+import { SimEngine, withEngineSecrets } from "./support/engine-sim";
 import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
+import { runLifecycle } from "./support/lifecycle";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -165,6 +166,10 @@ describe("plugin info and configuration", () => {
 });
 
 describe("the resource, as the engine drives it", () => {
+  it("the lifecycle scenario the dynamic provider's engine test runs: one API call per operation", async () => {
+    await runLifecycle(withEngineSecrets(client), emulator, "");
+  });
+
   it("create → diff → update → refresh → delete, the write key a secret in every output", async () => {
     const engine = new SimEngine(client);
     expect(await engine.up("prod", args())).toBe("create");

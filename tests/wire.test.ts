@@ -1,14 +1,21 @@
-// A hostile network, through the real dynamic-provider gRPC server as `pulumi up` drives it: each
+// A hostile network, through each front door's gRPC server as `pulumi up` drives it (the dynamic
+// provider's, and the native plugin's; issue 18): each
 // of the answers a proxy, a load balancer or a degraded API really sends, against each operation.
 // After every scenario: one clear bounded error or a correct result; no secret, whole or in part,
 // in the error or the provider's output; the provider still answers; live integrations equal
 // state (no duplicate, no orphan, no phantom id); and nothing was sent to another origin.
 import { createServer, type Server as HttpServer } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, type Fault, MALFORMED, REDIRECT_STATUSES, startEmulator } from "../emulator";
 import { MAX_MESSAGE_LENGTH } from "../provider/errors";
-import { type ProviderServer as Server, startProviderServer } from "./support/engine.cjs";
+import { type Served, serve } from "../provider/native";
+import { RESOURCE_TOKEN } from "../provider/native/schema";
+import { secret } from "../provider/native/secrets";
+import { connect, type ProviderServer, startProviderServer } from "./support/engine.cjs";
+import { type Door, withEngineSecrets } from "./support/engine-sim";
 import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { REPO, rootProgramProvider } from "./support/programs";
 
@@ -18,7 +25,7 @@ const OPERATIONS: Operation[] = ["create", "read", "update", "delete"];
 const METHOD: Record<Operation, string> = { create: "POST", read: "GET", update: "PATCH", delete: "DELETE" };
 
 let emulator: Emulator;
-let server: Server;
+let server: Door;
 let serializedProvider: string;
 /** Another origin: a redirect target that must never receive anything. */
 let elsewhere: { url: string; requests: string[]; http: HttpServer };
@@ -45,22 +52,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
   elsewhere = { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, requests, http };
-  server = await startProviderServer({ programDir: REPO });
-  await server.configure({
-    "sendgrid:apiKey": API_KEY,
-    "sendgrid:apiBaseUrl": emulator.url,
-    "sendgrid:requestTimeoutMs": "400",
-    "sendgrid:retryBudgetMs": "4000",
-  });
 });
 
+const SETTINGS = {
+  "sendgrid:apiKey": API_KEY,
+  "sendgrid:requestTimeoutMs": "400",
+  "sendgrid:retryBudgetMs": "4000",
+};
 afterAll(async () => {
-  await server?.stop();
   await emulator?.close();
   elsewhere?.http.close();
-  // The dynamic-provider runtime prints failed operations to its stderr, i.e. into CI logs.
-  expect(server.stderr).toContain("Bearer [redacted] and write_key=[redacted]"); // it did print the echoes
-  expectNoSecretPart(server.stderr);
 });
 
 beforeEach(() => {
@@ -165,95 +166,151 @@ async function expectCleanFailure(operation: Operation, pending: Promise<void>, 
   expectNoSecretPart(error.message);
   return error.message;
 }
-afterEach(async () => {
-  emulator.clearFaults();
-  expectLiveEqualsState();
-  await expectStillAnswers();
-  expect(elsewhere.requests).toEqual([]);
-});
 
-describe.each(REDIRECT_STATUSES)("a %i redirect to another origin", (status) => {
-  it.each(OPERATIONS)("%s: not followed; one error naming the status and the target origin only", async (operation) => {
-    const message = await expectCleanFailure(
-      operation,
-      runWith(operation, {
-        kind: "redirect",
-        status,
-        location: `${elsewhere.url}/v3/marketing/integrations?token=${WRITE_KEY}`,
-      }),
-      new RegExp(`HTTP ${status} redirect to ${elsewhere.url.replaceAll(".", "\\.")} was not followed`),
-    );
-    expect(message).not.toContain("/v3/marketing/integrations?");
-    expect(emulator.requests.filter((r) => r.fault === "redirect")).toHaveLength(1);
-  });
-});
-
-describe.each(MALFORMED)("a 2xx whose body is %s", (body) => {
-  // A create answer whose id was rewritten (foreign-id) cannot be told from a true one without a
-  // GET after every create: the README states this limit. Read and update do detect it.
-  it.skipIf(body === "foreign-id")(
-    "create: the integration was committed, so it is found and adopted: tracked once, no orphan",
+/** The two front doors, each started once for this file and stopped with its checks. */
+const DOORS: [string, () => Promise<{ door: Door; stop: () => Promise<void> }>][] = [
+  [
+    "dynamic provider",
     async () => {
-      await runWith("create", { kind: "malformed", body });
-      const posts = emulator.requests.filter((r) => r.method === "POST");
-      expect(posts).toHaveLength(1); // never created twice
-      expect(emulator.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
+      const dynamic: ProviderServer = await startProviderServer({ programDir: REPO });
+      await dynamic.configure({ ...SETTINGS, "sendgrid:apiBaseUrl": emulator.url });
+      return {
+        door: dynamic,
+        stop: async () => {
+          await dynamic.stop();
+          // The dynamic-provider runtime prints failed operations to its stderr, i.e. into CI logs.
+          expect(dynamic.stderr).toContain("Bearer [redacted] and write_key=[redacted]"); // it did print the echoes
+          expectNoSecretPart(dynamic.stderr);
+        },
+      };
     },
-  );
+  ],
+  [
+    "native plugin",
+    async () => {
+      const served: Served = await serve();
+      const client = connect({
+        port: served.port,
+        req: createRequire(join(REPO, "package.json")),
+        type: RESOURCE_TOKEN,
+      });
+      await client.configureArgs({
+        apiKey: secret(API_KEY),
+        apiBaseUrl: emulator.url,
+        requestTimeoutMs: "400",
+        retryBudgetMs: "4000",
+      });
+      return {
+        door: withEngineSecrets(client),
+        stop: async () => {
+          client.close();
+          await served.stop();
+        },
+      };
+    },
+  ],
+];
 
-  it("read: one error saying what is wrong with the answer; state keeps what it had", async () => {
-    await expectCleanFailure(
-      "read",
-      runWith("read", { kind: "malformed", body }),
-      /the answer \(HTTP 200, [^)]+\) (is empty|is not JSON|cannot be used: .+)/,
+describe.each(DOORS)("%s", (_name, start) => {
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ door: server, stop } = await start());
+  });
+  afterAll(() => stop());
+
+  afterEach(async () => {
+    emulator.clearFaults();
+    expectLiveEqualsState();
+    await expectStillAnswers();
+    expect(elsewhere.requests).toEqual([]);
+  });
+
+  describe.each(REDIRECT_STATUSES)("a %i redirect to another origin", (status) => {
+    it.each(OPERATIONS)(
+      "%s: not followed; one error naming the status and the target origin only",
+      async (operation) => {
+        const message = await expectCleanFailure(
+          operation,
+          runWith(operation, {
+            kind: "redirect",
+            status,
+            location: `${elsewhere.url}/v3/marketing/integrations?token=${WRITE_KEY}`,
+          }),
+          new RegExp(`HTTP ${status} redirect to ${elsewhere.url.replaceAll(".", "\\.")} was not followed`),
+        );
+        expect(message).not.toContain("/v3/marketing/integrations?");
+        expect(emulator.requests.filter((r) => r.fault === "redirect")).toHaveLength(1);
+      },
     );
   });
 
-  it("update: PATCH is idempotent, so the live integration is read back and recorded", async () => {
-    await runWith("update", { kind: "malformed", body });
-    expect(emulator.requests.map((r) => r.method)).toEqual(["PATCH", "GET"]);
-  });
-
-  it("delete: any 2xx means deleted", async () => {
-    await runWith("delete", { kind: "malformed", body });
-  });
-});
-
-describe("a body that stalls after the headers (the change was made)", () => {
-  it("create: times out, then finds the committed integration and adopts it", async () => {
-    await runWith("create", { kind: "stall" });
-    expect(emulator.requests.map((r) => `${r.method} ${r.fault ?? r.status}`)).toEqual(["POST stall", "GET 200"]);
-  });
-
-  it.each(["read", "update", "delete"] as const)("%s: counts as a timeout and is retried", async (operation) => {
-    await runWith(operation, { kind: "stall" });
-    const own = emulator.requests.filter((r) => r.method === METHOD[operation]);
-    expect(own[0]!.fault).toBe("stall");
-    expect(own.length).toBeGreaterThanOrEqual(2);
-  });
-
-  it("when every answer stalls, the final error says it timed out", async () => {
-    await expectCleanFailure(
-      "read",
-      runWith("read", { kind: "stall", times: 100 }),
-      /request timed out .*gave up after \d+ attempts/,
+  describe.each(MALFORMED)("a 2xx whose body is %s", (body) => {
+    // A create answer whose id was rewritten (foreign-id) cannot be told from a true one without a
+    // GET after every create: the README states this limit. Read and update do detect it.
+    it.skipIf(body === "foreign-id")(
+      "create: the integration was committed, so it is found and adopted: tracked once, no orphan",
+      async () => {
+        await runWith("create", { kind: "malformed", body });
+        const posts = emulator.requests.filter((r) => r.method === "POST");
+        expect(posts).toHaveLength(1); // never created twice
+        expect(emulator.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
+      },
     );
-  });
-});
 
-describe("an oversized error answer (about 5 MB: thousands of errors, long fields)", () => {
-  it.each(OPERATIONS)("%s: one error of at most ~1 KiB; the provider keeps answering", async (operation) => {
-    await expectCleanFailure(operation, runWith(operation, { kind: "oversized" }), /HTTP 400|larger than 256 KiB/);
-  });
-});
+    it("read: one error saying what is wrong with the answer; state keeps what it had", async () => {
+      await expectCleanFailure(
+        "read",
+        runWith("read", { kind: "malformed", body }),
+        /the answer \(HTTP 200, [^)]+\) (is empty|is not JSON|cannot be used: .+)/,
+      );
+    });
 
-describe("an error answer that quotes the credentials back", () => {
-  it.each(OPERATIONS)("%s: API key and write key redacted, whole and in part", async (operation) => {
-    const message = await expectCleanFailure(
-      operation,
-      runWith(operation, { kind: "echo" }),
-      /HTTP 400 Bad Request: invalid request with Authorization/,
-    );
-    expect(message).toContain("[redacted]");
+    it("update: PATCH is idempotent, so the live integration is read back and recorded", async () => {
+      await runWith("update", { kind: "malformed", body });
+      expect(emulator.requests.map((r) => r.method)).toEqual(["PATCH", "GET"]);
+    });
+
+    it("delete: any 2xx means deleted", async () => {
+      await runWith("delete", { kind: "malformed", body });
+    });
+  });
+
+  describe("a body that stalls after the headers (the change was made)", () => {
+    it("create: times out, then finds the committed integration and adopts it", async () => {
+      await runWith("create", { kind: "stall" });
+      expect(emulator.requests.map((r) => `${r.method} ${r.fault ?? r.status}`)).toEqual(["POST stall", "GET 200"]);
+    });
+
+    it.each(["read", "update", "delete"] as const)("%s: counts as a timeout and is retried", async (operation) => {
+      await runWith(operation, { kind: "stall" });
+      const own = emulator.requests.filter((r) => r.method === METHOD[operation]);
+      expect(own[0]!.fault).toBe("stall");
+      expect(own.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("when every answer stalls, the final error says it timed out", async () => {
+      await expectCleanFailure(
+        "read",
+        runWith("read", { kind: "stall", times: 100 }),
+        /request timed out .*gave up after \d+ attempts/,
+      );
+    });
+  });
+
+  describe("an oversized error answer (about 5 MB: thousands of errors, long fields)", () => {
+    it.each(OPERATIONS)("%s: one error of at most ~1 KiB; the provider keeps answering", async (operation) => {
+      await expectCleanFailure(operation, runWith(operation, { kind: "oversized" }), /HTTP 400|larger than 256 KiB/);
+    });
+  });
+
+  describe("an error answer that quotes the credentials back", () => {
+    it.each(OPERATIONS)("%s: API key and write key redacted, whole and in part", async (operation) => {
+      const message = await expectCleanFailure(
+        operation,
+        runWith(operation, { kind: "echo" }),
+        /HTTP 400 Bad Request: invalid request with Authorization/,
+      );
+      expect(message).toContain("[redacted]");
+    });
   });
 });

@@ -13,7 +13,12 @@ const BASE = "/v3/marketing/integrations";
 const calls = (emulator: EmulatorLike) => emulator.requests.map((r) => `${r.method} ${r.path}`);
 
 /** Configure → Check → Create → Diff → Update → Read → Delete, one API call per operation. */
-export async function runLifecycle(server: Server, emulator: EmulatorLike, provider: string, name = "lifecycle") {
+export async function runLifecycle(
+  server: Pick<Server, "check" | "create" | "diff" | "update" | "read" | "delete">,
+  emulator: EmulatorLike,
+  provider: string,
+  name = "lifecycle",
+) {
   const news = (extra: Record<string, unknown> = {}) => ({
     label: "Lifecycle",
     filters: { emailEvents: ["open", "click", "open"] },
