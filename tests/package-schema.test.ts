@@ -23,6 +23,12 @@ const refs = (value: unknown): string[] =>
       : [];
 
 describe("the package schema", () => {
+  it("is the committed plugin/schema.json (npm run schema rewrites it): every change to it is reviewed", () => {
+    const version = JSON.parse(readFileSync(join(__dirname, "../package.json"), "utf8")).version;
+    const committed = JSON.parse(readFileSync(join(__dirname, "../plugin/schema.json"), "utf8"));
+    expect(packageSchema(version)).toEqual(committed);
+  });
+
   it("is valid against Pulumi's package metaschema", () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     const validate = ajv.compile(metaschema);
