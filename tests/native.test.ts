@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
-import { checkConfig, configFrom, diffConfig, type Served, serve } from "../provider/native";
+import { checkConfig, configFrom, diffConfig, main, type Served, serve } from "../provider/native";
 import { LIST_TOKEN, RESOURCE_TOKEN } from "../provider/native/schema";
 import { isSecret, reveal, SECRET_SIG, SIG_KEY, secret } from "../provider/native/secrets";
 import { connect, type ProviderClient } from "./support/engine.cjs";
@@ -64,7 +64,12 @@ describe("plugin info and configuration", () => {
   });
 
   it("accepts secrets and does not ask for previews of create", async () => {
-    expect(await client.configureArgs(settings())).toEqual({ acceptSecrets: true, supportsPreview: false });
+    expect(await client.configureArgs(settings())).toEqual({
+      acceptSecrets: true,
+      supportsPreview: false,
+      acceptResources: false,
+      acceptOutputs: false,
+    });
   });
 
   it("CheckConfig names every bad setting at once, and never shows the key", async () => {
@@ -353,6 +358,80 @@ describe("the resource, as the engine drives it", () => {
     expect(engine.state.get("brand")!.outputs.account).toBe("brand");
     const missing = await client.check("x", {}, args({ account: "nope" }));
     expect(missing.failures[0]!.reason).toContain("sendgrid-segment:accounts.nope.apiKey");
+  });
+});
+
+describe("the rest of the protocol", () => {
+  it.each([
+    ["handshake", "ProviderHandshakeRequest", "Handshake"],
+    ["parameterize", "ParameterizeRequest", "Parameterize"],
+    ["call", "CallRequest", "Call"],
+    ["construct", "ConstructRequest", "Construct"],
+    ["attach", "PluginAttach", "Attach"],
+    ["getMapping", "GetMappingRequest", "GetMapping"],
+    ["getMappings", "GetMappingsRequest", "GetMappings"],
+  ])("%s: UNIMPLEMENTED, saying so", async (method, request, what) => {
+    const error = await rejectionOf(client.raw(method, request));
+    expect(error.message).toBe(`${what} is not implemented by the sendgrid-segment provider`);
+    expect((error as { grpc?: { code: number } }).grpc?.code).toBe(12); // UNIMPLEMENTED
+  });
+
+  it("cancel is answered", async () => {
+    await expect(client.raw("cancel")).resolves.toBeDefined();
+  });
+
+  it("Configure from an older engine's variables alone", async () => {
+    await client.configureVariables({
+      "sendgrid-segment:config:apiKey": API_KEY,
+      "sendgrid-segment:apiBaseUrl": emulator.url,
+    });
+    const engine = new SimEngine(client);
+    expect(await engine.up("vars", args())).toBe("create");
+    expect(liveIds()).toHaveLength(1);
+  });
+
+  it("a resource under a parent component (its URN's type has the parent's before a $)", async () => {
+    const nested = connect({ port: served.port, req, type: `my:index:Component$${RESOURCE_TOKEN}` });
+    try {
+      expect((await nested.check("x", {}, args())).failures).toEqual([]);
+    } finally {
+      nested.close();
+    }
+  });
+
+  it("main: without an engine address it prints how it is run and sets exit code 1, starting nothing", async () => {
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (text: string) => errors.push(text);
+    try {
+      await main([]);
+      await main(["--tracing"]);
+    } finally {
+      console.error = error;
+    }
+    expect(errors).toEqual([
+      "usage: pulumi-resource-sendgrid-segment <engine address> (the Pulumi engine starts this plugin)",
+      "usage: pulumi-resource-sendgrid-segment <engine address> (the Pulumi engine starts this plugin)",
+    ]);
+    expect(process.exitCode).toBe(1);
+    process.exitCode = 0;
+  });
+
+  it("main: with an engine address it prints only the port it serves on", async () => {
+    const written: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => written.push(chunk)) as never;
+    let started: Served | undefined;
+    try {
+      started = await main(["127.0.0.1:1"]);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(written).toEqual([`${started!.port}\n`]);
+    const other = connect({ port: started!.port, req, type: RESOURCE_TOKEN });
+    expect(await other.getPluginInfo()).toEqual({ version: VERSION });
+    other.close();
+    await started!.stop();
   });
 });
 

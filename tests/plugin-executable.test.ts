@@ -76,7 +76,12 @@ async function drive(plugin: ProviderServer) {
     "region",
   ]);
   expect((await plugin.checkConfig({}, config)).failures).toEqual([]);
-  expect(await plugin.configureArgs(config)).toEqual({ acceptSecrets: true, supportsPreview: false });
+  expect(await plugin.configureArgs(config)).toEqual({
+    acceptSecrets: true,
+    supportsPreview: false,
+    acceptResources: false,
+    acceptOutputs: false,
+  });
 
   const engine = new SimEngine(plugin);
   expect(await engine.up("events", args())).toBe("create");

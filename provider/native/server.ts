@@ -320,12 +320,13 @@ export async function serve(): Promise<Served> {
  * The plugin's entry: `pulumi-resource-sendgrid-segment <engine address>`, as the engine runs it.
  * Prints the port on stdout (the engine reads it) and serves until the engine stops it.
  */
-export async function main(args: string[]): Promise<void> {
+export async function main(args: string[]): Promise<Served | undefined> {
   if (args.filter((arg) => !arg.startsWith("-")).length === 0) {
     console.error(`usage: pulumi-resource-${PACKAGE} <engine address> (the Pulumi engine starts this plugin)`);
     process.exitCode = 1;
-    return;
+    return undefined;
   }
-  const { port } = await serve();
-  process.stdout.write(`${port}\n`);
+  const served = await serve();
+  process.stdout.write(`${served.port}\n`);
+  return served;
 }

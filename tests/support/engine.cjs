@@ -153,7 +153,26 @@ function connect({ port, req, type }) {
       r.setAcceptsecrets(true);
       r.setAcceptresources(true);
       const res = await call("configure", r);
-      return { acceptSecrets: res.getAcceptsecrets(), supportsPreview: res.getSupportspreview() };
+      return {
+        acceptSecrets: res.getAcceptsecrets(),
+        supportsPreview: res.getSupportspreview(),
+        acceptResources: res.getAcceptresources(),
+        acceptOutputs: res.getAcceptoutputs(),
+      };
+    },
+    /** Configure as older engines did: `variables` only (`<package>:config:<key>` or `<package>:<key>`). */
+    async configureVariables(variables) {
+      const r = new provproto.ConfigureRequest();
+      const vars = r.getVariablesMap();
+      for (const [k, v] of Object.entries(variables)) vars.set(k, String(v));
+      r.setAcceptsecrets(true);
+      await call("configure", r);
+    },
+    /** Any other method by name, with an empty request of its type: for what a provider leaves unimplemented. */
+    async raw(method, Request) {
+      const plugproto = req("@pulumi/pulumi/proto/plugin_pb");
+      const Type = !Request ? emptyproto.Empty : (provproto[Request] ?? plugproto[Request]);
+      return call(method, new Type());
     },
     async invoke(tok, args) {
       const r = new provproto.InvokeRequest();

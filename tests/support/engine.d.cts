@@ -13,7 +13,11 @@ export interface ProviderClient {
   getSchema(): Promise<Record<string, any>>;
   checkConfig(olds: Props, news: Props): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }>;
   diffConfig(olds: Props, news: Props): Promise<{ changes: boolean | undefined; diffs: string[]; replaces: string[] }>;
-  configureArgs(args: Props): Promise<{ acceptSecrets: boolean; supportsPreview: boolean }>;
+  configureArgs(
+    args: Props,
+  ): Promise<{ acceptSecrets: boolean; supportsPreview: boolean; acceptResources: boolean; acceptOutputs: boolean }>;
+  configureVariables(variables: Record<string, string>): Promise<void>;
+  raw(method: string, request?: string): Promise<unknown>;
   invoke(
     tok: string,
     args: Props,
