@@ -456,6 +456,29 @@ describe("Invoke: listSegmentIntegrations", () => {
     expect(JSON.stringify(res)).not.toContain(WRITE_KEY);
   });
 
+  it("takes a subuser (onBehalfOf) and a named account; empty arguments mean the defaults", async () => {
+    await client.configureArgs(
+      settings({ accounts: { brand: { apiKey: secret(API_KEY), apiBaseUrl: emulator.url } } }),
+    );
+    const engine = new SimEngine(client);
+    await engine.up("sub", args({ onBehalfOf: "sub-a" }));
+    emulator.requests.length = 0;
+    const listed = async (a: Record<string, unknown>) =>
+      ((await client.invoke(LIST_TOKEN, a)).return!.integrations as { onBehalfOf?: string; account?: string }[]).map(
+        (i) => [i.onBehalfOf ?? "", i.account ?? ""],
+      );
+    expect(await listed({ onBehalfOf: "sub-a" })).toEqual([["sub-a", ""]]);
+    expect(await listed({ onBehalfOf: "sub-a", account: "brand" })).toEqual([["sub-a", "brand"]]);
+    expect(await listed({ onBehalfOf: "", account: "" })).toEqual([]);
+    expect(await listed({ onBehalfOf: 7 })).toEqual([]);
+    expect(emulator.requests.filter((r) => r.method === "GET").map((r) => r.onBehalfOf ?? "")).toEqual([
+      "sub-a",
+      "sub-a",
+      "",
+      "",
+    ]);
+  });
+
   it("names unknown arguments and unknown functions", async () => {
     expect((await client.invoke(LIST_TOKEN, { onBehalfof: "x" })).failures).toEqual([
       { property: "onBehalfof", reason: `is not an argument of ${LIST_TOKEN}` },
@@ -466,6 +489,11 @@ describe("Invoke: listSegmentIntegrations", () => {
 });
 
 describe("secrets on the wire", () => {
+  it("uses the SDK's own signature key and secret marker", () => {
+    const rpc = req("@pulumi/pulumi/runtime/rpc");
+    expect([SIG_KEY, SECRET_SIG]).toEqual([rpc.specialSigKey, rpc.specialSecretSig]);
+  });
+
   it("reveal unwraps nested secrets and remembers the top-level keys; conceal marks them again", () => {
     const { plain, secrets } = reveal({ a: secret({ b: secret("x") }), c: [secret(1)], d: "e" });
     expect(plain).toEqual({ a: { b: "x" }, c: [1], d: "e" });

@@ -15,23 +15,20 @@ export const isSecret = (value: unknown): value is { value: unknown } =>
 
 export const secret = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
 
-/** A copy with every secret replaced by its value, and the top-level keys that were secret. */
+/** A copy with every secret replaced by its value, and the top-level keys that held a secret anywhere. */
 export function reveal(props: Record<string, unknown>): { plain: Record<string, any>; secrets: Set<string> } {
-  const secrets = new Set<string>();
-  const open = (value: unknown, key?: string): unknown => {
-    if (isSecret(value)) {
-      if (key !== undefined) secrets.add(key);
-      return open(value.value);
-    }
-    if (Array.isArray(value)) return value.map((item) => open(item));
+  const open = (value: unknown): unknown => {
+    if (isSecret(value)) return open(value.value);
+    if (Array.isArray(value)) return value.map(open);
     if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, open(v)]));
     return value;
   };
   const plain: Record<string, any> = {};
+  const secrets = new Set<string>();
   for (const [key, value] of Object.entries(props)) {
-    plain[key] = open(value, key);
+    plain[key] = open(value);
     // A secret anywhere under a key keeps the whole key secret (it is re-marked at the top).
-    if (JSON.stringify(value)?.includes(SIG_KEY)) secrets.add(key);
+    if (String(JSON.stringify(value)).includes(SIG_KEY)) secrets.add(key);
   }
   return { plain, secrets };
 }
@@ -42,7 +39,7 @@ const MODEL_SECRETS = Object.entries(integrationSchema.entries)
   .map(([key]) => key);
 
 /** Marks the model's secret fields, and `also` (keys that arrived secret), as secrets (top level only). */
-export function conceal(props: Record<string, unknown>, also: Iterable<string> = []): Record<string, unknown> {
+export function conceal(props: Record<string, unknown>, also: Iterable<string>): Record<string, unknown> {
   const out = { ...props };
   for (const key of new Set([...MODEL_SECRETS, ...also])) {
     if (out[key] !== undefined && !isSecret(out[key])) out[key] = secret(out[key]);
