@@ -87,7 +87,7 @@ const filtersSchema = v.object(
     emailEvents: v.pipe(
       v.array(v.picklist(EMAIL_EVENTS, oneOf(EMAIL_EVENTS)), mustBe("a non-empty list of email events")),
       v.minLength(1, "must list at least one email event"),
-      v.description("The email events to forward; at least one. Order and duplicates do not matter."),
+      v.description("The email events to forward, at least one; their order and duplicates do not matter."),
     ),
   },
   objectOf("an object with emailEvents", { emailEvents: "a non-empty list of email events" }),
@@ -100,12 +100,12 @@ const propertiesSchema = v.object(
       v.minLength(WRITE_KEY_MIN, (i) => `${writeKeyLength} (got ${i.input.length})`),
       v.maxLength(WRITE_KEY_MAX, (i) => `${writeKeyLength} (got ${i.input.length})`),
       v.description(
-        `The Segment source's write key (${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters). Always stored as a secret.`,
+        `The Segment source's write key, ${WRITE_KEY_MIN} to ${WRITE_KEY_MAX} characters; always stored as a secret.`,
       ),
     ),
     destinationRegion: v.pipe(
       v.picklist(DESTINATION_REGIONS, secretOneOf(DESTINATION_REGIONS)),
-      v.description("Region of the Segment workspace that owns the write key."),
+      v.description("The region of the Segment workspace that owns the write key."),
     ),
   },
   objectOf("an object with writeKey and destinationRegion", {

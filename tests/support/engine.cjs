@@ -140,7 +140,7 @@ function connect({ port, req, type }) {
     async diffConfig(olds, news) {
       const r = new provproto.DiffRequest();
       r.setUrn(`urn:pulumi:test::sendgrid-integrations::pulumi:providers:sendgrid-segment::default`);
-      r.setOlds(struct(olds));
+      r.setOlds(struct({})); // the old provider's outputs: nothing of ours
       r.setOldInputs(struct(olds));
       r.setNews(struct(news));
       const res = await call("diffConfig", r);
