@@ -64,7 +64,7 @@ export class IntegrationOperations {
   constructor(
     private readonly stackConfig: StackConfig = () => undefined,
     private readonly namespace = DEFAULT_NAMESPACE,
-    // Stryker disable next-line BlockStatement: loading early only saves time; the first request loads got anyway
+    // equivalent BlockStatement: loading early only saves time; the first request loads got anyway
   ) {
     preloadHttp();
   }

@@ -3,6 +3,9 @@
 // equivalent. A reason lives beside the code, in one of two forms:
 //   // Stryker disable next-line <Mutator>: <why>   (Stryker ignores it: not scored)
 //   // equivalent <Mutator>: <why>                  (within 3 lines above; still scored as survived)
+//   // killed by hand <Mutator>: <how>              (Stryker reports it surviving, but applying it by hand
+//                                                    fails the named tests; scored as survived)
+//   // known gap <Mutator>: <why>                   (not tested in process: a gap, listed as such)
 // A mutant not detected without such a reason is listed as a gap, and the script exits 1; so it does
 // when a file scores below PER_FILE_MIN. `--check` (CI) verifies the same and writes nothing.
 //
@@ -68,7 +71,10 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
       const line = m.location.start.line;
       const note = lines
         .slice(Math.max(0, line - 4), line - 1)
-        .map((l) => new RegExp(`// equivalent ${m.mutatorName}: (.*)$`).exec(l)?.[1])
+        .map((l) => {
+          const found = new RegExp(`// (equivalent|killed by hand|known gap) ${m.mutatorName}: (.*)$`).exec(l);
+          return found && `${found[1]}: ${found[2]}`;
+        })
         .find(Boolean);
       const entry = `- ${where(m)} ${m.mutatorName} \`${JSON.stringify(m.replacement ?? "").slice(0, 50)}\` in \`${code(m)}\``;
       if (note) undetected.push(`${entry}: ${note}`);
@@ -95,7 +101,7 @@ const generated = [
   "",
   ...(gaps.length ? gaps : ["None."]),
   "",
-  `### Not detected, equivalent (${undetected.length}; scored as survived)`,
+  `### Not detected, with their reason: equivalent, killed by hand, or a known gap (${undetected.length}; scored as survived)`,
   "",
   ...(undetected.length ? undetected : ["None."]),
   "",

@@ -34,6 +34,7 @@ interface Schemas {
   types: Record<string, Json>;
 }
 
+// killed by hand ArrowFunction: applied by hand, package-schema.test.ts fails (Stryker reports it surviving)
 const unwrap = (schema: v.GenericSchema): { inner: v.GenericSchema; optional: boolean } =>
   schema.type === "optional"
     ? { inner: (schema as unknown as { wrapped: v.GenericSchema }).wrapped, optional: true }
@@ -48,23 +49,27 @@ function typeOf(schema: v.GenericSchema, path: string, out: Schemas): Json {
     out.types[typeToken(name)] = {
       type: "string",
       description: getDescription(schema as never) ?? `${name} values.`,
+      // equivalent ArrayDeclaration: a picklist always has its options
       enum: (s.options ?? []).map((value) => ({ value, name: enumName(value) })),
     };
     return ref(name);
   }
   if (s.type === "array") return { type: "array", items: typeOf(s.item as v.GenericSchema, path, out) };
+  // known gap ConditionalExpression: reported surviving, not re-verified by hand this session
   if (s.type === "object") {
     const name = TYPE_NAMES[path];
     const { properties, required } = objectOf(s.entries as Record<string, v.GenericSchema>, path, out);
     out.types[typeToken(name)] = { type: "object", description: getDescription(schema as never), properties, required };
     return ref(name);
   }
+  // known gap StringLiteral: unreachable guard (the model has no other kind of field)
   throw new Error(`the package schema has no type for ${path} (${s.type})`);
 }
 
 /** `group_unsubscribe` → `GroupUnsubscribe`, `US` → `US`: an enum member name for every language. */
 const enumName = (value: string) =>
   value
+    // equivalent Regex: the model's values have single separators
     .split(/[^A-Za-z0-9]+/)
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join("");
@@ -94,25 +99,30 @@ function objectOf(
 /** Provider settings: their descriptions and types. `accounts` holds named accounts' settings. */
 const SETTINGS: Record<Field, { description: string; type: "string" | "integer"; secret?: true; default?: unknown }> = {
   apiKey: {
+    // killed by hand StringLiteral: applied by hand, the committed-schema test fails (Stryker reports it surviving)
     description: "The SendGrid API key (with the marketing integrations scope).",
     type: "string",
     secret: true,
   },
   region: {
     description:
+      // killed by hand StringLiteral: applied by hand, the committed-schema test fails (Stryker reports it surviving)
       'The SendGrid region of the account: "global" (default) or "eu" (EU accounts work only on api.eu.sendgrid.com).',
     type: "string",
   },
   apiBaseUrl: {
     description:
+      // killed by hand StringLiteral: applied by hand, the committed-schema test fails (Stryker reports it surviving)
       "Overrides the API host (an emulator, a proxy): https://, or plain http:// only for a loopback address.",
     type: "string",
   },
   requestTimeoutMs: {
+    // killed by hand StringLiteral: applied by hand, the committed-schema test fails (Stryker reports it surviving)
     description: `How long one request may take, in milliseconds (default ${DEFAULT_REQUEST_TIMEOUT_MS}).`,
     type: "integer",
   },
   retryBudgetMs: {
+    // killed by hand StringLiteral: applied by hand, the committed-schema test fails (Stryker reports it surviving)
     description: `How long one API call may spend retrying, in milliseconds; 0 never retries (default ${DEFAULT_RETRY_BUDGET_MS}).`,
     type: "integer",
   },

@@ -8,6 +8,7 @@ import { isRecord } from "../types";
 
 /** Pulumi's special signature key and the value that marks a secret. */
 export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+// killed by hand StringLiteral: applied by hand, native.test.ts's check against the SDK's constant fails (a static mutant)
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export const isSecret = (value: unknown): value is { value: unknown } =>
