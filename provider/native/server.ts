@@ -14,7 +14,7 @@ import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
-import { readAccounts, resolveSettings, type StackConfig } from "../config";
+import { readAccounts, resolveSettings, type StackConfig, settingNames } from "../config";
 import { listIntegrations } from "../list";
 import { IntegrationOperations, type Props } from "../operations";
 import { PACKAGE_VERSION } from "../package";
@@ -23,8 +23,8 @@ import { isRecord } from "../types";
 import { LIST_TOKEN, PACKAGE, packageSchema, RESOURCE_TOKEN } from "./schema";
 import { conceal, reveal } from "./secrets";
 
-/** The provider's settings (`apiKey`, ...) and `accounts`; `version` and `pluginDownloadURL` are the engine's. */
-const SETTING_KEYS: readonly string[] = ["apiKey", "region", "apiBaseUrl", "requestTimeoutMs", "retryBudgetMs"];
+/** The provider's settings (`apiKey`, ...: config.ts's list) and `accounts`; `version` and `pluginDownloadURL` are the engine's. */
+const SETTING_KEYS = Object.keys(settingNames(undefined, PACKAGE));
 const CONFIG_KEYS = new Set([...SETTING_KEYS, "accounts", "version", "pluginDownloadURL"]);
 /** The settings that hold keys. */
 const SECRET_SETTINGS = ["apiKey", "accounts"];
@@ -63,10 +63,11 @@ export function checkConfig(news: Props): CheckFailure[] {
   for (const key of Object.keys(args)) {
     if (!CONFIG_KEYS.has(key)) failures.push({ property: key, reason: `is not a setting of the ${PACKAGE} provider` });
   }
-  const only = (key: string): StackConfig => {
-    const all = configFrom(args);
-    return (k) => (k === `${PACKAGE}:${key}` ? all(k) : undefined);
-  };
+  const all = configFrom(args);
+  const only =
+    (key: string): StackConfig =>
+    (k) =>
+      k === `${PACKAGE}:${key}` ? all(k) : undefined;
   for (const key of SETTING_KEYS) {
     try {
       resolveSettings(only(key), {}, undefined, {}, PACKAGE);
@@ -84,9 +85,9 @@ export function checkConfig(news: Props): CheckFailure[] {
   return failures;
 }
 
-/** The SendGrid region a provider configuration means (for DiffConfig), or undefined when it names none. */
-function regionOf(args: Props): string | undefined {
-  const value = reveal(args).plain.region;
+/** The SendGrid region a (revealed) provider configuration names, or undefined when it names none. */
+function regionOf(settings: Props): string | undefined {
+  const value = settings.region;
   // known gap ConditionalExpression: an old region still unknown at preview is not tested
   if (typeof value !== "string" || value === UNKNOWN) return undefined;
   return value.toLowerCase();
@@ -104,10 +105,10 @@ export function diffConfig(olds: Props, news: Props): { diffs: string[]; replace
   const diffs = [...SETTING_KEYS, "accounts"].filter(
     (key) => JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null),
   );
-  const before = regionOf(olds);
+  const before = regionOf(a);
   // A region still unknown at preview is a change, not (yet) a replacement.
   const unknown = b.region === UNKNOWN;
-  const replaces = before !== undefined && !unknown && before !== (regionOf(news) ?? "global") ? ["region"] : [];
+  const replaces = before !== undefined && !unknown && before !== (regionOf(b) ?? "global") ? ["region"] : [];
   return { diffs, replaces };
 }
 
