@@ -58,6 +58,9 @@ export function declare(integrations: SegmentIntegrationInfo[]): Declared[] {
   });
 }
 
+/** The config key for a region SendGrid did not show. */
+const regionKey = (d: Declared) => `${d.ident}Region`;
+
 /** One `new SegmentIntegration(...)` adopting a live integration with importId. */
 export function renderDeclaration(d: Declared): string[] {
   const { info } = d;
@@ -67,9 +70,11 @@ export function renderDeclaration(d: Declared): string[] {
   if (info.account) lines.push(`  account: ${literal(info.account)},`);
   if (info.onBehalfOf) lines.push(`  onBehalfOf: ${literal(info.onBehalfOf)},`);
   lines.push(`  filters: { emailEvents: [${info.filters.emailEvents.map(literal).join(",")}] },`);
-  lines.push(
-    `  properties: { writeKey: cfg.requireSecret(${literal(d.configKey)}), destinationRegion: ${literal(info.properties.destinationRegion)} },`,
-  );
+  // A region SendGrid's answer left out is not guessed: it comes from config, like the key.
+  const region = info.properties.destinationRegion
+    ? literal(info.properties.destinationRegion)
+    : `cfg.require(${literal(regionKey(d))}) as "US" | "EU"`;
+  lines.push(`  properties: { writeKey: cfg.requireSecret(${literal(d.configKey)}), destinationRegion: ${region} },`);
   lines.push("});");
   return lines;
 }
@@ -85,6 +90,11 @@ export function renderProgram(integrations: SegmentIntegrationInfo[], packageNam
       lines.push(
         `//   pulumi config set --secret ${d.configKey} <write key of the Segment source for ${literal(d.info.label)}>`,
       );
+      if (!d.info.properties.destinationRegion) {
+        lines.push(
+          `//   pulumi config set ${regionKey(d)} <US or EU: SendGrid's answer did not say; the Segment workspace's region>`,
+        );
+      }
     }
   }
   lines.push('import * as pulumi from "@pulumi/pulumi";');

@@ -36,8 +36,15 @@ export interface EmulatorOptions {
   port?: number;
   /** Accepted API keys. Default: any non-empty Bearer token. */
   apiKeys?: string[];
-  /** How GET and list return the write key; the real API does not document it. Default "full". */
+  /** How answers return the write key; the real API does not document it. Default "full". */
   writeKeyMode?: "full" | "masked" | "omitted";
+  /** Answers leave out `destination_region` (the spec requires no field of an answer). Default false. */
+  omitRegion?: boolean;
+  /**
+   * A PATCH without `label` sets the label to the spec's default ("Untitled Integration"), as the
+   * spec's `IntegrationPatch.label.default` says SendGrid might. Default false (the label is kept).
+   */
+  patchLabelDefault?: boolean;
   /** Delay before every answer, in milliseconds, to model a real network. Default 0. */
   latencyMs?: number;
   /** Integrations per account. Default 10, as SendGrid. */
@@ -77,7 +84,11 @@ export const DEFAULT_REDIRECT_LOCATION = "http://127.0.0.1:9/v3/marketing/integr
  * - `stall`: do the work, send the headers and half the body, then never finish;
  * - `oversized`: answer 400 with a body of about 5 MB (thousands of errors, long fields);
  * - `echo`: answer 400 with errors quoting the request's API key and the integration's write key
- *   (whole in `message` and `field`, cut short in `parameter`), as a careless proxy might.
+ *   (whole in `message` and `field`, cut short in `parameter`), as a careless proxy might;
+ * - `commit-garbled`: do the work, then answer bytes no HTTP parser accepts (a broken proxy: the
+ *   client sees an `HPE_*` error);
+ * - `commit-status`: do the work, then answer `status` (default 524, Cloudflare's "a timeout
+ *   occurred") with a gateway's HTML page: the origin finished, the gateway gave up on it.
  */
 export type Fault =
   | {
@@ -92,7 +103,9 @@ export type Fault =
   | { kind: "late-commit"; delayMs?: number; method?: string; times?: number }
   | { kind: "reset" | "hang" | "commit-drop" | "stall" | "oversized" | "echo"; method?: string; times?: number }
   | { kind: "redirect"; status: (typeof REDIRECT_STATUSES)[number]; location?: string; method?: string; times?: number }
-  | { kind: "malformed"; body: Malformed; method?: string; times?: number };
+  | { kind: "malformed"; body: Malformed; method?: string; times?: number }
+  | { kind: "commit-garbled"; method?: string; times?: number }
+  | { kind: "commit-status"; status?: number; method?: string; times?: number };
 
 export interface StoredIntegration {
   integration_id: string;
@@ -145,7 +158,7 @@ export interface Emulator {
 /** Fault kinds as written in `--fault`, for help texts. */
 export const FAULT_KINDS =
   "an HTTP status (429, 503, ...), 429-past (reset 5 s ago), 429-retry-0 (Retry-After: 0), html-<status>, " +
-  "late-commit, reset, hang, commit-drop, stall, oversized, echo, " +
+  "late-commit, reset, hang, commit-drop, commit-garbled, commit-<status> (e.g. commit-524), stall, oversized, echo, " +
   `redirect-<${REDIRECT_STATUSES.join("|")}>, malformed-<${MALFORMED.join("|")}>`;
 
 /**
@@ -165,6 +178,9 @@ export function parseFault(spec: string, redirectLocation?: string): Fault {
   const html = /^html-(\d{3})$/.exec(kind);
   if (html) return { kind: "html", status: Number(html[1]), ...common };
   if (kind === "late-commit") return { kind: "late-commit", ...common };
+  if (kind === "commit-garbled") return { kind: "commit-garbled", ...common };
+  const committed = /^commit-(\d{3})$/.exec(kind);
+  if (committed) return { kind: "commit-status", status: Number(committed[1]), ...common };
   if (["reset", "hang", "commit-drop", "stall", "oversized", "echo"].includes(kind)) {
     return { kind: kind as "reset", ...common };
   }
@@ -245,12 +261,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ? "1000001"
       : String(2000000 + [...account].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7));
 
+  /** An integration as answers show it: the write key as `writeKeyMode` says, the region unless `omitRegion`. */
   const view = (i: StoredIntegration): StoredIntegration => {
     const mode = options.writeKeyMode ?? "full";
-    if (mode === "full") return i;
-    const { write_key, ...rest } = i.properties;
-    const properties =
-      mode === "masked" ? { ...rest, write_key: `${"*".repeat(write_key.length - 4)}${write_key.slice(-4)}` } : rest;
+    if (mode === "full" && !options.omitRegion) return i;
+    const { write_key, destination_region, ...rest } = i.properties;
+    const properties: Record<string, string> = { ...rest };
+    if (mode === "full") properties.write_key = write_key;
+    if (mode === "masked")
+      properties.write_key = `${"*".repeat(Math.max(0, write_key.length - 4))}${write_key.slice(-4)}`;
+    if (!options.omitRegion) properties.destination_region = destination_region;
     return { ...i, properties } as StoredIntegration;
   };
 
@@ -289,7 +309,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const patch = validate(body, false);
     const next: StoredIntegration = {
       ...current,
-      label: patch.label ?? current.label,
+      label: patch.label ?? (options.patchLabelDefault ? DEFAULT_LABEL : current.label),
       destination: patch.destination ?? current.destination,
       filters: { email_events: patch.filters?.email_events ?? current.filters.email_events },
       properties: {
@@ -325,7 +345,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const path = url.pathname.replace(/\/+$/, "");
     if (path === BASE) {
       if (req.method === "GET") return [200, { result: [...accountOf(account).values()].map(view) }];
-      if (req.method === "POST") return [201, create(account, await json())];
+      if (req.method === "POST") return [201, view(create(account, await json()))];
       if (req.method === "DELETE") {
         remove(account, url.searchParams.get("ids"));
         return [204, undefined];
@@ -333,7 +353,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     } else if (path.startsWith(`${BASE}/`)) {
       const id = decodeURIComponent(path.slice(BASE.length + 1));
       if (req.method === "GET") return [200, view(find(account, id))];
-      if (req.method === "PATCH") return [200, update(account, id, await json())];
+      if (req.method === "PATCH") return [200, view(update(account, id, await json()))];
     } else {
       throw new HttpError(404, [{ message: "not found", field: null }]);
     }
@@ -347,7 +367,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return body?.properties?.write_key ?? "";
     }
     const id = url.searchParams.get("ids") ?? decodeURIComponent(url.pathname.slice(BASE.length + 1));
-    return accountOf(account).get(id)?.properties.write_key ?? "";
+    // A list quotes what it would have answered: the account's first integration.
+    const integration = id ? accountOf(account).get(id) : [...accountOf(account).values()][0];
+    return integration?.properties.write_key ?? "";
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -450,6 +472,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (fault?.kind === "commit-drop") {
       log(0, "commit-drop"); // the change is made; the answer is lost
       req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "commit-garbled") {
+      log(0, "commit-garbled"); // the change is made; the answer is not HTTP
+      req.socket.end("HTTP/1.1 2OO OK\r\nContent-Length: nonsense\r\n\r\n{");
+      return;
+    }
+    if (fault?.kind === "commit-status") {
+      const gateway = fault.status ?? 524;
+      log(gateway, `commit then ${gateway}`); // the change is made; a gateway answers for the origin
+      const page = `<html><body><h1>Error ${gateway}</h1><p>A timeout occurred (cloudflare)</p></body></html>`;
+      res.writeHead(gateway, { "content-type": "text/html" }).end(page);
       return;
     }
     if (fault?.kind === "malformed" && status < 300) {

@@ -1,17 +1,19 @@
 /**
  * Adopting an integration that already exists (made in the SendGrid UI): `importId`.
  *
- * Pulumi's own import paths (`pulumi import`, the `import` option, `.get()`) cannot reach a dynamic
- * provider before state exists, since its code lives in the resource's own state. So adoption
- * happens in create: read the integration (it must exist: nothing is created otherwise), then PATCH
- * it to the declared state. Only a resource's first create adopts (check drops `importId` once the
- * resource has state, so a replacement creates a new integration instead of taking the one it
- * replaces), and never an integration another resource of this deployment holds.
+ * The dynamic provider's code lives in its resources' state, so Pulumi's own import paths
+ * (`pulumi import`, the `import` option, `.get()`) cannot reach it before state exists; adoption
+ * happens in create instead: the integration must be listed in its place (nothing is created
+ * otherwise), then it is PATCHed to the declared state. Only a resource's first create adopts (see
+ * `IntegrationOperations.check` and its replacements), and never an integration another resource
+ * of this deployment holds. The plugin also supports Pulumi's own import paths.
  */
 import { type IntegrationsClient, scopeOf } from "./client";
-import { ApiError, ConflictError, isNotFound } from "./errors";
+import { UNBOUNDED } from "./control";
+import { ApiError, ConflictError } from "./errors";
 import type { Holdings } from "./holdings";
-import { patchReconciled } from "./reconcile";
+import { describePlace, findIn, notProof } from "./places";
+import { patchReconciled, type Settling } from "./reconcile";
 import type { IntegrationInputs } from "./types";
 import type { IdentifiedWireIntegration } from "./wire";
 
@@ -29,8 +31,10 @@ export async function adoptIntegration(
   importId: string,
   desired: IntegrationInputs,
   holdings: Holdings,
+  settling: Settling,
 ): Promise<IdentifiedWireIntegration> {
   const scope = scopeOf(desired);
+  const place = { account: desired.account, onBehalfOf: desired.onBehalfOf };
   const subject = `SendGrid Segment integration from importId ${importId}`;
   if (!holdings.claim(importId, true)) {
     throw new ConflictError(
@@ -39,15 +43,17 @@ export async function adoptIntegration(
     );
   }
   try {
-    try {
-      await client.get(importId, scope);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      const where = desired.onBehalfOf ? `subuser "${desired.onBehalfOf}"` : "the account";
-      const message = `no integration ${importId} in ${where}; nothing was created`;
+    const listing = await settling.listings.fresh(client, place, settling.control ?? UNBOUNDED, [
+      desired.properties.writeKey,
+    ]);
+    if (!findIn(listing, importId)) {
+      const why = notProof(listing, undefined);
+      const message = why
+        ? `integration ${importId} is not listed in ${describePlace(place)}, and the listing cannot prove it does not exist (${why}); nothing was created`
+        : `no integration ${importId} in ${describePlace(place)}; nothing was created`;
       throw new ApiError("create", subject, 404, { errors: [{ message }] }, [desired.properties.writeKey]);
     }
-    return await patchReconciled(client, importId, desired, ALL_FIELDS, scope);
+    return await patchReconciled(client, importId, desired, ALL_FIELDS, scope, settling);
   } catch (error) {
     holdings.release(importId); // not adopted: another resource may still take it
     throw error;

@@ -7,22 +7,49 @@
  * Nothing on the wire is trusted: redirects are never followed (the API never redirects, and
  * following one would send the body and key elsewhere), answers are read up to `MAX_ANSWER_BYTES`,
  * and every 2xx body is validated (`wire.ts`) before it is returned. Errors are `ApiError`,
- * `ResponseError` or `RequestError`, redacted of the API key and the write keys in scope.
+ * `ResponseError` or `RequestError`, redacted of the API key and the write keys in scope, and
+ * name the setting to check where one is the likely cause (a host that does not resolve, a key
+ * refused, a route that does not exist).
+ *
+ * Plain http goes straight to its (loopback) host through an agent of our own, never through a
+ * proxy the environment names (Node 24's NODE_USE_ENV_PROXY): the Authorization header must not
+ * travel in clear text to another process. https uses Node's global agent, so a proxy is used
+ * only when the user turns that on (NODE_USE_ENV_PROXY with HTTPS_PROXY); TLS is end to end.
+ *
+ * Every call of one account (API key and host) goes through the same concurrency limiter, in
+ * whatever part of the process it is made (operations, the list function, the plugin's Invoke).
+ * Each call may carry a `Control` (control.ts): the engine's custom timeout or Cancel stops its
+ * requests and its retry waits.
  */
+import { createHash } from "node:crypto";
+import { Agent as HttpAgent } from "node:http";
 import type { Settings } from "./config";
 import { requireApiKey } from "./config";
-import { ApiError, clip, InvalidIdError, type Operation, RequestError, ResponseError } from "./errors";
+import { type Control, stoppedBy, UNBOUNDED } from "./control";
+import {
+  ApiError,
+  ConfigurationError,
+  clip,
+  type ErrorAdvice,
+  InvalidIdError,
+  type Operation,
+  RequestError,
+  ResponseError,
+} from "./errors";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./package";
-import { DEFAULT_RETRY, decideRetry, type RetryTuning } from "./retry";
+import { DEFAULT_RETRY, DNS_TRY_AGAIN, decideRetry, NO_SUCH_HOST, neverSent, type RetryTuning } from "./retry";
 import { INTEGRATION_ID, type IntegrationInputs } from "./types";
 import {
   type IdentifiedWireIntegration,
+  type Listing,
   parseIntegration,
   parseIntegrationList,
   type UnusableAnswer,
   type WireIntegrationInput,
   type WireIntegrationPatch,
 } from "./wire";
+
+export type { Listing };
 
 // got is ESM-only; this CommonJS module names its types through import-mode type queries.
 type Got = import("got", { with: { "resolution-mode": "import" }}).Got;
@@ -67,12 +94,28 @@ export function scopeOf(...known: IntegrationInputs[]): Scope {
  * context object itself, so the record is one level down to be shared by reference).
  */
 interface CallContext {
+  /** When the call was made: time spent waiting for a concurrency slot counts toward the budget. */
   startedAt: number;
   attempts: number;
   stopReason?: string;
   /** 429s in a row whose wait was zero or less (see retry.ts). */
   pastResets: number;
+  control: Control;
 }
+
+/**
+ * The limiter of each account (API key at a host), shared by every client of this process. Keyed
+ * by a digest: no key is kept in a map's keys.
+ */
+const limiters = new Map<string, LimitFunction>();
+const limiterKey = (settings: Settings, apiKey: string) =>
+  createHash("sha256").update(`${settings.baseUrl}\0${apiKey}`).digest("hex");
+
+/** Plain http (loopback only, see config.ts) goes direct: never to a proxy from the environment. */
+const directHttp = new HttpAgent({ keepAlive: true });
+
+/** A Stopped operation's requests that had not left yet fail with this code: nothing was sent. */
+export const STOPPED_BEFORE_SENDING = "ERR_STOPPED_BEFORE_SENDING";
 
 /**
  * Start loading got without waiting for it. Called from configure: the engine's first API call
@@ -91,20 +134,42 @@ export class IntegrationsClient {
     private readonly http: Got,
     private readonly apiKey: string,
     private readonly limit: LimitFunction,
-    /**
-     * How long a server may still be working on a request after its attempt timed out: one
-     * request timeout. Reconciliation waits this long before it concludes a create was not made.
-     */
-    readonly settleMs: number,
-    /** How the user changes the retry budget, for the note on a call that gave up. */
-    private readonly budgetSetting: string,
+    /** The settings this client was made from: host, region, and where each was set (for messages). */
+    readonly settings: Settings,
   ) {}
+
+  /**
+   * How long a server may still be working on a request after its attempt timed out: one
+   * request timeout. Reconciliation waits this long before it concludes a write was not made.
+   */
+  get settleMs(): number {
+    return this.settings.requestTimeoutMs;
+  }
+
+  /** What an error names as the settings to check. */
+  get advice(): ErrorAdvice {
+    const host = new URL(this.settings.baseUrl).host;
+    return {
+      apiKey: this.settings.sources.apiKey,
+      apiBaseUrl: this.settings.sources.apiBaseUrl,
+      region: this.settings.sources.region,
+      regionName: this.settings.region,
+      host,
+      baseUrl: this.settings.baseUrl,
+    };
+  }
 
   /** got is ESM-only: it is imported when the first client is made, in the provider process. */
   static async create(settings: Settings): Promise<IntegrationsClient> {
     const apiKey = requireApiKey(settings);
     const policy: RetryTuning = { ...DEFAULT_RETRY, budgetMs: settings.retryBudgetMs };
     const [{ default: got }, { default: pLimit }] = await Promise.all([import("got"), import("p-limit")]);
+    const key = limiterKey(settings, apiKey);
+    let limit = limiters.get(key);
+    if (!limit) {
+      limit = pLimit(MAX_CONCURRENT_CALLS);
+      limiters.set(key, limit);
+    }
     const http = got.extend({
       prefixUrl: settings.baseUrl,
       headers: {
@@ -112,6 +177,7 @@ export class IntegrationsClient {
         "user-agent": USER_AGENT,
         accept: "application/json",
       },
+      agent: { http: directHttp },
       responseType: "buffer",
       followRedirect: false,
       timeout: { request: settings.requestTimeoutMs },
@@ -120,6 +186,8 @@ export class IntegrationsClient {
       retry: {
         calculateDelay: ({ attemptCount, error }) => {
           const context = (error.options.context as { call: CallContext }).call;
+          if (stoppedBy(context.control)) return 0; // a timeout or Cancel from outside: no more tries
+          const deadline = context.control.deadline;
           const decision = decideRetry(
             {
               attemptCount,
@@ -132,7 +200,10 @@ export class IntegrationsClient {
               startedAt: context.startedAt,
               pastResets: context.pastResets,
             },
-            policy,
+            // An operation's own time limit bounds its retries too.
+            deadline === undefined
+              ? policy
+              : { ...policy, budgetMs: Math.min(policy.budgetMs, deadline - context.startedAt) },
           );
           context.attempts = attemptCount;
           context.stopReason = decision.reason;
@@ -141,81 +212,115 @@ export class IntegrationsClient {
         },
       },
     });
-    return new IntegrationsClient(
-      http,
-      apiKey,
-      pLimit(MAX_CONCURRENT_CALLS),
-      settings.requestTimeoutMs,
-      settings.retryBudgetSetting,
-    );
+    return new IntegrationsClient(http, apiKey, limit, settings);
   }
 
-  async create(body: WireIntegrationInput, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
+  async create(
+    body: WireIntegrationInput,
+    scope: Scope = {},
+    control: Control = UNBOUNDED,
+  ): Promise<IdentifiedWireIntegration> {
     const s = withKey(scope, body.properties.write_key);
-    const response = await this.call("create", describeNew(body), s, (context) =>
-      this.http.post(PATH, { json: body, headers: behalf(s), context }),
+    const response = await this.call("create", describeNew(body), s, control, (options) =>
+      this.http.post(PATH, { json: body, headers: behalf(s), ...options }),
     );
     return this.answer("create", describeNew(body), s, response, (json) => parseIntegration(json));
   }
 
-  async get(id: string, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
+  async get(id: string, scope: Scope = {}, control: Control = UNBOUNDED): Promise<IdentifiedWireIntegration> {
     assertIntegrationId(id);
-    const response = await this.call("read", describeId(id), scope, (context) =>
-      this.http.get(`${PATH}/${id}`, { headers: behalf(scope), context }),
+    const response = await this.call("read", describeId(id), scope, control, (options) =>
+      this.http.get(`${PATH}/${id}`, { headers: behalf(scope), ...options }),
     );
     return this.answer("read", describeId(id), scope, response, (json) => parseIntegration(json, id));
   }
 
-  async list(scope: Scope = {}): Promise<IdentifiedWireIntegration[]> {
+  /**
+   * The place's integrations (the account, or its subuser `scope.onBehalfOf`, at this host). The
+   * list route answering 404 means the API is not where the settings point: a configuration error
+   * naming them, never an empty list.
+   */
+  async list(scope: Scope = {}, control: Control = UNBOUNDED): Promise<Listing> {
     const subject = `SendGrid integrations${scope.onBehalfOf ? ` of ${JSON.stringify(scope.onBehalfOf)}` : ""}`;
-    const response = await this.call("list", subject, scope, (context) =>
-      this.http.get(PATH, { headers: behalf(scope), context }),
-    );
+    let response: GotResponse;
+    try {
+      response = await this.call("list", subject, scope, control, (options) =>
+        this.http.get(PATH, { headers: behalf(scope), ...options }),
+      );
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) throw this.noSuchRoute(subject, error);
+      throw error;
+    }
     return this.answer("list", subject, scope, response, parseIntegrationList);
   }
 
-  async update(id: string, body: WireIntegrationPatch, scope: Scope = {}): Promise<IdentifiedWireIntegration> {
+  /** The list route itself is missing: the base URL is wrong (a path too many, another service). */
+  private noSuchRoute(subject: string, error: ApiError): ConfigurationError {
+    const { apiBaseUrl, baseUrl } = this.advice;
+    return new ConfigurationError(
+      `Unable to list ${subject}: HTTP 404 at ${baseUrl}/${PATH}, the Integrations API's list route: ` +
+        `the API is not at ${baseUrl}. Check ${apiBaseUrl} (the API's root, e.g. https://api.sendgrid.com); ` +
+        `nothing was changed${error.fromSendGrid ? "" : " (the answer was not even in SendGrid's error shape)"}`,
+      [this.apiKey],
+    );
+  }
+
+  async update(
+    id: string,
+    body: WireIntegrationPatch,
+    scope: Scope = {},
+    control: Control = UNBOUNDED,
+  ): Promise<IdentifiedWireIntegration> {
     assertIntegrationId(id);
     const s = withKey(scope, body.properties?.write_key);
-    const response = await this.call("update", describeId(id), s, (context) =>
-      this.http.patch(`${PATH}/${id}`, { json: body, headers: behalf(s), context }),
+    const response = await this.call("update", describeId(id), s, control, (options) =>
+      this.http.patch(`${PATH}/${id}`, { json: body, headers: behalf(s), ...options }),
     );
     return this.answer("update", describeId(id), s, response, (json) => parseIntegration(json, id));
   }
 
   /** Any 2xx means deleted, whatever its body. */
-  async delete(id: string, scope: Scope = {}): Promise<void> {
+  async delete(id: string, scope: Scope = {}, control: Control = UNBOUNDED): Promise<void> {
     assertIntegrationId(id);
-    await this.call("delete", describeId(id), scope, (context) =>
-      this.http.delete(PATH, { searchParams: { ids: id }, headers: behalf(scope), context }),
+    await this.call("delete", describeId(id), scope, control, (options) =>
+      this.http.delete(PATH, { searchParams: { ids: id }, headers: behalf(scope), ...options }),
     );
   }
 
-  /** Sends one logical request (got retries it), then refuses redirects; errors become ours. */
+  /**
+   * Sends one logical request (got retries it), then refuses redirects; errors become ours. The
+   * budget is counted from now, so a call that waited for a concurrency slot has less left.
+   */
   private call(
     operation: Operation,
     subject: string,
     scope: Scope,
-    send: (context: Record<string, unknown>) => GotPromise,
+    control: Control,
+    send: (options: { context: Record<string, unknown>; signal: AbortSignal }) => GotPromise,
   ): Promise<GotResponse> {
-    return this.limit(() => this.send(operation, subject, scope, send));
+    const context: CallContext = { startedAt: Date.now(), attempts: 1, pastResets: 0, control };
+    return this.limit(() => this.send(operation, subject, scope, context, send));
   }
 
   private async send(
     operation: Operation,
     subject: string,
     scope: Scope,
-    send: (context: Record<string, unknown>) => GotPromise,
+    context: CallContext,
+    send: (options: { context: Record<string, unknown>; signal: AbortSignal }) => GotPromise,
   ): Promise<GotResponse> {
-    const context: CallContext = { startedAt: Date.now(), attempts: 1, pastResets: 0 };
     const secrets = this.secretsOf(scope);
+    const before = stoppedBy(context.control);
+    if (before) {
+      throw new RequestError(operation, subject, `${before.why}; nothing was sent`, secrets, STOPPED_BEFORE_SENDING);
+    }
     // got has no size limit of its own: count the body as it arrives and cancel past the cap.
     // got emits "response" only after the whole body, so the status comes from Node's request.
     let status = 0;
     let tooLarge = false;
     let response: GotResponse;
     try {
-      const request = send({ call: context });
+      const request = send({ context: { call: context }, signal: context.control.signal });
       request.on("request", (req: import("node:http").ClientRequest) => {
         req.once("response", (res) => {
           status = res.statusCode ?? 0;
@@ -236,7 +341,15 @@ export class IntegrationsClient {
         const problem = `the answer (HTTP ${status}) is larger than ${MAX_ANSWER_BYTES / 1024} KiB; it was not read`;
         throw new ResponseError(operation, subject, status, problem, secrets);
       }
-      throw toProviderError(operation, subject, error, secrets, retryNote(context, this.budgetSetting));
+      throw toProviderError(
+        operation,
+        subject,
+        error,
+        secrets,
+        retryNote(context, this.settings),
+        this.advice,
+        context,
+      );
     }
     if (response.statusCode >= 300) {
       throw new ResponseError(
@@ -317,6 +430,8 @@ function toProviderError(
   error: unknown,
   secrets: readonly (string | undefined)[],
   retried: string,
+  advice: ErrorAdvice,
+  context: CallContext,
 ): Error {
   const e = error as {
     name?: string;
@@ -324,21 +439,55 @@ function toProviderError(
     message?: string;
     response?: { statusCode: number; body: unknown };
   };
+  const stopped = stoppedBy(context.control);
+  if (stopped && (e.name === "AbortError" || e.code === "ERR_ABORTED")) {
+    return new RequestError(
+      operation,
+      subject,
+      `${stopped.why} while the request was under way${retried}`,
+      secrets,
+      "ERR_ABORTED",
+    );
+  }
   // A timeout may carry a response whose body never finished: it is a timeout, not an answer.
   if (e.name === "TimeoutError") {
     return new RequestError(operation, subject, `request timed out (${e.message})${retried}`, secrets, "ETIMEDOUT");
   }
   if (e.name === "HTTPError" && e.response && typeof e.response.statusCode === "number") {
-    return new ApiError(operation, subject, e.response.statusCode, e.response.body, secrets, retried);
+    return new ApiError(operation, subject, e.response.statusCode, e.response.body, secrets, retried, advice);
   }
-  return new RequestError(operation, subject, `request failed (${e.code ?? e.message})${retried}`, secrets, e.code);
+  const code = e.code ?? "ERR_UNKNOWN";
+  return new RequestError(
+    operation,
+    subject,
+    `request failed (${code})${retried}${networkHint(code, advice)}`,
+    secrets,
+    code,
+  );
+}
+
+/** The setting to check when the network failure comes from one: the host's name or its certificate. */
+function networkHint(code: string, advice: ErrorAdvice): string {
+  const settings = `${advice.apiBaseUrl}, or ${advice.region}`;
+  if (code === NO_SUCH_HOST) return `: the host ${advice.host} does not exist; check ${settings}`;
+  if (code === DNS_TRY_AGAIN)
+    return `: the host ${advice.host} could not be resolved (no DNS answer); check the network, and ${settings}`;
+  if (neverSent(code) && /CERT|TLS|SSL/.test(code)) {
+    return `: the TLS connection to ${advice.host} was refused; nothing was sent. Check ${advice.apiBaseUrl}, and any proxy or certificate settings`;
+  }
+  return "";
 }
 
 /** " (gave up after 4 attempts in 12.3 s; ...)" when retries happened. */
-function retryNote(context: CallContext, budgetSetting: string): string {
+function retryNote(context: CallContext, settings: Settings): string {
   if (context.attempts <= 1) return "";
   const seconds = ((Date.now() - context.startedAt) / 1000).toFixed(1);
-  const budget = context.stopReason === "budget" ? `; the retry budget (${budgetSetting}) is spent` : "";
+  const budget =
+    context.stopReason === "budget"
+      ? context.control.deadline !== undefined && context.control.deadline - context.startedAt < settings.retryBudgetMs
+        ? "; the operation's custom timeout leaves no time for another"
+        : `; the retry budget (${settings.retryBudgetSetting}) is spent`
+      : "";
   return ` (gave up after ${context.attempts} attempts in ${seconds} s${budget})`;
 }
 

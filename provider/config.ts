@@ -52,6 +52,11 @@ export interface Settings {
   retryBudgetSetting: string;
   /** The stack config namespace the settings were read from, for messages. */
   namespace: string;
+  /**
+   * Where each setting is changed, for messages: the stack config key, flag or variable it came
+   * from, or, when unset, where it could be set (`sendgrid:apiBaseUrl or SENDGRID_API_BASE_URL`).
+   */
+  sources: Record<Field, string>;
 }
 
 /** Looks up a namespaced stack config key; undefined when not set. */
@@ -106,17 +111,18 @@ export function readAccounts(
   }
   if (!isRecord(parsed)) throw new ConfigurationError(`Invalid ${key}: expected an object of accounts`);
   for (const [name, entry] of Object.entries(parsed)) {
+    // Everything under accounts is secret: a name is shown only when it has a name's shape.
     if (!ACCOUNT_NAME.test(name)) {
       throw new ConfigurationError(
-        `Invalid ${key} account name ${JSON.stringify(name.slice(0, 64))}: ` +
-          "1 to 64 letters, digits, '-' or '_', starting with a letter",
+        `Invalid ${key}: an account name (${describeText(name)}) is not 1 to 64 letters, digits, '-' or '_', starting with a letter`,
       );
     }
     if (!isRecord(entry)) throw new ConfigurationError(`Invalid ${key}.${name}: expected an object`);
     for (const field of Object.keys(entry)) {
       if (!(field in FIELDS)) {
+        const shown = FIELD_SHAPE.test(field) ? `.${field}` : ` field (${describeText(field)})`;
         throw new ConfigurationError(
-          `Invalid ${key}.${name}.${field.slice(0, 64)}: an account has ${Object.keys(FIELDS).join(", ")}`,
+          `Invalid ${key}.${name}${shown}: not a setting; an account has ${Object.keys(FIELDS).join(", ")}`,
         );
       }
     }
@@ -189,7 +195,7 @@ export function resolveSettings(
   if (account !== undefined) {
     if (!ACCOUNT_NAME.test(account)) {
       throw new ConfigurationError(
-        `Invalid account ${JSON.stringify(account.slice(0, 64))}: 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+        `Invalid account (${describeText(account)}): 1 to 64 letters, digits, '-' or '_', starting with a letter`,
       );
     }
     if (!accountExists(account, stack, env, namespace)) {
@@ -200,16 +206,23 @@ export function resolveSettings(
   }
   const names = settingNames(account, namespace);
   const source = account !== undefined ? accountConfig(stack, account, namespace) : stack;
+  const sources = {} as Record<Field, string>;
   const get = (field: Field): Found => {
     const flag = flags[field];
     const fromFlag = flag ? stack(flag) : undefined;
-    if (flag && fromFlag !== undefined && fromFlag !== "") return { value: fromFlag, from: flag };
-    return lookup(names[field], source, env);
+    const found =
+      flag && fromFlag !== undefined && fromFlag !== ""
+        ? { value: fromFlag, from: flag }
+        : lookup(names[field], source, env);
+    sources[field] = found?.from ?? [flag, names[field].config, names[field].env].filter(Boolean).join(" or ");
+    return found;
   };
   const region = get("region");
   const regionName = (region?.value ?? "global").toLowerCase();
   if (region && !(regionName in REGION_HOSTS)) {
-    throw new ConfigurationError(`Invalid ${region.from} ${JSON.stringify(region.value)}: expected "global" or "eu"`);
+    throw new ConfigurationError(
+      `Invalid ${region.from}: expected "global" or "eu", got ${describeText(region.value)}`,
+    );
   }
   const base = get("apiBaseUrl");
   const baseUrl = base ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
@@ -223,6 +236,7 @@ export function resolveSettings(
     retryBudgetMs: milliseconds(get("retryBudgetMs"), DEFAULT_RETRY_BUDGET_MS, 0, 3_600_000),
     retryBudgetSetting: flags.retryBudgetMs ?? names.retryBudgetMs.config,
     namespace,
+    sources,
   };
 }
 
@@ -231,7 +245,7 @@ function milliseconds(setting: Found, fallback: number, min: number, max: number
   const ms = Number(setting.value);
   if (!Number.isInteger(ms) || ms < min || ms > max) {
     throw new ConfigurationError(
-      `Invalid ${setting.from} ${JSON.stringify(setting.value)}: expected whole milliseconds from ${min} to ${max}`,
+      `Invalid ${setting.from}: expected whole milliseconds from ${min} to ${max}, got ${describeText(setting.value)}`,
     );
   }
   return ms;
@@ -250,7 +264,13 @@ export function requireApiKey(settings: Settings): string {
   );
 }
 
-/** https anywhere; plain http only to this machine (the emulator, a local proxy). */
+/**
+ * https anywhere; plain http only to this machine (the emulator, a local proxy). The URL is the
+ * API's root: SendGrid's docs write the base URL with `/v3`, which is dropped (requests add it);
+ * a path that goes further into the API cannot be a root, and is refused with the fix. Any other
+ * path is kept (a proxy's prefix). Values are described, never quoted: a key pasted into the
+ * wrong setting must not be echoed.
+ */
 function checkBaseUrl(value: string, from: string): string {
   let url: URL;
   const rule =
@@ -258,19 +278,34 @@ function checkBaseUrl(value: string, from: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError(`Invalid ${from} ${JSON.stringify(value.slice(0, 80))}: not a URL; ${rule}`);
+    throw new ConfigurationError(`Invalid ${from}: not a URL (${describeText(value)}); ${rule}`);
   }
   if (url.username || url.password) {
     throw new ConfigurationError(`Invalid ${from}: credentials in the URL are not allowed`);
   }
-  if (url.protocol === "https:") return stripSlash(url);
-  if (url.protocol === "http:" && isLoopback(url.hostname)) return stripSlash(url);
-  // Not url.origin: "localhost:8787" parses with the scheme "localhost:" and an origin of "null".
-  const shown = url.protocol === "http:" ? url.origin : value.slice(0, 80);
-  throw new ConfigurationError(`Invalid ${from} ${JSON.stringify(shown)}: ${rule}`);
+  if (url.search || url.hash) {
+    throw new ConfigurationError(`Invalid ${from}: a query or fragment is not allowed; use the API's root URL`);
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    const what = url.protocol === "http:" ? "plain http to a host that is not this machine" : "not an http(s) URL";
+    throw new ConfigurationError(`Invalid ${from}: ${what}; ${rule}`);
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  if (/\/v3\/./i.test(`${path}/`) && !/\/v3$/i.test(path)) {
+    throw new ConfigurationError(
+      `Invalid ${from}: the URL goes into the API (…/v3/…); give its root, e.g. ${REGION_HOSTS.global}`,
+    );
+  }
+  url.pathname = path.replace(/\/v3$/i, "");
+  return url.href.replace(/\/+$/, "");
 }
 
-const stripSlash = (url: URL) => url.href.replace(/\/+$/, "");
+/** A text described by its type and length only: configuration values are never quoted. */
+export const describeText = (value: string): string =>
+  `a string of ${value.length} character${value.length === 1 ? "" : "s"}`;
+
+/** A field name shown in a message: a short word (what a typo of "apiKey" looks like), never a key. */
+const FIELD_SHAPE = /^[A-Za-z][A-Za-z0-9]{0,31}$/;
 
 export function isLoopback(hostname: string): boolean {
   // Stryker disable next-line Regex: a hostname holds brackets only around an IPv6 address

@@ -48,10 +48,36 @@ const FIELDS: Field[] = [
   { path: "account", read: (p) => p.account || undefined },
 ];
 
-export function diffIntegration(olds: Props, news: Props): IntegrationDiff {
+/**
+ * Whether `path` (a field, as FIELDS names it) lies under one of the engine's `ignoreChanges` paths
+ * (`label`, `properties`, `properties.writeKey`, `filters["emailEvents"]`; `*` matches any one
+ * key, as in the engine's PropertyPath.Contains). The engine puts the old inputs in place of
+ * ignored values before check, but filters nothing from a provider's diff: a field whose stored
+ * outputs differ from those inputs must not show as a change. A path deeper than a field (one
+ * element of the event list) does not hide the field's other changes.
+ */
+export function ignored(path: string, ignoreChanges: readonly string[]): boolean {
+  const field = path.split(".");
+  return ignoreChanges.some((rule) => {
+    const parts = segments(rule);
+    return parts.length <= field.length && parts.every((part, i) => part === "*" || part === field[i]);
+  });
+}
+
+/** `a.b[0]["c d"]` → `["a", "b", "0", "c d"]`. */
+function segments(path: string): string[] {
+  const out: string[] = [];
+  for (const match of path.matchAll(/\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\[([^\]]*)\]|([^.[\]]+)/g)) {
+    out.push(match[1] ?? match[2] ?? match[3] ?? "");
+  }
+  return out;
+}
+
+export function diffIntegration(olds: Props, news: Props, ignoreChanges: readonly string[] = []): IntegrationDiff {
   const changed: string[] = [];
   const replacing = new Set<string>();
   for (const field of FIELDS) {
+    if (ignored(field.path, ignoreChanges)) continue;
     const before = field.read(olds);
     const after = field.read(news);
     // A value still unknown (preview) never equals a known one: it shows as a change.

@@ -48,6 +48,19 @@ export class InvalidIdError extends SendGridError {
   }
 }
 
+/** What the client tells an error about where its settings came from, so a message can name them. */
+export interface ErrorAdvice {
+  /** Where the API key is set (a stack config key, a variable, a flag). */
+  apiKey: string;
+  apiBaseUrl: string;
+  region: string;
+  /** The region in use: "global" or "eu". */
+  regionName: string;
+  /** The host requests went to. */
+  host: string;
+  baseUrl: string;
+}
+
 export interface ApiErrorDetail {
   message: string;
   field?: string | null;
@@ -73,12 +86,13 @@ export class ApiError extends SendGridError {
     body: unknown,
     secrets: readonly (string | undefined)[],
     retried = "",
+    advice?: ErrorAdvice,
   ) {
     const { details, omitted, fromSendGrid } = parseErrorBody(body, secrets);
     const head = `Unable to ${operation} ${subject}: HTTP ${status}${statusText(status)}`;
     const more = omitted > 0 ? ` (and ${omitted} more error${omitted === 1 ? "" : "s"})` : "";
     // How many were left out, the retry note and the hint always show; SendGrid's words get the rest.
-    const tail = more + retried + hint(operation, status, fromSendGrid);
+    const tail = more + retried + hint(operation, status, fromSendGrid, advice);
     const reasons = details.map(formatDetail).join("; ");
     const room = Math.max(0, MAX_MESSAGE_LENGTH - head.length - tail.length - 2);
     super(head + (reasons ? `: ${clip(reasons, room)}` : "") + tail, "ERR_SENDGRID_API", secrets);
@@ -151,6 +165,18 @@ export class AmbiguousCreateError extends SendGridError {
   }
 }
 
+/**
+ * An answer that does not settle what the operation must know (whether an integration is gone,
+ * whether a write happened), and a check that did not settle it either. Nothing was changed in
+ * state; the message says what may exist.
+ */
+export class UnprovenError extends SendGridError {
+  // Stryker disable next-line ArrayDeclaration: as above
+  constructor(message: string, secrets: readonly (string | undefined)[] = []) {
+    super(message, "ERR_SENDGRID_UNPROVEN", secrets);
+  }
+}
+
 /** Two resources of one stack would manage one integration (e.g. both declare the same importId). */
 export class ConflictError extends SendGridError {
   constructor(message: string) {
@@ -190,17 +216,29 @@ const STATUS_TEXT: Record<number, string> = {
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
+  520: "Unknown Error (a gateway)",
+  521: "Web Server Is Down (a gateway)",
+  522: "Connection Timed Out (a gateway)",
+  523: "Origin Is Unreachable (a gateway)",
+  524: "A Timeout Occurred (a gateway)",
 };
 const statusText = (status: number) => (STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : "");
 
-function hint(operation: Operation, status: number, fromSendGrid: boolean): string {
+function hint(operation: Operation, status: number, fromSendGrid: boolean, advice?: ErrorAdvice): string {
   if (status === 404 && !fromSendGrid) {
     return (
       ". The answer is not a SendGrid error (a proxy, or a wrong apiBaseUrl setting?), so it does not " +
       "show the integration is gone; nothing was changed"
     );
   }
-  if (status === 401) return ". Check the API key (the apiKey setting or SENDGRID_API_KEY)";
+  if (status === 401) {
+    const key = advice ? ` (${advice.apiKey})` : " (the apiKey setting or SENDGRID_API_KEY)";
+    const where = advice ? `; this request went to ${advice.host} (region ${advice.regionName}: ${advice.region})` : "";
+    return (
+      `. SendGrid refused the API key${key}: it may be mistyped, revoked or deleted, or belong to the other ` +
+      `region (an EU account's key works only with region "eu", api.eu.sendgrid.com; any other only with "global")${where}`
+    );
+  }
   if (status === 403 && operation === "create") {
     return (
       ". The account may be at its limit of 10 Segment integrations, or the API key lacks " +
@@ -247,6 +285,21 @@ function formatDetail(d: ApiErrorDetail): string {
   const where = d.field ?? d.parameter;
   if (!where) return d.message;
   return d.message ? `${d.message} (field "${where}")` : `field "${where}"`;
+}
+
+/**
+ * The same error (class, code, fields) saying first what the user's operation was: "Unable to read
+ * SendGrid Segment integration 5a1: listing its place failed: HTTP 503 ...". For an error raised by a
+ * step the operation took on its way (listing the place it reads).
+ */
+export function during<E extends Error>(error: E, doing: string, step: string): E {
+  if (!(error instanceof SendGridError)) return error;
+  const inner = error.message.replace(/^Unable to [^:]*: /, "");
+  const message = clip(`Unable to ${doing}: ${step} failed: ${inner}`, MAX_MESSAGE_LENGTH);
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error) as E;
+  Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
+  Object.defineProperty(copy, "stack", { value: `${error.name}: ${message}`, writable: true, configurable: true });
+  return copy;
 }
 
 /** Control characters (newlines included) become spaces: an error is one line. */

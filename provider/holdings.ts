@@ -23,6 +23,8 @@ export class Holdings {
   private readonly held = new Map<string, boolean>();
   /** One queue per distinct integration created in this deployment: at most one per create. */
   private readonly queues = new Map<string, LimitFunction>();
+  /** Ids this deployment deleted (a replacement's delete, a destroy). */
+  private readonly deleted = new Set<string>();
 
   /** A resource in state points to `id`. */
   seen(id: string): void {
@@ -49,6 +51,17 @@ export class Holdings {
   /** The integration is gone (deleted, or found gone): nobody holds it any more. */
   release(id: string): void {
     this.held.delete(id);
+  }
+
+  /** This deployment deleted `id` (so a create that names it next is the replacement of its holder). */
+  deletedNow(id: string): void {
+    this.release(id);
+    this.deleted.add(id);
+  }
+
+  /** Whether this deployment deleted `id`. */
+  deletedHere(id: string): boolean {
+    return this.deleted.has(id);
   }
 
   /**

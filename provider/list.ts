@@ -10,14 +10,19 @@ import type { Destination, DestinationRegion, EmailEvent } from "./types";
 import { HEADER_VALUE } from "./types";
 import { fromApi, type IdentifiedWireIntegration } from "./wire";
 
-/** An integration as listed. The write key is left out: the list is for discovery, not secrets. */
+/**
+ * An integration as listed. The write key is left out: the list is for discovery, not secrets. The
+ * spec requires no field of an answer: a missing label or destination takes the spec's default, a
+ * missing event list is empty, and a missing region is left out. Entries without an id cannot be
+ * addressed and are not listed.
+ */
 export interface SegmentIntegrationInfo {
   integrationId: string;
   userId: string;
   label: string;
   destination: Destination;
   filters: { emailEvents: EmailEvent[] };
-  properties: { destinationRegion: DestinationRegion };
+  properties: { destinationRegion?: DestinationRegion };
   onBehalfOf?: string;
   account?: string;
 }
@@ -36,8 +41,9 @@ export async function listLive(
   if (onBehalfOf !== undefined && !HEADER_VALUE.test(onBehalfOf)) {
     throw new ConfigurationError(`Invalid onBehalfOf: ${ON_BEHALF_OF_RULE}`);
   }
+  // Every client of an account shares its concurrency limiter (client.ts), whoever lists.
   const client = await IntegrationsClient.create(settings);
-  return (await client.list({ onBehalfOf })).map((wire) => ({
+  return (await client.list({ onBehalfOf })).integrations.map((wire) => ({
     info: toInfo(wire, onBehalfOf, settings.account),
     writeKey: wire.properties?.write_key,
   }));
@@ -48,7 +54,7 @@ function toInfo(wire: IdentifiedWireIntegration, onBehalfOf?: string, account?: 
   const { properties, ...api } = fromApi(wire);
   return {
     ...api,
-    properties: { destinationRegion: properties.destinationRegion as DestinationRegion },
+    properties: properties.destinationRegion ? { destinationRegion: properties.destinationRegion } : {},
     ...(onBehalfOf ? { onBehalfOf } : {}),
     ...(account ? { account } : {}),
   };

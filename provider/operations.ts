@@ -1,18 +1,31 @@
 /**
  * The SegmentIntegration operations both front doors share: check, diff, create, read, update,
- * delete, over one deployment's settings, clients and holdings. The dynamic provider
+ * delete, over one deployment's settings, clients, holdings and listings. The dynamic provider
  * (`dynamic/`) and the native plugin (`native/`) only translate their protocol to these calls.
+ *
+ * Every operation that calls SendGrid takes a `Control` (control.ts): the engine's custom timeout
+ * for it and the deployment's Cancel bound all of its requests, retries and settle waits.
  */
 import { adoptIntegration } from "./adopt";
-import { describeId, IntegrationsClient, preloadHttp, scopeOf } from "./client";
-import { accountExists, DEFAULT_NAMESPACE, howToConfigure, resolveSettings, type StackConfig } from "./config";
+import { assertIntegrationId, describeId, IntegrationsClient, preloadHttp, scopeOf } from "./client";
+import {
+  accountExists,
+  DEFAULT_NAMESPACE,
+  howToConfigure,
+  type Region,
+  resolveSettings,
+  type Settings,
+  type StackConfig,
+} from "./config";
+import { type Control, UNBOUNDED } from "./control";
 import { diffIntegration, type IntegrationDiff } from "./diff";
-import { ConfigurationError, isNotFound } from "./errors";
+import { ConfigurationError, during } from "./errors";
 import { Holdings } from "./holdings";
-import { createReconciled, patchReconciled } from "./reconcile";
+import { assertAbsent, describePlace, findIn, Listings, type Place } from "./places";
+import { createReconciled, deleteReconciled, patchReconciled, type Settling } from "./reconcile";
 import { type CheckFailure, checkInputs, PROVIDER_KEY, toIntegrationInputs, UNKNOWN } from "./schema";
 import { assertReadableState } from "./state";
-import { type IntegrationOutputs, STATE_VERSION } from "./types";
+import { type IntegrationInputs, type IntegrationOutputs, STATE_VERSION } from "./types";
 import { fromWire } from "./wire";
 
 export type Props = Record<string, any>;
@@ -34,28 +47,46 @@ export interface ReadResult {
 const hasState = (olds: Props | undefined) => Object.keys(olds ?? {}).some((key) => key !== PROVIDER_KEY);
 
 /** Outputs for a resource in state: its id, the ids and importId state already had, this state version. */
-function toOutputs(live: IntegrationOutputs, id: string, state: Props): IntegrationOutputs {
+function toOutputs(live: IntegrationOutputs, id: string, state: Props, region: Region): IntegrationOutputs {
   return {
     ...live,
     integrationId: id,
     userId: live.userId || String(state.userId ?? ""),
     ...(typeof state.importId === "string" ? { importId: state.importId } : {}),
+    sendgridRegion: region,
     stateVersion: STATE_VERSION,
   };
 }
 
 /** A resource's inputs from its outputs (what refresh and import give the engine as inputs). */
 export function inputsOf(outs: IntegrationOutputs): Props {
-  const { integrationId: _id, userId: _user, stateVersion: _version, ...inputs } = outs;
+  const { integrationId: _id, userId: _user, stateVersion: _version, sendgridRegion: _region, ...inputs } = outs;
   return inputs;
 }
+
+const placeOf = (known: IntegrationInputs): Place => ({ account: known.account, onBehalfOf: known.onBehalfOf });
+const keysOf = (...known: IntegrationInputs[]) =>
+  known.map((k) => k.properties.writeKey).filter((key): key is string => typeof key === "string");
 
 /** One deployment's operations: one provider process (or one configured native provider) each. */
 export class IntegrationOperations {
   /** The integrations this deployment's resources hold. */
   private readonly holdings = new Holdings();
+  /** What this deployment has listed of each place. */
+  private readonly listings = new Listings();
   /** One client per account (undefined is the default one): its own key, host, timeouts and retries. */
   private readonly clients = new Map<string | undefined, Promise<IntegrationsClient>>();
+  /**
+   * The importIds that resources already in state declare. The engine checks a resource again
+   * without its old inputs before replacing it (and for `--replace`): the same importId arriving
+   * without olds then belongs to a resource that exists, and must not adopt a second time.
+   */
+  private readonly declaredInState = new Set<string>();
+  /**
+   * Every write key this deployment has seen (in inputs and state): redacted from every error, since
+   * an answer about a place (a list, an echoing proxy's error) may quote any of its integrations' keys.
+   */
+  private readonly writeKeys = new Set<string>();
 
   /**
    * @param stackConfig the provider configuration, by namespaced key (`<namespace>:apiKey`)
@@ -69,6 +100,11 @@ export class IntegrationOperations {
     preloadHttp();
   }
 
+  /** The settings of an account, resolved now (no key needed): for preview-time checks. */
+  settingsOf(account: string | undefined): Settings {
+    return resolveSettings(this.stackConfig, process.env, account, {}, this.namespace);
+  }
+
   /**
    * The client for an account. Settings are resolved on first use, so check and diff (preview) work
    * without any key, and nothing about an account is looked at until an operation needs it.
@@ -77,9 +113,7 @@ export class IntegrationOperations {
     let client = this.clients.get(account);
     if (!client) {
       client = Promise.resolve()
-        .then(() =>
-          IntegrationsClient.create(resolveSettings(this.stackConfig, process.env, account, {}, this.namespace)),
-        )
+        .then(() => IntegrationsClient.create(this.settingsOf(account)))
         .catch((error) => {
           this.clients.delete(account); // a later operation may retry with fixed configuration
           throw error;
@@ -99,9 +133,37 @@ export class IntegrationOperations {
     }
   }
 
+  /**
+   * The client for a resource in state, after checking that its account still points at the
+   * SendGrid region the integration was recorded in: a provider moved to another region (config or
+   * environment) must not read the old region's integrations as gone, nor act on another's.
+   */
+  private async clientOfState(known: IntegrationInputs, props: Props, doing: string): Promise<IntegrationsClient> {
+    const client = await this.clientFor(known.account, doing);
+    assertRegion(props, client.settings, known, doing);
+    return client;
+  }
+
+  private settling(control: Control): Settling {
+    return { listings: this.listings, control, writeKeys: [...this.writeKeys] };
+  }
+
+  /** Remembers the write keys of `known`; returns every key this deployment has seen. */
+  private keys(...known: IntegrationInputs[]): string[] {
+    for (const key of keysOf(...known)) this.writeKeys.add(key);
+    return [...this.writeKeys];
+  }
+
+  /** A call's scope: the first integration's subuser, and every write key this deployment knows. */
+  private scope(...known: IntegrationInputs[]) {
+    return { ...scopeOf(...known), writeKeys: this.keys(...known) };
+  }
+
   /** Marks an id as held by a resource of this deployment, after checking its state can be read. */
   private fromState(id: string, props: Props, doing: string): void {
+    assertIntegrationId(id); // before anything: an id that could address something else is never used
     assertReadableState(props, `${doing} ${describeId(id)}`);
+    this.keys(toIntegrationInputs(props));
     this.holdings.seen(id);
   }
 
@@ -109,11 +171,18 @@ export class IntegrationOperations {
    * check, plus whether a named account is configured: a typo fails at preview, not mid-deploy (an
    * account still unknown at preview is not looked up). `olds` are the resource's inputs in state:
    * once it has any, `importId` is dropped, so only a resource's first create ever adopts and a
-   * replacement creates its own integration instead of taking the one it replaces.
+   * replacement creates its own integration instead of taking the one it replaces; the engine's
+   * re-check without olds before a replacement is recognised by its importId (`declaredInState`).
    */
   async check(olds: Props, news: Props): Promise<CheckResult> {
     const result = checkInputs(news);
-    if (hasState(olds)) delete result.inputs.importId;
+    const key = (result.inputs.properties as { writeKey?: unknown } | undefined)?.writeKey;
+    if (typeof key === "string" && key !== UNKNOWN) this.writeKeys.add(key);
+    const importId = result.inputs.importId;
+    if (typeof importId === "string") {
+      if (hasState(olds)) this.declaredInState.add(importId);
+      if (this.declaredInState.has(importId)) delete result.inputs.importId;
+    }
     const account = result.inputs.account;
     if (typeof account === "string" && account !== UNKNOWN && !result.failures.some((f) => f.property === "account")) {
       try {
@@ -130,80 +199,211 @@ export class IntegrationOperations {
     return result;
   }
 
-  /** Diff state (`olds`, outputs) against checked inputs. Makes no API call. */
-  async diff(id: string, olds: Props, news: Props): Promise<IntegrationDiff> {
+  /**
+   * Diff state (`olds`, outputs) against checked inputs. Makes no API call. Paths under
+   * `ignoreChanges` (the engine's, when it sends them) are never a change.
+   */
+  async diff(id: string, olds: Props, news: Props, ignoreChanges: readonly string[] = []): Promise<IntegrationDiff> {
     this.fromState(id, olds, "diff");
-    return diffIntegration(olds, news);
+    if (typeof olds.importId === "string") this.declaredInState.add(olds.importId);
+    // A provider now pointed at another region than the integration's fails the preview, saying so.
+    const known = toIntegrationInputs(olds);
+    let settings: Settings | undefined;
+    try {
+      settings = this.settingsOf(known.account);
+    } catch {
+      settings = undefined; // bad settings: the operation that needs them says what is wrong
+    }
+    if (settings) assertRegion(olds, settings, known, `diff ${describeId(id)}`);
+    return diffIntegration(olds, news, ignoreChanges);
   }
 
-  async create(inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> {
+  /**
+   * What a create will give, at preview, without calling SendGrid: the checked inputs, and ids not
+   * known yet (an adoption's id is: it is the importId). The region is the account's, when its
+   * settings can be read.
+   */
+  previewCreate(inputs: Props): { id: string; outs: Props } {
+    const importId = typeof inputs.importId === "string" && inputs.importId !== UNKNOWN ? inputs.importId : undefined;
+    return {
+      id: "",
+      outs: {
+        ...inputs,
+        integrationId: importId ?? UNKNOWN,
+        userId: UNKNOWN,
+        sendgridRegion: this.regionOrUnknown(inputs.account),
+        stateVersion: STATE_VERSION,
+      },
+    };
+  }
+
+  /** What an update will give, at preview, without calling SendGrid: state's ids, the new inputs. */
+  previewUpdate(olds: Props, news: Props): { outs: Props } {
+    return {
+      outs: {
+        ...olds,
+        ...news,
+        integrationId: olds.integrationId,
+        userId: olds.userId,
+        ...(olds.importId !== undefined ? { importId: olds.importId } : {}),
+        sendgridRegion: olds.sendgridRegion ?? this.regionOrUnknown(news.account),
+        stateVersion: STATE_VERSION,
+      },
+    };
+  }
+
+  private regionOrUnknown(account: unknown): string {
+    if (account !== undefined && typeof account !== "string") return UNKNOWN;
+    if (account === UNKNOWN) return UNKNOWN;
+    try {
+      return this.settingsOf(account as string | undefined).region;
+    } catch {
+      return UNKNOWN; // the create itself will say what is wrong with the settings
+    }
+  }
+
+  async create(inputs: Props, control: Control = UNBOUNDED): Promise<{ id: string; outs: IntegrationOutputs }> {
     const desired = toIntegrationInputs(inputs);
-    const importId = inputs.importId as string | undefined; // check has made it a string or left it out
+    let importId = inputs.importId as string | undefined; // check has made it a string or left it out
+    if (importId && this.holdings.deletedHere(importId)) {
+      // A delete-before-replace (`--replace`, or a resource that depends on one) deleted it a moment
+      // ago: this create is that resource's replacement, which the engine re-checks without olds.
+      control.warn?.(
+        `importId ${importId} names the integration this deployment has just deleted to replace this resource, ` +
+          "so a new integration is created. importId only matters for a resource's first create: remove it from the program",
+      );
+      importId = undefined;
+    }
     const sendgrid = await this.clientFor(
       desired.account,
       `create SendGrid Segment integration ${JSON.stringify(desired.label)}`,
     );
+    const settling = this.settling(control);
     const live = importId
-      ? await adoptIntegration(sendgrid, importId, desired, this.holdings)
-      : await createReconciled(sendgrid, desired, this.holdings);
+      ? await adoptIntegration(sendgrid, importId, desired, this.holdings, settling)
+      : await createReconciled(sendgrid, desired, this.holdings, settling);
     // The client has validated the answer: it carries the integration's id.
     const outs: IntegrationOutputs = {
       ...fromWire(live, desired),
       ...(importId ? { importId } : {}),
+      sendgridRegion: sendgrid.settings.region,
       stateVersion: STATE_VERSION,
     };
     return { id: outs.integrationId, outs };
   }
 
   /**
-   * Refresh. An empty id with empty props means the integration is gone. When the live integration
-   * differs from state, the refreshed inputs are returned too (ReadResult `inputs`), so the next
-   * preview diffs the program against what really exists. (The runtime ignores them where it does
-   * not support them; the engine keeps `properties` secret in them as it was.)
+   * Refresh, from the place's listing (one list per place serves every read of it in this
+   * deployment). An empty id with empty props means the integration is gone: only when a listing
+   * of the right place proves it absent. When the live integration differs from state, the
+   * refreshed inputs are returned too (ReadResult `inputs`), so the next preview diffs the program
+   * against what really exists. An import's read (`props` empty) reads the default place.
    */
-  async read(id: string, props: Props): Promise<ReadResult> {
+  async read(id: string, props: Props, control: Control = UNBOUNDED): Promise<ReadResult> {
     this.fromState(id, props, "read");
     const known = toIntegrationInputs(props);
-    try {
-      const live = await (await this.clientFor(known.account, `read ${describeId(id)}`)).get(id, scopeOf(known));
-      const outs = toOutputs(fromWire(live, known), id, props);
-      if (!diffIntegration(props, { ...outs }).changes) return { id, props: outs };
-      return { id, props: outs, inputs: inputsOf(outs) };
-    } catch (error) {
-      // Deleted outside Pulumi (SendGrid's own 404): an empty id tells the engine the resource is gone.
-      if (!isNotFound(error)) throw error;
+    const doing = `read ${describeId(id)}`;
+    const sendgrid = await this.clientOfState(known, props, doing);
+    const listing = await this.listings
+      .get(sendgrid, placeOf(known), control, this.keys(known))
+      .catch((error) => Promise.reject(during(error, doing, `listing ${describePlace(placeOf(known))}`)));
+    const live = findIn(listing, id);
+    if (!live) {
+      assertAbsent(listing, id, stateUserId(props), "read");
       this.holdings.release(id);
       return { id: "", props: {} };
     }
+    const outs = toOutputs(fromWire(live, known), id, props, sendgrid.settings.region);
+    if (!diffIntegration(props, { ...outs }).changes) return { id, props: outs };
+    return { id, props: outs, inputs: inputsOf(outs) };
   }
 
   /**
-   * Update in place: one PATCH carrying only the fields that differ from state, so a field changed
-   * outside Pulumi, or under `ignoreChanges`, keeps its live value.
+   * Update in place: one PATCH carrying the fields that differ from state (and not under
+   * `ignoreChanges`), so a field changed outside Pulumi keeps its live value. The label always
+   * travels, because the spec gives `IntegrationPatch.label` a default that SendGrid may apply to
+   * a PATCH without one: the new label when it changes, else the live one (from the place's listing).
    */
-  async update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
+  async update(
+    id: string,
+    olds: Props,
+    news: Props,
+    control: Control = UNBOUNDED,
+    ignoreChanges: readonly string[] = [],
+  ): Promise<{ outs: IntegrationOutputs }> {
     this.fromState(id, olds, "update");
     const desired = toIntegrationInputs(news);
-    const scope = scopeOf(desired, toIntegrationInputs(olds));
-    const fields = diffIntegration(olds, news).changed; // replacing fields never reach update
-    const sendgrid = await this.clientFor(desired.account, `update ${describeId(id)}`);
-    const updated = await patchReconciled(sendgrid, id, desired, fields, scope);
-    return { outs: toOutputs(fromWire(updated, desired), id, olds) };
+    const old = toIntegrationInputs(olds);
+    const scope = this.scope(desired, old);
+    const fields = diffIntegration(olds, news, ignoreChanges).changed; // replacing fields never reach update
+    const doing = `update ${describeId(id)}`;
+    const sendgrid = await this.clientOfState(desired, olds, doing);
+    const settling = this.settling(control);
+    let label = desired.label;
+    if (!fields.includes("label")) {
+      const listing = await this.listings
+        .get(sendgrid, placeOf(desired), control, this.keys(desired, old))
+        .catch((error) => Promise.reject(during(error, doing, `listing ${describePlace(placeOf(desired))}`)));
+      const live = findIn(listing, id);
+      if (!live) {
+        assertAbsent(listing, id, stateUserId(olds), "update");
+        throw new ConfigurationError(
+          `Unable to ${doing}: it no longer exists in ${describePlace(placeOf(desired))} (deleted outside Pulumi?). ` +
+            "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again",
+        );
+      }
+      label = live.label ?? String(olds.label ?? desired.label);
+    }
+    const patched = { ...desired, label };
+    const updated = await patchReconciled(
+      sendgrid,
+      id,
+      patched,
+      [...fields, "label"],
+      scope,
+      settling,
+      stateUserId(olds),
+    );
+    return { outs: toOutputs(fromWire(updated, patched), id, olds, sendgrid.settings.region) };
   }
 
   /**
    * Delete. An id that a create of this same deployment returned belongs to that new resource now (a
    * renamed resource's replacement recognised it), so it is only dropped from this one's state.
+   * Deleted means a 2xx, or a listing of the place that proves it absent.
    */
-  async delete(id: string, props: Props): Promise<void> {
+  async delete(id: string, props: Props, control: Control = UNBOUNDED): Promise<void> {
+    assertIntegrationId(id);
     assertReadableState(props, `delete ${describeId(id)}`);
-    if (this.holdings.adoptedHere(id)) return;
-    try {
-      const known = toIntegrationInputs(props);
-      await (await this.clientFor(known.account, `delete ${describeId(id)}`)).delete(id, scopeOf(known));
-    } catch (error) {
-      if (!isNotFound(error)) throw error; // already deleted (SendGrid's own 404) is deleted
+    if (this.holdings.adoptedHere(id)) {
+      control.warn?.(
+        `Integration ${id} was kept, not deleted: a resource created in this deployment took it over with importId ` +
+          "(a renamed resource, or `pulumi up --replace` of one that adopted it). To have --replace create a new " +
+          "integration, remove importId from the program first",
+      );
+      return;
     }
-    this.holdings.release(id);
+    const known = toIntegrationInputs(props);
+    const sendgrid = await this.clientOfState(known, props, `delete ${describeId(id)}`);
+    await deleteReconciled(sendgrid, id, placeOf(known), this.scope(known), this.settling(control), stateUserId(props));
+    this.holdings.deletedNow(id);
   }
+}
+
+const stateUserId = (props: Props): string | undefined =>
+  typeof props.userId === "string" && props.userId !== "" ? props.userId : undefined;
+
+/**
+ * Refuses to act on an integration recorded in another SendGrid region than the one its account's
+ * settings now point at (state written before regions were recorded is not checked).
+ */
+function assertRegion(props: Props, settings: Settings, known: IntegrationInputs, doing: string): void {
+  const recorded = props.sendgridRegion;
+  if (typeof recorded !== "string" || recorded === settings.region) return;
+  throw new ConfigurationError(
+    `Unable to ${doing}: it lives in SendGrid region "${recorded}", but ${describePlace(placeOf(known))} now uses ` +
+      `region "${settings.region}" (${settings.sources.region}; host ${new URL(settings.baseUrl).host}). ` +
+      `Set the region back to "${recorded}" to manage it; to move integrations to another region, replace them ` +
+      "(`pulumi up --replace`) while the old region is still configured, or delete them first. Nothing was changed",
+  );
 }

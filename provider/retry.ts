@@ -9,47 +9,97 @@
  *   running fast) backs off as for a 5xx instead, so a 429 is never retried in a tight loop; the
  *   backoff grows with such 429s in a row (`pastResets`), not with the waits already honoured, so
  *   a reset that passed a moment ago (a window boundary) costs one short step.
- * - 500/502/503/504, timeouts and connection errors back off exponentially with jitter, for GET,
- *   PATCH and DELETE (idempotent). For POST only errors that prove nothing was sent are retried
- *   here; an ambiguous POST failure is reconciled by the caller (see `create` in dynamic.ts).
+ * - 500/502/503/504 and gateways' 520-524, timeouts, resets, garbled answers and other passing
+ *   network failures back off exponentially with jitter, for GET, PATCH and DELETE (idempotent).
+ *   For POST only failures that prove nothing was sent (`NEVER_SENT`) are retried here; any other
+ *   POST failure may have created the integration, and is settled by the caller (reconcile.ts).
+ * - A host name that does not exist, a certificate the handshake refused, or a request Node would
+ *   not send is final at once; a name that cannot be resolved for now gets `DNS_ATTEMPTS` quick
+ *   tries. These come from settings, so the caller names the setting (client.ts).
  * - Other statuses (400, 401, 403, 404, ...) are final.
- * - Nothing waits beyond the overall retry budget, counted from the first attempt.
+ * - Nothing waits beyond the overall retry budget, counted from when the call was made (time spent
+ *   waiting for one of the account's concurrency slots counts).
  */
-
-export const RETRY_STATUS = [429, 500, 502, 503, 504] as const;
-
-/** Connection failures that got reports by code. */
-export const RETRY_ERROR_CODES = [
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETUNREACH",
-  "EADDRINUSE",
-] as const;
-
-/** Failures that happen before a request is written: safe to retry for any method. */
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EADDRINUSE"]);
 
 /**
- * The network failures after which a request may have reached the server: no answer in time, or
- * the connection broken once the request could have been written. An explicit list: any other
- * failure (a header Node refuses, a TLS certificate it rejects, an unknown local error) happens
- * before anything is sent, so it is final and certain.
+ * Statuses worth another try for an idempotent call: rate limited, or a server or gateway that
+ * failed (Cloudflare's 520-524 included: the origin may be fine a moment later).
  */
-export const MAY_HAVE_BEEN_SENT = [
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "ERR_STREAM_PREMATURE_CLOSE",
+export const RETRY_STATUS = [429, 500, 502, 503, 504, 520, 521, 522, 523, 524] as const;
+
+/**
+ * Failures that prove the request never left this machine: the name did not resolve, the
+ * connection was never made, the TLS handshake refused the server's certificate (the request is
+ * written only after it), or Node refused the request itself. Nothing else proves it: a reset,
+ * a timeout, an answer no HTTP parser accepts (`HPE_*`), an unknown code, all may follow a request
+ * the server received and committed.
+ */
+export const NEVER_SENT = [
+  // DNS
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EAI_NODATA",
+  "EAI_NONAME",
+  // the connection
+  "ECONNREFUSED",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "EADDRNOTAVAIL",
+  "EADDRINUSE",
+  // the TLS handshake
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  // Node refused to send it
+  "ERR_INVALID_CHAR",
+  "ERR_HTTP_INVALID_HEADER_VALUE",
+  "ERR_INVALID_HTTP_TOKEN",
+  "ERR_INVALID_URL",
 ] as const;
 
-/** Whether a request that failed with this network error code may have reached the server. */
-export const mayHaveBeenSent = (code: string | undefined): boolean =>
-  (MAY_HAVE_BEEN_SENT as readonly (string | undefined)[]).includes(code);
+/** Whether a request that failed with this network error code provably never reached the server. */
+export const neverSent = (code: string | undefined): boolean =>
+  (NEVER_SENT as readonly (string | undefined)[]).includes(code);
+
+/** A name that does not exist: retrying cannot help, and the host comes from a setting. */
+export const NO_SUCH_HOST = "ENOTFOUND";
+/** Name resolution failing for now (no DNS reachable): a couple of quick tries, then give up. */
+export const DNS_TRY_AGAIN = "EAI_AGAIN";
+/** Attempts for a name that does not resolve for now: fails within about a second, not a budget. */
+export const DNS_ATTEMPTS = 3;
+
+/** Never-sent failures that can pass (a server restarting, a network coming back): retried for any method. */
+const RETRIED_NEVER_SENT = new Set<string>([
+  "EAI_AGAIN",
+  "ECONNREFUSED",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "EADDRNOTAVAIL",
+  "EADDRINUSE",
+]);
+
+/**
+ * Failures that are final whatever the method: a name that does not exist, a certificate the
+ * handshake refused, a request Node would not send. Retrying repeats them.
+ */
+const FINAL_CODES = new Set<string>(NEVER_SENT.filter((code) => !RETRIED_NEVER_SENT.has(code)));
+
+/** Whether a network failure may be a passing one, worth another try for an idempotent call. */
+const passing = (code: string) => !FINAL_CODES.has(code);
 
 const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE"]); // every method the client sends but POST
 
@@ -112,8 +162,11 @@ export function decideRetry(
     if (!IDEMPOTENT.has(method)) return { delayMs: 0, reason: "ambiguous" };
     delayMs = backoff(attempt.attemptCount, tuning, random);
   } else {
-    if (!code || !(RETRY_ERROR_CODES as readonly string[]).includes(code)) return { delayMs: 0, reason: "final" };
-    if (!IDEMPOTENT.has(method) && !NOT_SENT.has(code)) return { delayMs: 0, reason: "ambiguous" };
+    // No answer: a network failure (got always gives one a code; an unknown one is not final).
+    const failure = code ?? "ERR_UNKNOWN";
+    if (!passing(failure)) return { delayMs: 0, reason: "final" };
+    if (failure === DNS_TRY_AGAIN && attempt.attemptCount >= DNS_ATTEMPTS) return { delayMs: 0, reason: "final" };
+    if (!IDEMPOTENT.has(method) && !neverSent(failure)) return { delayMs: 0, reason: "ambiguous" };
     delayMs = backoff(attempt.attemptCount, tuning, random);
   }
   const elapsed = now - attempt.startedAt;

@@ -214,6 +214,8 @@ export function fieldMeta(field: v.GenericSchema): FieldMeta {
 export const OUTPUT_DESCRIPTIONS = {
   integrationId: "SendGrid's id of the integration; also this resource's id.",
   userId: "The SendGrid account (user) that owns the integration.",
+  sendgridRegion:
+    'The SendGrid region whose API holds the integration ("global" or "eu"), recorded when it was created or read: the provider refuses to act on it from another region.',
 } as const;
 
 /** A copy without `undefined` anywhere: a gRPC Struct cannot hold it. */
@@ -236,29 +238,71 @@ export function checkInputs(news: Record<string, unknown>): {
   failures: CheckFailure[];
 } {
   const { [PROVIDER_KEY]: _provider, ...raw } = isRecord(news) ? news : {};
-  const failures: CheckFailure[] = [];
+  const failures = new FailureList();
   const result = v.safeParse(integrationSchema, raw);
   for (const issue of result.issues ?? []) {
     // equivalent ArrayDeclaration: the schema is given an object, so every issue has a path
     const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
     // equivalent StringLiteral: (as above) every issue names a property
     const property = propertyPath(path) || "inputs";
-    // One failure per field, the first rule it breaks ("" is both empty and not a name); values
-    // still unknown during preview are not failures.
-    if (valueAt(raw, path) === UNKNOWN || failures.some((f) => f.property === property)) continue;
-    failures.push({ property, reason: issue.message });
+    // Values still unknown during preview are not failures.
+    if (valueAt(raw, path) === UNKNOWN) continue;
+    failures.add(property, issue.message);
   }
   // valibot's objects accept arrays: a list where an object belongs is one failure, not its keys'.
   for (const [key, what] of Object.entries(OBJECT_FIELDS)) {
     if (!Array.isArray(raw[key])) continue;
-    const nested = failures.filter((f) => f.property.startsWith(`${key}.`));
-    for (const f of nested) failures.splice(failures.indexOf(f), 1);
-    failures.push({ property: key, reason: `must be ${what}, got a list` });
+    failures.replaceUnder(key, `must be ${what}, got a list`);
   }
-  for (const path of unknownKeys(raw)) {
-    failures.push({ property: propertyPath(path), reason: "is not a property of SegmentIntegration" });
+  const unknown = unknownKeys(raw);
+  for (const path of unknown.slice(0, MAX_UNKNOWN_KEYS)) {
+    failures.add(propertyPath(path), "is not a property of SegmentIntegration");
   }
-  return { inputs: withoutUndefined(normalize(raw)), failures };
+  if (unknown.length > MAX_UNKNOWN_KEYS) {
+    const more = unknown.length - MAX_UNKNOWN_KEYS;
+    failures.add(
+      "inputs",
+      `and ${more} more propert${more === 1 ? "y that is" : "ies that are"} not properties of SegmentIntegration`,
+    );
+  }
+  return { inputs: withoutUndefined(normalize(raw)), failures: failures.list() };
+}
+
+/** Unknown keys reported one by one; the rest are counted (a check failure must fit a gRPC message). */
+export const MAX_UNKNOWN_KEYS = 20;
+
+/**
+ * Check's failures, at most one per field: the first rule a value breaks, with a count of the other
+ * bad values of the same field (`filters.emailEvents[2]` and `[7]` are one field). Adding is
+ * constant time, so a list of 100,000 bad events costs one pass and one failure.
+ */
+class FailureList {
+  private readonly byField = new Map<string, { failure: CheckFailure; more: number }>();
+
+  add(property: string, reason: string): void {
+    const field = property.replace(/\[\d+\]/g, "");
+    const seen = this.byField.get(field);
+    if (!seen) this.byField.set(field, { failure: { property, reason }, more: 0 });
+    // "" is both empty and not a name: a second rule broken by the same value is not another bad value.
+    else if (seen.failure.property !== property) seen.more++;
+  }
+
+  /** One failure for `key` in place of every failure under it (a list where an object belongs). */
+  replaceUnder(key: string, reason: string): void {
+    for (const field of [...this.byField.keys()]) if (field.startsWith(`${key}.`)) this.byField.delete(field);
+    this.byField.set(key, { failure: { property: key, reason }, more: 0 });
+  }
+
+  list(): CheckFailure[] {
+    return [...this.byField.values()].map(({ failure, more }) =>
+      more === 0
+        ? failure
+        : {
+            ...failure,
+            reason: `${failure.reason} (and ${more} more bad value${more === 1 ? "" : "s"} in ${failure.property.replace(/\[\d+\]/g, "")})`,
+          },
+    );
+  }
 }
 
 /** Every key the schema does not know, at every level, so misspellings are all reported at once. */

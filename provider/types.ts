@@ -70,9 +70,14 @@ export interface IntegrationInputs {
 
 /**
  * The shape of the outputs this release writes. 0.1.0 and 0.2.0 wrote none (version 1); 2 added
- * `stateVersion` itself. Code that meets state newer than this acts on nothing (see `readableState`).
+ * `stateVersion` itself; 3 added `sendgridRegion`, the region whose API holds the integration
+ * (0.3.0, which reads up to 2, refuses to act on it rather than look for it in the wrong region).
+ * Code that meets state newer than this acts on nothing (see `assertReadableState`).
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
+
+/** SendGrid's regions, each its own API host and its own accounts (config.ts `REGION_HOSTS`). */
+export const SENDGRID_REGIONS = ["global", "eu"] as const;
 
 /** What the provider stores as outputs: the inputs as SendGrid stored them, plus its ids. */
 export interface IntegrationOutputs extends IntegrationInputs {
@@ -80,6 +85,8 @@ export interface IntegrationOutputs extends IntegrationInputs {
   userId: string;
   /** The id this resource adopted instead of creating, if it was given one. */
   importId?: string;
+  /** The SendGrid region whose API holds the integration, recorded when it was created or read. */
+  sendgridRegion?: (typeof SENDGRID_REGIONS)[number];
   /** The state shape's version (`STATE_VERSION` when written by this release). */
   stateVersion?: number;
 }

@@ -73,12 +73,22 @@ export function parseIntegration(body: unknown, expectedId?: string): Identified
   return integration as IdentifiedWireIntegration;
 }
 
-/** The answer of list: `{result: Integration[]}`, each with its id. */
-export function parseIntegrationList(body: unknown): IdentifiedWireIntegration[] {
+/**
+ * A place's integrations as listed. The spec requires no field of an Integration, so an entry may
+ * lack its id: it is counted, not dropped silently, because a list with such an entry cannot prove
+ * that an id is absent (the entry may be that integration).
+ */
+export interface Listing {
+  integrations: IdentifiedWireIntegration[];
+  /** Entries without an `integration_id`. */
+  unidentified: number;
+}
+
+/** The answer of list: `{result: Integration[]}`. */
+export function parseIntegrationList(body: unknown): Listing {
   const list = validate(listSchema, body, "a list of integrations").result;
-  const missing = list.findIndex((i) => i.integration_id === undefined);
-  if (missing >= 0) throw new UnusableAnswer(`result[${missing}] has no integration_id`);
-  return list as IdentifiedWireIntegration[];
+  const integrations = list.filter((i): i is IdentifiedWireIntegration => i.integration_id !== undefined);
+  return { integrations, unidentified: list.length - integrations.length };
 }
 
 function validate<S extends v.GenericSchema>(schema: S, body: unknown, what: string): v.InferOutput<S> {

@@ -19,8 +19,9 @@ afterAll(async () => {
   await eu.close();
 });
 
-const configure = (accounts?: unknown) =>
-  provider.configure(
+const configure = (accounts?: unknown) => {
+  provider.newDeployment();
+  return provider.configure(
     configureRequest({
       "sendgrid:apiKey": API_KEY,
       "sendgrid:apiBaseUrl": global.url,
@@ -29,6 +30,7 @@ const configure = (accounts?: unknown) =>
         : { "sendgrid:accounts": typeof accounts === "string" ? accounts : JSON.stringify(accounts) }),
     }) as never,
   );
+};
 beforeEach(async () => {
   delete process.env.SENDGRID_ACCOUNT_ENV_ONLY_API_KEY;
   await configure({ "eu-brand": { apiKey: EU_KEY, apiBaseUrl: eu.url } });

@@ -194,7 +194,7 @@ describe("accounts in config change; state never pins a key", () => {
       {
         property: "account",
         reason:
-          "Invalid sendgrid:accounts.eu-brand.regoin: an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
+          "Invalid sendgrid:accounts.eu-brand.regoin: not a setting; an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
       },
     ]);
   });

@@ -11,6 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.close());
 beforeEach(async () => {
+  provider.newDeployment();
   await provider.configure(
     configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never,
   );

@@ -66,22 +66,24 @@ describe("parseIntegration", () => {
 
 describe("parseIntegrationList", () => {
   it("reads {result: [...]}, each with its id", () => {
-    expect(parseIntegrationList({ result: [integration] })).toHaveLength(1);
-    expect(parseIntegrationList({ result: [] })).toEqual([]);
+    expect(parseIntegrationList({ result: [integration] })).toEqual({ integrations: [integration], unidentified: 0 });
+    expect(parseIntegrationList({ result: [] })).toEqual({ integrations: [], unidentified: 0 });
   });
 
-  it("refuses a missing result, a bad item, or an item without id", () => {
+  it("refuses a missing result or a bad item", () => {
     expect(problem(() => parseIntegrationList({}))).toBe("result is missing");
     expect(problem(() => parseIntegrationList([]))).toBe("it is a list, not a list of integrations");
     expect(problem(() => parseIntegrationList({ result: [integration, { label: 1 }] }))).toBe(
       "result[1].label is a number, expected string",
     );
-    expect(problem(() => parseIntegrationList({ result: [integration, { label: "x" }] }))).toBe(
-      "result[1] has no integration_id",
-    );
-    expect(problem(() => parseIntegrationList({ result: [{ label: "x" }, integration] }))).toBe(
-      "result[0] has no integration_id",
-    );
+  });
+
+  it("carries an item without id, which the spec allows, as counted: it cannot be addressed (issue 23)", () => {
+    expect(parseIntegrationList({ result: [integration, { label: "x" }] })).toEqual({
+      integrations: [integration],
+      unidentified: 1,
+    });
+    expect(parseIntegrationList({ result: [{ label: "x" }, {}, integration] }).unidentified).toBe(2);
   });
 });
 

@@ -106,10 +106,10 @@ describe("messages name what the commands read", () => {
     expect((await run(["import"], {})).error?.message).toBe("no API key: set SENDGRID_API_KEY");
   });
 
-  it("a base URL without a scheme is shown as given", async () => {
+  it("a base URL without a scheme is described, never quoted (it could be a key pasted in the wrong place)", async () => {
     const { error } = await run(["import"], { SENDGRID_API_KEY: API_KEY, SENDGRID_API_BASE_URL: "localhost:8787" });
     expect(error?.message).toBe(
-      'Invalid SENDGRID_API_BASE_URL "localhost:8787": use https://<host>, or http:// only for a loopback address ' +
+      "Invalid SENDGRID_API_BASE_URL: not an http(s) URL; use https://<host>, or http:// only for a loopback address " +
         "(e.g. http://127.0.0.1:8787 for the emulator)",
     );
   });

@@ -112,7 +112,7 @@ describe("requests", () => {
 describe("the size limit", () => {
   it(`reads an answer of exactly ${MAX_ANSWER_BYTES} bytes, and refuses one byte more`, async () => {
     answer(200, listOfSize(MAX_ANSWER_BYTES));
-    expect(await client.list()).toHaveLength(1);
+    expect((await client.list()).integrations).toHaveLength(1);
     answer(200, listOfSize(MAX_ANSWER_BYTES + 1));
     const error = await rejectionOf(client.list());
     expect(error.message).toBe(
@@ -213,11 +213,12 @@ describe("429s whose reset has passed", () => {
 
 describe("the provider's update over a hand-made server", () => {
   it("a 300 is not an unusable success: no read-back", async () => {
+    provider.newDeployment();
     await provider.configure(
       configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": serverUrl() }) as never,
     );
-    const news = (await provider.check({}, desired())).inputs;
-    const outs = { ...news, integrationId: "i-1", userId: "1" };
+    const news = (await provider.check({}, desired({ label: "Renamed" }))).inputs; // the label travels: no listing
+    const outs = { ...news, label: "Prod events", integrationId: "i-1", userId: "1" };
     answer(300, "{}", { location: "https://elsewhere.example.com/" });
     const error = await rejectionOf(provider.update("i-1", outs, news));
     expect(error.code).toBe("ERR_SENDGRID_REDIRECT");

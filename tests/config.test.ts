@@ -14,6 +14,13 @@ describe("configuration", () => {
       retryBudgetMs: 120000,
       retryBudgetSetting: "sendgrid:retryBudgetMs",
       namespace: "sendgrid",
+      sources: {
+        apiKey: "sendgrid:apiKey or SENDGRID_API_KEY",
+        region: "sendgrid:region or SENDGRID_REGION",
+        apiBaseUrl: "sendgrid:apiBaseUrl or SENDGRID_API_BASE_URL",
+        requestTimeoutMs: "sendgrid:requestTimeoutMs or SENDGRID_REQUEST_TIMEOUT_MS",
+        retryBudgetMs: "sendgrid:retryBudgetMs or SENDGRID_RETRY_BUDGET_MS",
+      },
     });
   });
 
@@ -21,7 +28,7 @@ describe("configuration", () => {
     expect(resolveSettings(stack({ "sendgrid:retryBudgetMs": "0" }), {}).retryBudgetMs).toBe(0);
     expect(resolveSettings(stack({}), { SENDGRID_RETRY_BUDGET_MS: "5000" }).retryBudgetMs).toBe(5000);
     expect(() => resolveSettings(stack({ "sendgrid:retryBudgetMs": "-1" }), {})).toThrow(
-      'Invalid sendgrid:retryBudgetMs "-1": expected whole milliseconds from 0 to 3600000',
+      "Invalid sendgrid:retryBudgetMs: expected whole milliseconds from 0 to 3600000, got a string of 2 characters",
     );
   });
 
@@ -41,7 +48,7 @@ describe("configuration", () => {
 
   it("rejects an unknown region, naming the setting it came from", () => {
     expect(() => resolveSettings(stack({ "sendgrid:region": "us" }), {})).toThrow(
-      'Invalid sendgrid:region "us": expected "global" or "eu"',
+      'Invalid sendgrid:region: expected "global" or "eu", got a string of 2 characters',
     );
     expect(() => resolveSettings(stack({}), { SENDGRID_REGION: "apac" })).toThrow(/Invalid SENDGRID_REGION/);
   });
@@ -82,19 +89,47 @@ describe("configuration", () => {
     };
     const rule =
       "use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)";
-    expect(reason("nope")).toBe(`Invalid sendgrid:apiBaseUrl "nope": not a URL; ${rule}`);
-    // A host without a scheme parses with the scheme "localhost:" and an origin of "null": the value is shown.
-    expect(reason("localhost:8787")).toBe(`Invalid sendgrid:apiBaseUrl "localhost:8787": ${rule}`);
-    expect(reason("ftp://example.com/x")).toBe(`Invalid sendgrid:apiBaseUrl "ftp://example.com/x": ${rule}`);
-    // Shown as given, cut to 80 characters.
-    expect(reason(`localhost:${"9".repeat(100)}`)).toBe(
-      `Invalid sendgrid:apiBaseUrl ${JSON.stringify(`localhost:${"9".repeat(70)}`)}: ${rule}`,
+    // Never quoted (issue 23: a key pasted into the wrong setting must not be echoed): described.
+    expect(reason("nope")).toBe(`Invalid sendgrid:apiBaseUrl: not a URL (a string of 4 characters); ${rule}`);
+    // A host without a scheme parses with the scheme "localhost:".
+    expect(reason("localhost:8787")).toBe(`Invalid sendgrid:apiBaseUrl: not an http(s) URL; ${rule}`);
+    expect(reason("ftp://example.com/x")).toBe(`Invalid sendgrid:apiBaseUrl: not an http(s) URL; ${rule}`);
+    expect(reason("SG.this-is-a-key-pasted-here")).toBe(
+      `Invalid sendgrid:apiBaseUrl: not a URL (a string of 28 characters); ${rule}`,
     );
     expect(reason("https://user@example.com")).toBe(
       "Invalid sendgrid:apiBaseUrl: credentials in the URL are not allowed",
     );
-    expect(reason("http://[::2]:1/path")).toBe(`Invalid sendgrid:apiBaseUrl "http://[::2]:1": ${rule}`);
+    expect(reason("http://[::2]:1/path")).toBe(
+      `Invalid sendgrid:apiBaseUrl: plain http to a host that is not this machine; ${rule}`,
+    );
+    expect(reason("https://api.sendgrid.com/?x=1")).toBe(
+      "Invalid sendgrid:apiBaseUrl: a query or fragment is not allowed; use the API's root URL",
+    );
+    expect(reason("https://api.sendgrid.com/v3/marketing/integrations")).toBe(
+      "Invalid sendgrid:apiBaseUrl: the URL goes into the API (…/v3/…); give its root, e.g. https://api.sendgrid.com",
+    );
     expect(reason("http://127.255.0.9:1")).toBe("accepted");
+  });
+
+  it.each([
+    ["https://api.sendgrid.com/v3", "https://api.sendgrid.com"],
+    ["https://api.sendgrid.com/v3/", "https://api.sendgrid.com"],
+    ["https://api.eu.sendgrid.com/V3", "https://api.eu.sendgrid.com"],
+    ["https://proxy.example.com/sendgrid", "https://proxy.example.com/sendgrid"],
+    ["https://proxy.example.com/sendgrid/v3", "https://proxy.example.com/sendgrid"],
+    ["http://127.0.0.1:8787/", "http://127.0.0.1:8787"],
+  ])("takes the base URL %s as SendGrid's docs write it, as the API root %s (issue 23)", (value, root) => {
+    expect(resolveSettings(stack({ "sendgrid:apiBaseUrl": value }), {}).baseUrl).toBe(root);
+  });
+
+  it("records where each setting came from, for messages", () => {
+    const s = resolveSettings(stack({ "sendgrid:region": "eu" }), { SENDGRID_API_KEY: "SG.k" });
+    expect(s.sources).toMatchObject({
+      apiKey: "SENDGRID_API_KEY",
+      region: "sendgrid:region",
+      apiBaseUrl: "sendgrid:apiBaseUrl or SENDGRID_API_BASE_URL",
+    });
   });
 
   it("an empty string, in stack config or the environment, means unset", () => {
@@ -109,11 +144,11 @@ describe("configuration", () => {
     expect(s({ "sendgrid:requestTimeoutMs": "1" }).requestTimeoutMs).toBe(1);
     expect(s({ "sendgrid:requestTimeoutMs": "600000" }).requestTimeoutMs).toBe(600_000);
     expect(() => s({ "sendgrid:requestTimeoutMs": "600001" })).toThrow(
-      'Invalid sendgrid:requestTimeoutMs "600001": expected whole milliseconds from 1 to 600000',
+      "Invalid sendgrid:requestTimeoutMs: expected whole milliseconds from 1 to 600000, got a string of 6 characters",
     );
     expect(s({ "sendgrid:retryBudgetMs": "3600000" }).retryBudgetMs).toBe(3_600_000);
     expect(() => s({ "sendgrid:retryBudgetMs": "3600001" })).toThrow(
-      'Invalid sendgrid:retryBudgetMs "3600001": expected whole milliseconds from 0 to 3600000',
+      "Invalid sendgrid:retryBudgetMs: expected whole milliseconds from 0 to 3600000, got a string of 7 characters",
     );
     expect(() => s({ "sendgrid:retryBudgetMs": "1e3" })).not.toThrow();
     expect(() => s({ "sendgrid:retryBudgetMs": "ten" })).toThrow(/expected whole milliseconds/);
@@ -143,9 +178,11 @@ describe("configuration", () => {
       resolveSettings(stack(values), env, undefined, flags);
     expect(withFlags({ "--region": "eu", "sendgrid:region": "global" }).baseUrl).toBe("https://api.eu.sendgrid.com");
     expect(withFlags({ "--region": "" }, { SENDGRID_REGION: "eu" }).region).toBe("eu");
-    expect(() => withFlags({ "--region": "mars" })).toThrow('Invalid --region "mars": expected "global" or "eu"');
+    expect(() => withFlags({ "--region": "mars" })).toThrow(
+      'Invalid --region: expected "global" or "eu", got a string of 4 characters',
+    );
     expect(() => withFlags({ "--api-base-url": `not a url ${"x".repeat(100)}` })).toThrow(
-      `Invalid --api-base-url ${JSON.stringify(`not a url ${"x".repeat(70)}`)}: not a URL; use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)`,
+      "Invalid --api-base-url: not a URL (a string of 110 characters); use https://<host>, or http:// only for a loopback address (e.g. http://127.0.0.1:8787 for the emulator)",
     );
   });
 
@@ -199,6 +236,13 @@ describe("named accounts", () => {
       retryBudgetMs: 7000,
       retryBudgetSetting: "sendgrid:accounts.eu-brand.retryBudgetMs",
       namespace: "sendgrid",
+      sources: {
+        apiKey: "sendgrid:accounts.eu-brand.apiKey",
+        region: "sendgrid:accounts.eu-brand.region",
+        apiBaseUrl: "sendgrid:accounts.eu-brand.apiBaseUrl or SENDGRID_ACCOUNT_EU_BRAND_API_BASE_URL",
+        requestTimeoutMs: "sendgrid:accounts.eu-brand.requestTimeoutMs",
+        retryBudgetMs: "SENDGRID_ACCOUNT_EU_BRAND_RETRY_BUDGET_MS",
+      },
     });
   });
 
@@ -212,16 +256,16 @@ describe("named accounts", () => {
 
   it("names the account's own settings in errors", () => {
     expect(() => resolveSettings(accounts({ b: { region: "mars" } }), {}, "b")).toThrow(
-      'Invalid sendgrid:accounts.b.region "mars": expected "global" or "eu"',
+      'Invalid sendgrid:accounts.b.region: expected "global" or "eu", got a string of 4 characters',
     );
     expect(() => resolveSettings(stack({}), { SENDGRID_ACCOUNT_B_API_BASE_URL: "http://example.com" }, "b")).toThrow(
-      'Invalid SENDGRID_ACCOUNT_B_API_BASE_URL "http://example.com"',
+      "Invalid SENDGRID_ACCOUNT_B_API_BASE_URL: plain http to a host that is not this machine",
     );
   });
 
   it("refuses an unknown account, a bad name, and malformed sendgrid:accounts", () => {
     expect(() => resolveSettings(stack({}), {}, "ghost")).toThrow('No SendGrid account "ghost" is configured');
-    expect(() => resolveSettings(stack({}), {}, "1bad")).toThrow('Invalid account "1bad"');
+    expect(() => resolveSettings(stack({}), {}, "1bad")).toThrow("Invalid account (a string of 4 characters)");
     expect(() => resolveSettings(stack({ "sendgrid:accounts": "{not json" }), {}, "a")).toThrow(
       "Invalid sendgrid:accounts: expected structured config",
     );
@@ -232,7 +276,7 @@ describe("named accounts", () => {
       "Invalid sendgrid:accounts.a: expected an object",
     );
     expect(() => resolveSettings(accounts({ "a b": {} }), {}, "a")).toThrow(
-      'Invalid sendgrid:accounts account name "a b"',
+      "Invalid sendgrid:accounts: an account name (a string of 3 characters) is not 1 to 64 letters",
     );
   });
 
@@ -252,20 +296,24 @@ describe("named accounts", () => {
     expect(error('"text"')).toBe("Invalid sendgrid:accounts: expected an object of accounts");
     expect(error("null")).toBe("Invalid sendgrid:accounts: expected an object of accounts");
     expect(error('{"a": null}')).toBe("Invalid sendgrid:accounts.a: expected an object");
+    // Everything under accounts is secret: names and fields show only when they have a name's shape.
     expect(error(JSON.stringify({ [`9${"x".repeat(99)}`]: {} }))).toBe(
-      `Invalid sendgrid:accounts account name "9${"x".repeat(63)}": 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+      "Invalid sendgrid:accounts: an account name (a string of 100 characters) is not 1 to 64 letters, digits, '-' or '_', starting with a letter",
     );
     expect(error(JSON.stringify({ a: { apiKey: "SG.a", regoin: "eu" } }))).toBe(
-      "Invalid sendgrid:accounts.a.regoin: an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
+      "Invalid sendgrid:accounts.a.regoin: not a setting; an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
+    );
+    expect(error(JSON.stringify({ a: { apiKey: "SG.a", "SG.pasted-key.as-a-field": 1 } }))).toBe(
+      "Invalid sendgrid:accounts.a field (a string of 24 characters): not a setting; an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
     );
     expect(error(JSON.stringify({ a: { apiKey: "SG.a", ["y".repeat(100)]: 1 } }))).toBe(
-      `Invalid sendgrid:accounts.a.${"y".repeat(64)}: an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs`,
+      "Invalid sendgrid:accounts.a field (a string of 100 characters): not a setting; an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs",
     );
     expect(error(JSON.stringify({ a: { apiKey: "SG.a", region: { name: "eu" } } }))).toBe(
-      'Invalid sendgrid:accounts.a.region "{\\"name\\":\\"eu\\"}": expected "global" or "eu"',
+      'Invalid sendgrid:accounts.a.region: expected "global" or "eu", got a string of 13 characters',
     );
     expect(error(`${"9".repeat(100)}`, `9${"z".repeat(99)}`)).toBe(
-      `Invalid account "9${"z".repeat(63)}": 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+      "Invalid account (a string of 100 characters): 1 to 64 letters, digits, '-' or '_', starting with a letter",
     );
   });
 
@@ -282,6 +330,13 @@ describe("named accounts", () => {
       retryBudgetMs: 120_000,
       retryBudgetSetting: "sendgrid:accounts.a.retryBudgetMs",
       namespace: "sendgrid",
+      sources: {
+        apiKey: "sendgrid:accounts.a.apiKey",
+        region: "sendgrid:accounts.a.region or SENDGRID_ACCOUNT_A_REGION",
+        apiBaseUrl: "sendgrid:accounts.a.apiBaseUrl or SENDGRID_ACCOUNT_A_API_BASE_URL",
+        requestTimeoutMs: "sendgrid:accounts.a.requestTimeoutMs or SENDGRID_ACCOUNT_A_REQUEST_TIMEOUT_MS",
+        retryBudgetMs: "sendgrid:accounts.a.retryBudgetMs or SENDGRID_ACCOUNT_A_RETRY_BUDGET_MS",
+      },
     });
   });
 

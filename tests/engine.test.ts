@@ -171,7 +171,7 @@ describe("engine protocol against the real dynamic-provider server", () => {
     });
   });
 
-  it("Read: one GET; drift made outside Pulumi comes back", async () => {
+  it("Read: one list of the place; drift made outside Pulumi comes back", async () => {
     emulator.requests.length = 0;
     emulator.integrations()[0]!.label = "Changed in the UI";
     const res = await server.read("prod-events", id, state);
@@ -180,11 +180,11 @@ describe("engine protocol against the real dynamic-provider server", () => {
     // Drift: the refreshed inputs come back through the protocol as well (ReadResponse.inputs).
     expect(res.inputs).toMatchObject({ label: "Changed in the UI", __provider: serializedProvider });
     expect(res.inputs).not.toHaveProperty("integrationId");
-    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}/${id}`]);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}`]);
     state = res.properties;
   });
 
-  it("Delete: one DELETE ?ids=<id>; then Read reports it gone and Delete again succeeds", async () => {
+  it("Delete: one DELETE ?ids=<id>; then Read reports it gone and Delete again succeeds, each proven by the list", async () => {
     emulator.requests.length = 0;
     await server.delete("prod-events", id, state);
     expect(emulator.integrations()).toEqual([]);
@@ -192,8 +192,9 @@ describe("engine protocol against the real dynamic-provider server", () => {
     await server.delete("prod-events", id, state);
     expect(emulator.requests.map((r) => `${r.method} ${r.ids ?? ""} ${r.status}`)).toEqual([
       `DELETE ${id} 204`,
-      `GET  404`,
+      `GET  200`, // the read: absent from the place's list
       `DELETE ${id} 404`,
+      `GET  200`, // the 404 proves nothing: the list does
     ]);
   });
 

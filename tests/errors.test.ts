@@ -80,7 +80,35 @@ describe("every error is one bounded line", () => {
     const body = { errors: [{ message: "a" }, { message: "b" }, { message: "c" }, { message: "d".repeat(5000) }] };
     const error = new ApiError("read", "X", 401, body, []);
     expect(error.message).toContain("(and 1 more error)");
-    expect(error.message).toMatch(/Check the API key \(the apiKey setting or SENDGRID_API_KEY\)$/);
+    expect(error.message).toMatch(
+      /SendGrid refused the API key \(the apiKey setting or SENDGRID_API_KEY\): it may be mistyped, revoked or deleted, or belong to the other region \(an EU account's key works only with region "eu", api\.eu\.sendgrid\.com; any other only with "global"\)$/,
+    );
+  });
+
+  it("a 401 names the key's setting, the region and the host the request went to (issue 23)", () => {
+    const advice = {
+      apiKey: "SENDGRID_API_KEY",
+      apiBaseUrl: "sendgrid:apiBaseUrl or SENDGRID_API_BASE_URL",
+      region: "sendgrid:region or SENDGRID_REGION",
+      regionName: "global",
+      host: "api.sendgrid.com",
+      baseUrl: "https://api.sendgrid.com",
+    };
+    const error = new ApiError(
+      "list",
+      "SendGrid integrations",
+      401,
+      { errors: [{ message: "authorization required" }] },
+      [],
+      "",
+      advice,
+    );
+    expect(error.message).toBe(
+      "Unable to list SendGrid integrations: HTTP 401 Unauthorized: authorization required. SendGrid refused the API key " +
+        "(SENDGRID_API_KEY): it may be mistyped, revoked or deleted, or belong to the other region (an EU account's key " +
+        'works only with region "eu", api.eu.sendgrid.com; any other only with "global"); this request went to ' +
+        "api.sendgrid.com (region global: sendgrid:region or SENDGRID_REGION)",
+    );
   });
 
   it("ApiError redacts echoed secrets in message, field and parameter, whole and in part", () => {
@@ -181,12 +209,12 @@ describe("only SendGrid's own 404 means gone", () => {
 });
 
 describe("state versions", () => {
-  it.each([undefined, 1, 2])("state version %s is readable", (stateVersion) => {
+  it.each([undefined, 1, 2, 3])("state version %s is readable", (stateVersion) => {
     expect(() => assertReadableState({ stateVersion }, "read X")).not.toThrow();
     expect(() => assertReadableState({}, "read X")).not.toThrow();
   });
 
-  it.each([3, 99, 0, -1, 1.5, "2", null, [2]])("state version %j is refused, naming the upgrade", (stateVersion) => {
+  it.each([4, 99, 0, -1, 1.5, "2", null, [2]])("state version %j is refused, naming the upgrade", (stateVersion) => {
     let error: (Error & { code?: string }) | undefined;
     try {
       assertReadableState({ stateVersion }, "update SendGrid Segment integration x1");
@@ -195,7 +223,7 @@ describe("state versions", () => {
     }
     expect(error?.code).toBe("ERR_SENDGRID_STATE_VERSION");
     expect(error?.message).toMatch(
-      /^Unable to update SendGrid Segment integration x1: its state was written by a newer pulumi-sendgrid-segment \(state version .+; \S+ reads up to 2\)\. Upgrade pulumi-sendgrid-segment in this program; nothing was changed$/,
+      /^Unable to update SendGrid Segment integration x1: its state was written by a newer pulumi-sendgrid-segment \(state version .+; \S+ reads up to 3\)\. Upgrade pulumi-sendgrid-segment in this program; nothing was changed$/,
     );
     expect(error?.message).toContain(`state version ${JSON.stringify(stateVersion)};`);
   });

@@ -24,6 +24,7 @@ beforeAll(async () => {
 afterAll(() => elsewhere.http.close());
 beforeEach(async () => {
   emulator = await startEmulator({ apiKeys: [API_KEY] });
+  provider.newDeployment();
   await provider.configure(
     configureRequest({
       "sendgrid:apiKey": API_KEY,
@@ -91,20 +92,31 @@ describe("unusable 2xx answers", () => {
 
   it.each([
     ["truncated", /the answer \(HTTP 200, application\/json\) is not JSON$/],
-    ["null", /the answer \(HTTP 200, application\/json\) cannot be used: it is null, not an integration$/],
+    ["null", /the answer \(HTTP 200, application\/json\) cannot be used: it is null, not a list of integrations$/],
     ["text", /the answer \(HTTP 200, text\/plain\) is not JSON$/],
     ["empty", /the answer \(HTTP 200, no content type\) is empty$/],
-    ["no-id", /the answer \(HTTP 200, application\/json\) cannot be used: it has no integration_id$/],
-    ["wrong-types", /cannot be used: label is a number, expected string$/],
-    ["foreign-id", /cannot be used: it is for integration foreign-0000, not [\w-]+$/],
-  ] as const)("read (%s): one error saying what is wrong, ERR_SENDGRID_RESPONSE", async (body, pattern) => {
-    const { id, outs } = await existing();
-    emulator.inject({ kind: "malformed", body, method: "GET" });
-    const error = await rejectionOf(provider.read(id, outs));
-    expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
-    expect(error.message).toMatch(new RegExp(`^Unable to read SendGrid Segment integration ${id}: `));
-    expect(error.message).toMatch(pattern);
-  });
+  ] as const)(
+    "read (%s): the place's list cannot be used: one error saying what is wrong, ERR_SENDGRID_RESPONSE",
+    async (body, pattern) => {
+      const { id, outs } = await existing();
+      emulator.inject({ kind: "malformed", body, method: "GET" });
+      const error = await rejectionOf(provider.read(id, outs));
+      expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
+      expect(error.message).toMatch(
+        new RegExp(`^Unable to read SendGrid Segment integration ${id}: listing the account failed: `),
+      );
+      expect(error.message).toMatch(pattern);
+    },
+  );
+
+  it.each(["no-id", "wrong-types", "foreign-id"] as const)(
+    "read (%s at the list's top level, which the spec lets the list carry): read as listed",
+    async (body) => {
+      const { id, outs } = await existing();
+      emulator.inject({ kind: "malformed", body, method: "GET" });
+      expect((await provider.read(id, outs)).id).toBe(id);
+    },
+  );
 
   it.each(MALFORMED)("update (%s): read back and recorded", async (body) => {
     const { id, outs } = await existing();
@@ -121,8 +133,10 @@ describe("unusable 2xx answers", () => {
       { kind: "malformed", body: "null", method: "GET" },
     );
     const error = await rejectionOf(provider.update(id, outs, await checked({ label: "Updated" })));
+    // The PATCH's answer said nothing, and the listing to check it could not be used either.
+    expect(error.code).toBe("ERR_SENDGRID_UNPROVEN");
     expect(error.message).toMatch(
-      /^Unable to read SendGrid Segment integration .*: the answer \(HTTP 200, application\/json\) cannot be used: it is null/,
+      /^Unable to update SendGrid Segment integration .*: the answer \(HTTP 200, application\/json\) cannot be used: it is null, not an integration\. It may have been updated, and listing the account to check also failed \(Unable to list SendGrid integrations: the answer \(HTTP 200, application\/json\) cannot be used: it is null, not a list of integrations\)/,
     );
     emulator.inject({ kind: "status", status: 400, method: "PATCH" });
     const api = await rejectionOf(provider.update(id, outs, await checked({ label: "Again" })));

@@ -10,7 +10,7 @@ import { type Emulator, startEmulator } from "../emulator";
 import { checkConfig, configFrom, diffConfig, main, type Served, serve } from "../provider/native";
 import { LIST_TOKEN, RESOURCE_TOKEN } from "../provider/native/schema";
 import { isSecret, reveal, SECRET_SIG, SIG_KEY, secret } from "../provider/native/secrets";
-import { connect, type ProviderClient } from "./support/engine.cjs";
+import { connect, type ProviderClient, startFakeEngine } from "./support/engine.cjs";
 import { SimEngine, withEngineSecrets } from "./support/engine-sim";
 import { API_KEY, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { runLifecycle } from "./support/lifecycle";
@@ -63,10 +63,10 @@ describe("plugin info and configuration", () => {
     expect(await client.getPluginInfo()).toEqual({ version: VERSION });
   });
 
-  it("accepts secrets and does not ask for previews of create", async () => {
+  it("accepts secrets, and answers previews of create and update itself (issue 22)", async () => {
     expect(await client.configureArgs(settings())).toEqual({
       acceptSecrets: true,
-      supportsPreview: false,
+      supportsPreview: true,
       acceptResources: false,
       acceptOutputs: false,
     });
@@ -89,10 +89,14 @@ describe("plugin info and configuration", () => {
       ["accounts", "apiBaseUrl", "apikey", "region", "requestTimeoutMs", "retryBudgetMs"].sort(),
     );
     const reason = (property: string) => failures.find((f) => f.property === property)?.reason;
-    expect(reason("region")).toBe('Invalid sendgrid-segment:region "mars": expected "global" or "eu"');
+    expect(reason("region")).toBe(
+      'Invalid sendgrid-segment:region: expected "global" or "eu", got a string of 4 characters',
+    );
     expect(reason("apikey")).toBe("is not a setting of the sendgrid-segment provider");
-    expect(reason("requestTimeoutMs")).toMatch(/^Invalid sendgrid-segment:requestTimeoutMs "0": expected whole/);
-    expect(reason("accounts")).toMatch(/^Invalid sendgrid-segment:accounts account name "9bad"/);
+    expect(reason("requestTimeoutMs")).toMatch(/^Invalid sendgrid-segment:requestTimeoutMs: expected whole/);
+    expect(reason("accounts")).toMatch(
+      /^Invalid sendgrid-segment:accounts: an account name \(a string of 4 characters\)/,
+    );
     expectNoSecretPart(JSON.stringify(failures));
   });
 
@@ -112,14 +116,35 @@ describe("plugin info and configuration", () => {
     expect(checkConfig({ accounts: { brand: { region: "moon" } } })).toEqual([
       {
         property: "accounts",
-        reason: 'Invalid sendgrid-segment:accounts.brand.region "moon": expected "global" or "eu"',
+        reason:
+          'Invalid sendgrid-segment:accounts.brand.region: expected "global" or "eu", got a string of 4 characters',
       },
     ]);
     expect(checkConfig({ accounts: { brand: { apiKey: "k" } }, pluginDownloadURL: "x", version: "1" })).toEqual([]);
   });
 
-  it("DiffConfig: a stack moving from the dynamic provider (no region) is never replaced", async () => {
-    expect(await client.diffConfig({}, { region: "eu" })).toEqual({ changes: true, diffs: ["region"], replaces: [] });
+  it("DiffConfig decides on the region the provider really uses, before and after (issue 22)", async () => {
+    // No region (global) to eu is a move to another SendGrid API: every resource is replaced.
+    expect(await client.diffConfig({}, { region: "eu" })).toEqual({
+      changes: true,
+      diffs: ["region"],
+      replaces: ["region"],
+    });
+    // eu in config to eu from the environment is no move at all.
+    process.env.SENDGRID_REGION = "eu";
+    try {
+      expect(diffConfig({ region: "eu" }, {})).toEqual({ diffs: ["region"], replaces: [] });
+      expect(diffConfig({}, { region: "global" })).toEqual({ diffs: ["region"], replaces: ["region"] });
+    } finally {
+      delete process.env.SENDGRID_REGION;
+    }
+    // A named account that moves replaces too; one added or removed does not.
+    expect(
+      diffConfig({ accounts: { a: { region: "global" } } }, { accounts: { a: { region: "eu" } } }).replaces,
+    ).toEqual(["accounts"]);
+    expect(diffConfig({}, { accounts: { a: { region: "eu" } } }).replaces).toEqual([]);
+    // Settings that do not parse are CheckConfig's to report: no replacement decided on them.
+    expect(diffConfig({ region: "moon" }, { region: "eu" }).replaces).toEqual([]);
     expect(await client.diffConfig({ version: "3.0.0" }, { apiKey: secret("k") })).toEqual({
       changes: true,
       diffs: ["apiKey"],
@@ -139,7 +164,7 @@ describe("plugin info and configuration", () => {
       replaces: ["region"],
     });
     expect(diffConfig({ region: "eu" }, {})).toEqual({ diffs: ["region"], replaces: ["region"] });
-    expect(diffConfig({ region: "global" }, {})).toEqual({ diffs: ["region"], replaces: [] });
+    expect(diffConfig({ region: "global" }, {})).toEqual({ diffs: ["region"], replaces: [] }); // global either way
     expect(diffConfig({ region: "GLOBAL" }, { region: "global" }).replaces).toEqual([]);
     expect(diffConfig({ accounts: { a: { apiKey: "x" } } }, {})).toEqual({ diffs: ["accounts"], replaces: [] });
   });
@@ -150,6 +175,13 @@ describe("plugin info and configuration", () => {
       { region: UNKNOWN, apiBaseUrl: UNKNOWN, apiKey: secret(UNKNOWN) },
     );
     expect(failures).toEqual([]);
+    // Go and YAML programs send accounts as an object: unknowns may sit anywhere inside it (issue 22).
+    for (const accounts of [UNKNOWN, { brand: UNKNOWN }, { brand: { apiKey: UNKNOWN, region: "eu" } }]) {
+      expect((await client.checkConfig({}, { accounts })).failures, JSON.stringify(accounts)).toEqual([]);
+    }
+    expect(
+      diffConfig({ accounts: { a: { region: "global" } } }, { accounts: { a: { region: UNKNOWN } } }).replaces,
+    ).toEqual([]);
     expect(await client.diffConfig({ region: "eu" }, { region: UNKNOWN })).toEqual({
       changes: true,
       diffs: ["region"],
@@ -184,7 +216,7 @@ describe("the resource, as the engine drives it", () => {
     expect(state.id).toBe(id);
     expect(isSecret(state.outputs.properties)).toBe(true);
     expect(reveal(state.outputs).plain.properties).toEqual({ writeKey: WRITE_KEY, destinationRegion: "US" });
-    expect(state.outputs).toMatchObject({ integrationId: id, label: "Prod events", stateVersion: 2 });
+    expect(state.outputs).toMatchObject({ integrationId: id, label: "Prod events", stateVersion: 3 });
 
     expect(await engine.up("prod", args({ filters: { emailEvents: ["click", "open", "open"] } }))).toBe("same");
     expect(await engine.up("prod", args({ label: "Renamed" }))).toBe("update");
@@ -247,7 +279,7 @@ describe("the resource, as the engine drives it", () => {
       changes: true,
       replaces: [],
       diffs: ["label", "properties"],
-      stables: ["integrationId", "userId"],
+      stables: ["integrationId", "userId", "sendgridRegion"],
       deleteBeforeReplace: false,
       detailedDiff: {
         label: { kind: "UPDATE", inputDiff: true },
@@ -300,7 +332,7 @@ describe("the resource, as the engine drives it", () => {
     expect(checked.failures).toEqual([]);
     const diff = await client.diff("imported", read.id, read.properties, checked.inputs);
     expect(diff.changes).toBe(false);
-    expect(emulator.requests.map((r) => r.method)).toEqual(["GET"]);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v3/marketing/integrations"]);
   });
 
   it("import of an id that does not exist: gone, nothing else sent", async () => {
@@ -315,6 +347,7 @@ describe("the resource, as the engine drives it", () => {
     const same = await client.read("prod", id, outputs);
     expect(same.inputs).toBeUndefined();
     emulator.integrations()[0]!.label = "Changed in the UI";
+    await client.configureArgs(settings()); // the next deployment: it lists the place anew
     const drifted = await client.read("prod", id, outputs);
     expect(reveal(drifted.inputs!).plain.label).toBe("Changed in the UI");
     expect(inputs.label).toBe("Prod events");
@@ -419,12 +452,13 @@ describe("the rest of the protocol", () => {
   });
 
   it("main: with an engine address it prints only the port it serves on", async () => {
+    const engine = await startFakeEngine({ req });
     const written: string[] = [];
     const write = process.stdout.write;
     process.stdout.write = ((chunk: string) => written.push(chunk)) as never;
     let started: Served | undefined;
     try {
-      started = await main(["127.0.0.1:1"]);
+      started = await main(["-v=9", engine.address], { exit: () => undefined });
     } finally {
       process.stdout.write = write;
     }
@@ -433,6 +467,39 @@ describe("the rest of the protocol", () => {
     expect(await other.getPluginInfo()).toEqual({ version: VERSION });
     other.close();
     await started!.stop();
+    await engine.close();
+  });
+
+  it("main: exits when its engine is gone, as Go SDK plugins do; stays while it answers (issue 22)", async () => {
+    const engine = await startFakeEngine({ req });
+    const exits: number[] = [];
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (text: string) => errors.push(text);
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as never;
+    let started: Served | undefined;
+    try {
+      started = await main([engine.address], { healthIntervalMs: 30, exit: (code) => exits.push(code) });
+    } finally {
+      process.stdout.write = write;
+    }
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      expect(engine.healthChecks).toBeGreaterThanOrEqual(2);
+      expect(exits).toEqual([]);
+      await engine.close();
+      for (let i = 0; i < 50 && exits.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(exits).toEqual([0]);
+      expect(errors.join("\n")).toMatch(/^pulumi-resource-sendgrid-segment: the engine at 127\.0\.0\.1:\d+ is gone/);
+      // Operations that were to start after are refused: nobody would receive them.
+      const other = connect({ port: started!.port, req, type: RESOURCE_TOKEN });
+      await expect(other.getPluginInfo()).rejects.toThrow();
+      other.close();
+    } finally {
+      console.error = error;
+      await started?.stop();
+    }
   });
 });
 

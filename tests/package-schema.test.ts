@@ -84,7 +84,7 @@ describe("the package schema", () => {
 
   it("outputs: the ids beside every input; the dynamic type as an alias", () => {
     expect(Object.keys(resource.properties).sort()).toEqual(
-      [...Object.keys(integrationSchema.entries), "integrationId", "userId"].sort(),
+      [...Object.keys(integrationSchema.entries), "integrationId", "userId", "sendgridRegion"].sort(),
     );
     expect(resource.required).toEqual(expect.arrayContaining(["integrationId", "userId", "label", "destination"]));
     expect(resource.aliases).toEqual([{ type: DYNAMIC_TYPE }]);

@@ -78,7 +78,7 @@ async function drive(plugin: ProviderServer) {
   expect((await plugin.checkConfig({}, config)).failures).toEqual([]);
   expect(await plugin.configureArgs(config)).toEqual({
     acceptSecrets: true,
-    supportsPreview: false,
+    supportsPreview: true,
     acceptResources: false,
     acceptOutputs: false,
   });

@@ -17,6 +17,7 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 beforeEach(async () => {
   delete process.env.SENDGRID_API_KEY;
+  provider.newDeployment();
   await provider.configure(
     configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never,
   );
@@ -53,7 +54,8 @@ describe("create", () => {
       destination: "Segment",
       filters: { emailEvents: ["click", "delivered", "open"] },
       properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
-      stateVersion: 2,
+      sendgridRegion: "global",
+      stateVersion: 3,
     });
   });
 
@@ -118,13 +120,14 @@ describe("create", () => {
   });
 
   it("reports a rejected API key without ever showing it", async () => {
+    provider.newDeployment();
     await provider.configure(
       configureRequest({ "sendgrid:apiKey": `${API_KEY}-wrong`, "sendgrid:apiBaseUrl": emulator.url }) as never,
     );
     const { inputs } = await provider.check({}, desired());
     const error = await rejectionOf(provider.create(inputs));
     expect(error.message).toMatch(
-      /HTTP 401 Unauthorized: authorization required\. Check the API key \(the apiKey setting or SENDGRID_API_KEY\)/,
+      /HTTP 401 Unauthorized: authorization required\. SendGrid refused the API key \(sendgrid:apiKey\): it may be mistyped/,
     );
     expect(JSON.stringify({ m: error.message, s: error.stack, e: error })).not.toContain(API_KEY);
     expect(error.message).not.toContain(WRITE_KEY);
@@ -132,13 +135,13 @@ describe("create", () => {
 });
 
 describe("read (refresh)", () => {
-  it("makes one GET and brings back drift made outside Pulumi", async () => {
+  it("lists the place once and brings back drift made outside Pulumi", async () => {
     const { id, outs } = await created();
     const live = emulator.integrations()[0]!;
     live.label = "Renamed in the UI";
     live.filters.email_events = ["bounce"];
     const result = await provider.read(id, outs);
-    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}/${id}`]);
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}`]);
     expect(result.id).toBe(id);
     expect(result.props).toMatchObject({ label: "Renamed in the UI", filters: { emailEvents: ["bounce"] } });
   });
@@ -170,7 +173,7 @@ describe("read (refresh)", () => {
     const { id: readId, props, inputs } = await provider.read(id, state);
     expect(readId).toBe(id);
     // nothing drifted: the empty key is not a change, userId kept; the state version is recorded
-    expect(props).toEqual({ ...state, stateVersion: 2 });
+    expect(props).toEqual({ ...state, sendgridRegion: "global", stateVersion: 3 });
     expect(inputs).toBeUndefined();
   });
 
@@ -192,6 +195,7 @@ describe("read (refresh)", () => {
     async (writeKeyMode) => {
       const masking = await startEmulator({ apiKeys: [API_KEY], writeKeyMode });
       try {
+        provider.newDeployment();
         await provider.configure(
           configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": masking.url }) as never,
         );
@@ -226,7 +230,7 @@ describe("update", () => {
       userId: outs.userId,
       label: "Renamed",
       properties: { destinationRegion: "EU" },
-      stateVersion: 2,
+      stateVersion: 3,
     });
   });
 
@@ -235,8 +239,29 @@ describe("update", () => {
     emulator.seed({ ...emulator.integrations()[0]!, label: "Renamed in the UI" });
     const { inputs } = await provider.check(outs, desired({ filters: { emailEvents: ["open"] } }));
     const { outs: after } = await provider.update(id, outs, inputs);
-    expect(emulator.requests.map((r) => r.fields)).toEqual([["filters.email_events"]]);
+    // The label always travels (the spec's PATCH default): the live one, read from the place's list.
+    expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}`, `PATCH ${BASE}/${id}`]);
+    expect(emulator.requests[1]!.fields).toEqual(["label", "filters.email_events"]);
     expect(after).toMatchObject({ label: "Renamed in the UI", filters: { emailEvents: ["open"] } });
+  });
+
+  it("an events-only update never renames, even where SendGrid applies the spec's PATCH label default (issue 23)", async () => {
+    const defaulting = await startEmulator({ apiKeys: [API_KEY], patchLabelDefault: true });
+    try {
+      provider.newDeployment();
+      await provider.configure(
+        configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": defaulting.url }) as never,
+      );
+      const { inputs } = await provider.check({}, desired({ label: "Keep me" }));
+      const { id, outs } = await provider.create(inputs);
+      const news = (await provider.check(outs, desired({ label: "Keep me", filters: { emailEvents: ["open"] } })))
+        .inputs;
+      const { outs: after } = await provider.update(id, outs, news);
+      expect(defaulting.integrations()[0]).toMatchObject({ label: "Keep me", filters: { email_events: ["open"] } });
+      expect(after.label).toBe("Keep me");
+    } finally {
+      await defaulting.close();
+    }
   });
 
   it("keeps importId in the outputs", async () => {
@@ -255,13 +280,14 @@ describe("update", () => {
 });
 
 describe("delete", () => {
-  it("makes one DELETE ?ids=<id>, and treats 404 as already deleted", async () => {
+  it("makes one DELETE ?ids=<id>; a 404 counts as deleted only once the place's list proves it absent", async () => {
     const { id, outs } = await created();
     await provider.delete(id, outs);
     await provider.delete(id, outs);
     expect(emulator.requests.map((r) => `${r.method} ${r.path} ${r.ids} ${r.status}`)).toEqual([
       `DELETE ${BASE} ${id} 204`,
       `DELETE ${BASE} ${id} 404`,
+      `GET ${BASE} undefined 200`,
     ]);
     expect(emulator.integrations()).toEqual([]);
   });
@@ -280,7 +306,7 @@ describe("state written by a newer release (issue 16)", () => {
   it("diff, read, update and delete refuse it and send nothing", async () => {
     const { id, outs } = await created();
     emulator.requests.length = 0;
-    const newer = { ...outs, stateVersion: 3 };
+    const newer = { ...outs, stateVersion: 4 };
     for (const [doing, call] of [
       ["diff", () => provider.diff(id, newer, desired())],
       ["read", () => provider.read(id, newer)],
@@ -297,10 +323,11 @@ describe("state written by a newer release (issue 16)", () => {
     expect(emulator.integrations()).toHaveLength(1);
   });
 
-  it("state from 0.1.0 and 0.2.0 (no version) is read and written back as version 2", async () => {
+  it("state from 0.1.0 and 0.2.0 (no version) and 0.3.0 (version 2) is read and written back as version 3", async () => {
     const { id, outs } = await created();
-    const { stateVersion: _v, ...old } = outs;
-    expect((await provider.read(id, old)).props).toMatchObject({ stateVersion: 2 });
+    const { stateVersion: _v, sendgridRegion: _r, ...old } = outs;
+    expect((await provider.read(id, old)).props).toMatchObject({ stateVersion: 3, sendgridRegion: "global" });
+    expect((await provider.read(id, { ...old, stateVersion: 2 })).props).toMatchObject({ stateVersion: 3 });
   });
 });
 
@@ -309,7 +336,12 @@ describe("a 404 that is not SendGrid's (issue 16)", () => {
     const { id, outs } = await created();
     emulator.inject({ kind: "html", status: 404, method: "GET" });
     const error = await rejectionOf(provider.read(id, outs));
-    expect(error.message).toContain("not a SendGrid error");
+    expect(error.code).toBe("ERR_SENDGRID_CONFIG");
+    expect(error.message).toMatch(
+      new RegExp(`^Unable to read SendGrid Segment integration ${id}: listing the account failed: HTTP 404 at`),
+    );
+    expect(error.message).toContain("Check sendgrid:apiBaseUrl");
+    expect(error.message).toContain("the answer was not even in SendGrid's error shape");
   });
 
   it("delete fails; the integration stays", async () => {
@@ -330,6 +362,7 @@ describe("check at preview (issue 16)", () => {
 
 describe("configuration at deployment time", () => {
   it("check and diff need no API key and make no API call", async () => {
+    provider.newDeployment();
     await provider.configure(configureRequest({}) as never);
     const { inputs } = await provider.check({}, desired());
     await provider.diff("id", inputs, inputs);
@@ -337,6 +370,7 @@ describe("configuration at deployment time", () => {
   });
 
   it("a missing key fails the first operation that needs it, naming both ways to set it", async () => {
+    provider.newDeployment();
     await provider.configure(configureRequest({ "sendgrid:apiBaseUrl": emulator.url }) as never);
     const { inputs } = await provider.check({}, desired());
     await expect(provider.create(inputs)).rejects.toThrow(
@@ -346,6 +380,7 @@ describe("configuration at deployment time", () => {
   });
 
   it("falls back to SENDGRID_API_KEY and SENDGRID_API_BASE_URL", async () => {
+    provider.newDeployment();
     await provider.configure(configureRequest({}) as never);
     process.env.SENDGRID_API_KEY = API_KEY;
     process.env.SENDGRID_API_BASE_URL = emulator.url;
@@ -366,12 +401,13 @@ describe("configuration at deployment time", () => {
         "sendgrid:apiBaseUrl": slow.url,
         "sendgrid:requestTimeoutMs": "100",
       };
+      provider.newDeployment();
       await provider.configure(configureRequest({ ...settings, "sendgrid:retryBudgetMs": "0" }) as never);
       const started = Date.now();
       const error = await rejectionOf(provider.read(id, outs));
       expect(error).toMatchObject({ code: "ERR_SENDGRID_REQUEST" });
       expect(error.message).toMatch(
-        new RegExp(`^Unable to read SendGrid Segment integration ${id}: request timed out`),
+        new RegExp(`^Unable to read SendGrid Segment integration ${id}: listing the account failed: request timed out`),
       );
       expect(Date.now() - started).toBeLessThan(400);
     } finally {

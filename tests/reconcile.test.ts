@@ -5,11 +5,13 @@ import { type Emulator, startEmulator } from "../emulator";
 import { IntegrationsClient } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import * as provider from "../provider/dynamic";
-import { ApiError, RequestError, ResponseError } from "../provider/errors";
+import { ApiError, ConfigurationError, RequestError, ResponseError } from "../provider/errors";
 import { Holdings } from "../provider/holdings";
+import { Listings } from "../provider/places";
 import {
   createReconciled,
   differences,
+  keyVerdict,
   mayHaveCommitted,
   mayStillCommit,
   patchReconciled,
@@ -20,8 +22,9 @@ import type { IdentifiedWireIntegration, WireIntegration } from "../provider/wir
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY } from "./support/fixtures";
 
 let emulator: Emulator;
-const configure = (extra: Record<string, string> = {}) =>
-  provider.configure(
+const configure = (extra: Record<string, string> = {}) => {
+  provider.newDeployment();
+  return provider.configure(
     configureRequest({
       "sendgrid:apiKey": API_KEY,
       "sendgrid:apiBaseUrl": emulator.url,
@@ -30,6 +33,7 @@ const configure = (extra: Record<string, string> = {}) =>
       ...extra,
     }) as never,
   );
+};
 beforeEach(async () => {
   emulator = await startEmulator({ apiKeys: [API_KEY] });
   await configure();
@@ -54,9 +58,10 @@ const live = (
 });
 
 describe("sameIntegration: a live integration is ours only if every field matches", () => {
-  it("matches on label, destination, event set (any order), region and write key", () => {
+  it("matches on label, destination, event set (any order), region and write key, each shown", () => {
     expect(sameIntegration(live(), ours)).toBe(true);
-    expect(sameIntegration(live({ destination: undefined }), ours)).toBe(true); // the API's default
+    // A field the answer leaves out is not shown: it may be anything, so it never proves a match.
+    expect(sameIntegration(live({ destination: undefined }), ours)).toBe(false);
   });
 
   it.each([
@@ -78,9 +83,27 @@ describe("sameIntegration: a live integration is ours only if every field matche
     expect(sameIntegration(live({ destination: "Other" as never }), ours)).toBe(false);
   });
 
-  it("a masked or missing live write key does not decide either way", () => {
-    expect(sameIntegration(live({}, { write_key: "****prod" }), ours)).toBe(true);
-    expect(sameIntegration(live({}, { write_key: undefined }), ours)).toBe(true);
+  it("a masked or missing live write key never proves a match (issue 23)", () => {
+    expect(sameIntegration(live({}, { write_key: "****93ab" }), ours)).toBe(false);
+    expect(sameIntegration(live({}, { write_key: undefined }), ours)).toBe(false);
+    expect(sameIntegration(live({}, { write_key: "" }), ours)).toBe(false);
+  });
+
+  it("what a live write key shows of a declared one: same, different, or unseen", () => {
+    expect(keyVerdict(WRITE_KEY, WRITE_KEY)).toBe("same");
+    expect(keyVerdict("wk_someone_else", WRITE_KEY)).toBe("different");
+    expect(keyVerdict(undefined, WRITE_KEY)).toBe("unseen");
+    expect(keyVerdict("", WRITE_KEY)).toBe("unseen");
+    expect(keyVerdict(42, WRITE_KEY)).toBe("unseen");
+    expect(keyVerdict(WRITE_KEY, undefined)).toBe("unseen");
+    // A mask shows parts: they can prove it different, never the same.
+    expect(keyVerdict(`${"*".repeat(20)}93ab`, WRITE_KEY)).toBe("unseen");
+    expect(keyVerdict(`${"*".repeat(20)}ffff`, WRITE_KEY)).toBe("different");
+    expect(keyVerdict("wk_D****", WRITE_KEY)).toBe("unseen");
+    expect(keyVerdict("xx****", WRITE_KEY)).toBe("different");
+    expect(keyVerdict("wk_DO_NOT_LE****EAK_prod_93ab", WRITE_KEY)).toBe("different"); // more shown than the key has
+    expect(keyVerdict("wk_DO_NOT****_LEAK_prod_93ab", WRITE_KEY)).toBe("unseen"); // a mask over nothing fits
+    expect(keyVerdict("wk****93ab", WRITE_KEY)).toBe("unseen");
   });
 
   it.each([
@@ -223,7 +246,11 @@ describe("when checking fails", () => {
     expect(mayHaveCommitted(response(300, "ERR_SENDGRID_REDIRECT"))).toBe(false);
     expect(mayHaveCommitted(response(499))).toBe(false);
     expect(mayHaveCommitted(response(500))).toBe(true);
-    expect(mayHaveCommitted(new Error("other"))).toBe(false);
+    // An error of unknown kind may have followed a commit; a configuration error stopped it before.
+    expect(mayHaveCommitted(new Error("other"))).toBe(true);
+    expect(mayHaveCommitted(new ConfigurationError("no key"))).toBe(false);
+    expect(mayHaveCommitted(new RequestError("create", "X", "r", [], "HPE_INVALID_CONSTANT"))).toBe(true);
+    expect(mayHaveCommitted(new RequestError("create", "X", "r", [], "ERR_STOPPED_BEFORE_SENDING"))).toBe(false);
   });
 });
 
@@ -241,17 +268,18 @@ async function direct() {
   );
   const client = await IntegrationsClient.create(settings);
   const waits: number[] = [];
-  const sleep = async (ms: number) => {
-    waits.push(ms);
-  };
+  const sleep = { listings: new Listings(), wait: async (ms: number) => void waits.push(ms) };
   return { client, waits, sleep };
 }
+
+/** What a reconciling write needs, with the real sleep. */
+const settling = () => ({ listings: new Listings() });
 
 describe("a server still committing", () => {
   it("after a POST with no answer, one request timeout passes and the list is read again before any new POST", async () => {
     const { client, waits } = await direct();
     emulator.inject({ kind: "late-commit", method: "POST", delayMs: 450 });
-    const created = await createReconciled(client, ours, new Holdings());
+    const created = await createReconciled(client, ours, new Holdings(), settling());
     expect(waits).toEqual([]); // the real sleep was used
     expect(emulator.integrations().map((i) => i.integration_id)).toEqual([created.integration_id]);
     expect(calls()).toEqual(["POST 0", "GET 200", "GET 200"]);
@@ -290,12 +318,16 @@ describe("a server still committing", () => {
     expect(calls()).toEqual(["POST 0", "GET 200"]);
   });
 
-  it("classifies what may still be committing: no answer, or a gateway that gave up", () => {
+  it("classifies what may still be committing: no answer, a gateway that gave up, a 5xx not in SendGrid's shape", () => {
+    const sendgrid = { errors: [{ message: "internal error" }] };
     expect(mayStillCommit(new RequestError("create", "X", "r", [], "ETIMEDOUT"))).toBe(true);
     expect(mayStillCommit(new RequestError("create", "X", "r", [], "ECONNRESET"))).toBe(true);
-    for (const status of [502, 504]) expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(true);
-    for (const status of [200, 500, 503])
-      expect(mayStillCommit(new ApiError("create", "X", status, {}, []))).toBe(false);
+    for (const status of [502, 504, 520, 521, 522, 523, 524]) {
+      expect(mayStillCommit(new ApiError("create", "X", status, sendgrid, [])), String(status)).toBe(true);
+    }
+    expect(mayStillCommit(new ApiError("create", "X", 500, "<html>oops</html>", []))).toBe(true);
+    for (const status of [200, 500, 503, 499])
+      expect(mayStillCommit(new ApiError("create", "X", status, sendgrid, [])), String(status)).toBe(false);
     expect(mayStillCommit(new ResponseError("create", "X", 201, "p", []))).toBe(false);
   });
 });
@@ -347,13 +379,13 @@ describe("differences: the one notion of the same integration", () => {
     ]);
   });
 
-  it("a live integration that does not show its region differs in region (refresh would keep the known one)", () => {
+  it("a live integration that does not show its region is unseen there (refresh would keep the known one)", () => {
     expect(differences(live({}, { destination_region: undefined }), ours)).toEqual(["properties.destinationRegion"]);
   });
 
-  it("a live integration without a label is the API's default label", () => {
+  it("a live integration without a label does not show it: unseen, even when the default is declared", () => {
     const unnamed = toIntegrationInputs(desired({ label: undefined }));
-    expect(differences(live({ label: undefined }), unnamed)).toEqual([]);
+    expect(differences(live({ label: undefined }), unnamed)).toEqual(["label"]);
   });
 });
 
@@ -369,7 +401,14 @@ describe("patchReconciled", () => {
   it("sends only the given fields", async () => {
     const { client } = await direct();
     const id = seeded();
-    const result = await patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {});
+    const result = await patchReconciled(
+      client,
+      id,
+      toIntegrationInputs(desired({ label: "New" })),
+      ["label"],
+      {},
+      settling(),
+    );
     expect(result.label).toBe("New");
     expect(emulator.requests.map((r) => r.fields)).toEqual([["label"]]);
   });
@@ -378,7 +417,14 @@ describe("patchReconciled", () => {
     const { client } = await direct();
     const id = seeded();
     emulator.inject({ kind: "malformed", body: "text", method: "PATCH" });
-    const result = await patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {});
+    const result = await patchReconciled(
+      client,
+      id,
+      toIntegrationInputs(desired({ label: "New" })),
+      ["label"],
+      {},
+      settling(),
+    );
     expect(result.label).toBe("New");
     expect(calls()).toEqual(["PATCH 200", "GET 200"]);
   });
@@ -388,7 +434,7 @@ describe("patchReconciled", () => {
     const id = seeded();
     emulator.inject({ kind: "status", status: 200, method: "PATCH" }); // a 200 that does nothing
     const error = await rejectionOf(
-      patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {}),
+      patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {}, settling()),
     );
     expect(error.code).toBe("ERR_SENDGRID_RESPONSE");
     expect(error.message).toMatch(
@@ -402,7 +448,14 @@ describe("patchReconciled", () => {
     const id = seeded();
     emulator.seed({ ...emulator.integrations()[0]!, filters: { email_events: ["bounce"] } }); // out of band
     emulator.inject({ kind: "malformed", body: "text", method: "PATCH" });
-    const result = await patchReconciled(client, id, toIntegrationInputs(desired({ label: "New" })), ["label"], {});
+    const result = await patchReconciled(
+      client,
+      id,
+      toIntegrationInputs(desired({ label: "New" })),
+      ["label"],
+      {},
+      settling(),
+    );
     expect(result).toMatchObject({ label: "New", filters: { email_events: ["bounce"] } });
   });
 
@@ -410,8 +463,113 @@ describe("patchReconciled", () => {
     const { client } = await direct();
     const id = seeded();
     emulator.inject({ kind: "status", status: 400, method: "PATCH" });
-    const error = await rejectionOf(patchReconciled(client, id, ours, ["label"], {}));
+    const error = await rejectionOf(patchReconciled(client, id, ours, ["label"], {}, settling()));
     expect(error.message).toContain("HTTP 400");
     expect(calls()).toEqual(["PATCH 400"]);
+  });
+});
+
+describe("issue 23: the same integration only on visible fields", () => {
+  it("after a lost POST answer, an unheld twin whose write key the API masks is never adopted: the create fails naming it", async () => {
+    await emulator.close();
+    emulator = await startEmulator({ apiKeys: [API_KEY], writeKeyMode: "masked" });
+    await configure();
+    // Another Segment source's integration, with the same label, events and region, and a key that
+    // ends like ours: the mask (the last 4 characters) cannot tell them apart.
+    const other = emulator.seed({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: "wk_another_source_93ab", destination_region: "US" },
+    });
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const error = await rejectionOf(provider.create(await checked()));
+    expect(error.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+    expect(error.message).toContain(`may be it (${other.integration_id})`);
+    expect(error.message).toContain("do not show every field".replace("do not", "does not"));
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([other.integration_id]);
+    // Nothing was POSTed again: a second integration could be a duplicate.
+    expect(calls().filter((c) => c.startsWith("POST"))).toEqual(["POST 503"]);
+  });
+
+  it("after a lost POST answer with keys hidden, a twin whose mask shows another key is not a candidate: the POST is made again", async () => {
+    await emulator.close();
+    emulator = await startEmulator({ apiKeys: [API_KEY], writeKeyMode: "masked" });
+    await configure();
+    emulator.seed({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: "wk_another_source_zzzz", destination_region: "US" },
+    });
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const { id } = await provider.create(await checked());
+    expect(emulator.integrations().map((i) => i.integration_id)).toContain(id);
+    expect(calls()).toEqual(["POST 503", "GET 200", "POST 201"]);
+  });
+
+  it("a committed POST whose answer no HTTP parser accepts may have been sent: it is recognised, never POSTed twice", async () => {
+    emulator.inject({ kind: "commit-garbled", method: "POST" });
+    const { id } = await provider.create(await checked());
+    expect(emulator.integrations().map((i) => i.integration_id)).toEqual([id]);
+    expect(calls()).toEqual(["POST 0", "GET 200"]);
+  });
+
+  it.each([520, 521, 522, 523, 524])(
+    "a committed POST answered %i by a gateway may still be committing: settled by listing, one integration",
+    async (status) => {
+      emulator.inject({ kind: "commit-status", status, method: "POST" });
+      const { id } = await provider.create(await checked());
+      expect(emulator.integrations().map((i) => i.integration_id)).toEqual([id]);
+      expect(calls()).toEqual([`POST ${status}`, "GET 200"]);
+    },
+  );
+
+  it("a gateway's 524 before the origin commits: it waits one request timeout, lists again, then POSTs", async () => {
+    const { client, waits, sleep } = await direct();
+    emulator.inject({ kind: "status", status: 524, method: "POST" });
+    await createReconciled(client, ours, new Holdings(), sleep);
+    expect(waits).toEqual([300]);
+    expect(calls()).toEqual(["POST 524", "GET 200", "GET 200", "POST 201"]);
+  });
+
+  it("a listing with an integration that carries no id cannot prove anything: the create fails, never POSTs again", async () => {
+    const { client, sleep } = await direct();
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const seeded = emulator.seed({
+      label: "Other",
+      destination: "Segment",
+      filters: { email_events: ["open"] },
+      properties: { write_key: "wk_other_key_1", destination_region: "US" },
+    });
+    delete (seeded as { integration_id?: string }).integration_id; // stored without an id, as the spec allows
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+    expect(error.message).toContain("1 listed integration carries no id");
+  });
+
+  it("an id the create answer gives that another resource holds is a conflict, not shared (a failed claim is final)", async () => {
+    const { client, sleep } = await direct();
+    const holdings = new Holdings();
+    holdings.seen("foreign-0000"); // a resource in state holds it
+    emulator.inject({ kind: "malformed", body: "foreign-id", method: "POST" }); // a proxy's answer naming it
+    const error = await rejectionOf(createReconciled(client, ours, holdings, sleep));
+    expect(error.code).toBe("ERR_SENDGRID_CONFLICT");
+    expect(error.message).toMatch(
+      /answered with integration foreign-0000, which another resource of this stack already manages/,
+    );
+    expect(holdings.adoptedHere("foreign-0000")).toBe(false);
+  });
+
+  it("a lost answer whose listing shows only an integration another resource holds: not adopted, POSTed anew", async () => {
+    const { client, sleep } = await direct();
+    const made = await createReconciled(client, ours, new Holdings(), sleep);
+    const holdings = new Holdings();
+    holdings.seen(made.integration_id);
+    emulator.requests.length = 0;
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const fresh = await createReconciled(client, ours, holdings, sleep);
+    expect(fresh.integration_id).not.toBe(made.integration_id);
+    expect(calls()).toEqual(["POST 503", "GET 200", "POST 201"]);
   });
 });

@@ -2,11 +2,12 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_RETRY,
+  DNS_ATTEMPTS,
   decideRetry,
-  MAY_HAVE_BEEN_SENT,
-  mayHaveBeenSent,
+  NEVER_SENT,
+  neverSent,
   RATE_LIMIT_JITTER,
-  RETRY_ERROR_CODES,
+  RETRY_STATUS,
   rateLimitWait,
 } from "../provider/retry";
 
@@ -168,7 +169,7 @@ describe("retry policy: edges", () => {
 
   it("says why it stops: final for other statuses and codes, ambiguous for a sent POST, budget when spent", () => {
     expect(decide({ status: 400 })).toEqual({ delayMs: 0, reason: "final" });
-    expect(decide({})).toEqual({ delayMs: 0, reason: "final" });
+    expect(decide({ code: "ENOTFOUND" })).toEqual({ delayMs: 0, reason: "final" });
     expect(decide({ method: "POST", status: 503 })).toEqual({ delayMs: 0, reason: "ambiguous" });
     expect(decide({ method: "POST", code: "ECONNRESET" })).toEqual({ delayMs: 0, reason: "ambiguous" });
     expect(decide({ method: "POST", code: "ECONNREFUSED" }).delayMs).toBeGreaterThan(0);
@@ -176,39 +177,70 @@ describe("retry policy: edges", () => {
 });
 
 describe("network errors: sent or not", () => {
-  it("may-have-been-sent is an explicit list of network failures", () => {
-    expect([...MAY_HAVE_BEEN_SENT].sort()).toEqual([
-      "ECONNABORTED",
+  it("never-sent is an explicit list: DNS, the connection, the TLS handshake, Node's own refusals", () => {
+    expect(NEVER_SENT).toContain("ECONNREFUSED");
+    expect(NEVER_SENT).toContain("ENOTFOUND");
+    expect(NEVER_SENT).toContain("CERT_HAS_EXPIRED");
+    expect(NEVER_SENT).toContain("ERR_INVALID_CHAR");
+    for (const sent of [
+      "ETIMEDOUT",
       "ECONNRESET",
       "EPIPE",
+      "ECONNABORTED",
       "ERR_STREAM_PREMATURE_CLOSE",
-      "ETIMEDOUT",
-    ]);
+      "HPE_INVALID_CONSTANT",
+    ])
+      expect(NEVER_SENT).not.toContain(sent);
   });
 
   it.each([
-    ["ECONNREFUSED", false],
-    ["ENOTFOUND", false],
-    ["EAI_AGAIN", false],
-    ["ENETUNREACH", false],
-    ["EADDRINUSE", false],
-    ["ETIMEDOUT", true],
-    ["ECONNRESET", true],
-    ["EPIPE", true],
-    ["ECONNABORTED", true],
-    ["ERR_STREAM_PREMATURE_CLOSE", true],
-    // Anything not known to happen after sending is final and certain: nothing left this machine.
-    ["ERR_INVALID_CHAR", false],
-    ["ERR_TLS_CERT_ALTNAME_INVALID", false],
-    ["CERT_HAS_EXPIRED", false],
-    ["ERR_SOMETHING_NEW", false],
-    [undefined, false],
-  ] as const)("%s: may have reached the server: %s", (code, sent) => {
-    expect(mayHaveBeenSent(code)).toBe(sent);
-    if (code && (RETRY_ERROR_CODES as readonly string[]).includes(code)) {
-      // GET retries every one of them; POST only those that never left.
-      expect(decide({ method: "GET", code }).delayMs).toBeGreaterThan(0);
-      expect(decide({ method: "POST", code }).delayMs > 0).toBe(!sent);
+    // [code, provably never sent, GET retried, POST retried]
+    ["ECONNREFUSED", true, true, true],
+    ["ENETUNREACH", true, true, true],
+    ["EHOSTUNREACH", true, true, true],
+    ["EADDRINUSE", true, true, true],
+    ["EAI_AGAIN", true, true, true],
+    // A host that does not exist, a certificate refused, a request Node refused: final at once.
+    ["ENOTFOUND", true, false, false],
+    ["ERR_TLS_CERT_ALTNAME_INVALID", true, false, false],
+    ["CERT_HAS_EXPIRED", true, false, false],
+    ["ERR_INVALID_CHAR", true, false, false],
+    // After sending, or not known: may have reached the server. Idempotent calls retry; POST settles.
+    ["ETIMEDOUT", false, true, false],
+    ["ECONNRESET", false, true, false],
+    ["EPIPE", false, true, false],
+    ["ECONNABORTED", false, true, false],
+    ["ERR_STREAM_PREMATURE_CLOSE", false, true, false],
+    ["HPE_INVALID_CONSTANT", false, true, false],
+    ["HPE_UNEXPECTED_CONTENT_LENGTH", false, true, false],
+    ["ERR_SOMETHING_NEW", false, true, false],
+    [undefined, false, true, false],
+  ] as const)("%s: never sent %s; GET retried %s; POST retried %s", (code, never, get, post) => {
+    expect(neverSent(code)).toBe(never);
+    expect(decide({ method: "GET", code }).delayMs > 0).toBe(get);
+    expect(decide({ method: "DELETE", code }).delayMs > 0).toBe(get);
+    expect(decide({ method: "POST", code }).delayMs > 0).toBe(post);
+    if (never && !post) expect(decide({ method: "POST", code }).reason).toBe("final");
+    if (!never && !post) expect(decide({ method: "POST", code }).reason).toBe("ambiguous");
+  });
+
+  it(`a name that cannot be resolved for now gets ${DNS_ATTEMPTS} quick tries, not a whole budget`, () => {
+    expect(decide({ code: "EAI_AGAIN", attemptCount: DNS_ATTEMPTS - 1 }).delayMs).toBeGreaterThan(0);
+    expect(decide({ code: "EAI_AGAIN", attemptCount: DNS_ATTEMPTS })).toEqual({ delayMs: 0, reason: "final" });
+    expect(decide({ method: "POST", code: "EAI_AGAIN", attemptCount: DNS_ATTEMPTS })).toEqual({
+      delayMs: 0,
+      reason: "final",
+    });
+    // Other passing failures go on until the budget.
+    expect(decide({ code: "ECONNREFUSED", attemptCount: DNS_ATTEMPTS }).delayMs).toBeGreaterThan(0);
+  });
+
+  it("gateways' 520-524 are retried like 502 and 504 for idempotent calls, and settled for POST", () => {
+    expect(RETRY_STATUS).toEqual([429, 500, 502, 503, 504, 520, 521, 522, 523, 524]);
+    for (const status of [520, 521, 522, 523, 524]) {
+      expect(decide({ method: "PATCH", status }).delayMs).toBeGreaterThan(0);
+      expect(decide({ method: "POST", status })).toEqual({ delayMs: 0, reason: "ambiguous" });
     }
+    expect(decide({ method: "GET", status: 501 })).toEqual({ delayMs: 0, reason: "final" });
   });
 });

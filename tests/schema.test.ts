@@ -1,6 +1,7 @@
 // Layer 1: check — validation before any API call, and normalization.
 import { describe, expect, it } from "vitest";
-import { checkInputs, toIntegrationInputs, UNKNOWN } from "../provider/schema";
+import { checkInputs, MAX_UNKNOWN_KEYS, toIntegrationInputs, UNKNOWN } from "../provider/schema";
+import { EMAIL_EVENTS } from "../provider/types";
 
 const valid = () => ({
   filters: { emailEvents: ["open", "click", "delivered"] },
@@ -107,10 +108,34 @@ describe("check: one failure per bad field, with its property path", () => {
     expect(f.map((x) => x.property).sort()).toEqual([
       "destination",
       "filters.emailEvents[0]",
-      "filters.emailEvents[2]",
       "properties.destinationRegion",
       "properties.writeKey",
     ]);
+    // One failure per field: the first bad value, and how many more there are.
+    expect(f.find((x) => x.property === "filters.emailEvents[0]")?.reason).toMatch(
+      /; got "nope" \(and 1 more bad value in filters\.emailEvents\)$/,
+    );
+  });
+
+  it("is linear and bounded in the number of bad values: one failure per field, with a count (issue 23)", () => {
+    // (How long it takes is the benchmark's: `npm run bench` times 100,000 bad events.)
+    const many = 100_000;
+    const { failures } = checkInputs({
+      ...valid(),
+      filters: { emailEvents: Array.from({ length: many }, (_, i) => `bad${i}`) },
+      ...Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, 1])),
+    });
+    expect(failures).toHaveLength(1 + MAX_UNKNOWN_KEYS + 1);
+    expect(failures[0]).toEqual({
+      property: "filters.emailEvents[0]",
+      reason: `must be one of ${EMAIL_EVENTS.join(", ")}; got "bad0" (and ${many - 1} more bad values in filters.emailEvents)`,
+    });
+    expect(failures.at(-1)).toEqual({
+      property: "inputs",
+      reason: `and ${500 - MAX_UNKNOWN_KEYS} more properties that are not properties of SegmentIntegration`,
+    });
+    // Everything the failures say fits far inside a gRPC message (4 MiB).
+    expect(JSON.stringify(failures).length).toBeLessThan(10_000);
   });
 
   it("rejects misspelled properties instead of ignoring them", () => {
@@ -156,7 +181,8 @@ describe("check: values unknown during preview are not failures", () => {
   it("never throws on events that cannot become text, and reports them", () => {
     const news = { ...valid(), filters: { emailEvents: [{ toString: 1 }, "open", Object.create(null)] } };
     const { inputs, failures } = checkInputs(news);
-    expect(failures.map((f) => f.property)).toEqual(["filters.emailEvents[0]", "filters.emailEvents[2]"]);
+    expect(failures.map((f) => f.property)).toEqual(["filters.emailEvents[0]"]);
+    expect(failures[0]?.reason).toMatch(/\(and 1 more bad value in filters\.emailEvents\)$/);
     expect((inputs.filters as { emailEvents: unknown[] }).emailEvents).toHaveLength(3);
   });
 

@@ -1,23 +1,70 @@
 /**
  * The dynamic provider's front door: the methods the Pulumi dynamic-provider runtime calls, over
- * the shared operations (`../operations`). One provider process serves one deployment, and the
- * runtime calls `configure` once per process, so each `configure` starts a fresh set of operations.
+ * the shared operations (`../operations`). One provider process serves one deployment. The
+ * dynamic runtime sends no custom timeouts, no `ignoreChanges` and no Cancel (its Cancel does
+ * nothing), so these operations run without them.
  *
  * This module is what the serialized shim (`shim.ts`) loads by package name inside the Pulumi
  * dynamic-provider process, so none of it (and no credential) is ever written into state.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_NAMESPACE, settingNames } from "../config";
+import { type Control, UNBOUNDED } from "../control";
+import { EngineLink, fromPulumi, Severity } from "../engine";
 import { type CheckResult, IntegrationOperations, type Props, type ReadResult } from "../operations";
 import type { IntegrationOutputs } from "../types";
 
 let operations = new IntegrationOperations();
+/** The settings `operations` were made from, as the engine gave them. */
+let configured: string | undefined;
 
-/** Receives the whole stack config (namespaced keys, `sendgrid:*`) once per provider process. */
+/** The keys of the stack config this provider reads (`sendgrid:*`). */
+const KEYS = [
+  ...Object.values(settingNames(undefined, DEFAULT_NAMESPACE)).map((n) => n.config),
+  `${DEFAULT_NAMESPACE}:accounts`,
+];
+
+/**
+ * Receives the whole stack config (namespaced keys, `sendgrid:*`). The runtime calls it once per
+ * distinct serialized provider in the process: state written by 0.1.0, 0.2.0 and this release each
+ * carry their own `__provider`, so one deployment may configure several times, always with the same
+ * stack config. The operations (with the integrations this deployment's resources hold, and what it
+ * has listed) are made once for that config; only another config (a test, another stack) makes new ones.
+ */
 export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-  operations = new IntegrationOperations((key) => {
+  const read = (key: string) => {
     const value = req.config.get(key); // always text from the engine; String() guards older SDKs
     return value === undefined ? undefined : String(value);
-  });
+  };
+  const snapshot = JSON.stringify(KEYS.map((key) => read(key) ?? null));
+  if (snapshot === configured) return;
+  configured = snapshot;
+  const values = new Map(KEYS.map((key) => [key, read(key)]));
+  operations = new IntegrationOperations((key) => values.get(key) ?? read(key));
+}
+
+/**
+ * Forgets this process's deployment: the next `configure` starts new operations even with the
+ * same stack config. The dynamic runtime never calls it (one process is one deployment); tests and
+ * programs that embed the provider in a long-lived process do, between deployments.
+ */
+export function newDeployment(): void {
+  configured = undefined;
+}
+
+/**
+ * The engine that started this process (the dynamic-provider runtime gets its address as its
+ * argument): warnings go to its log, as the plugin's do. Only in that runtime's process.
+ */
+let engine: EngineLink | undefined | null = null;
+function control(): Control {
+  if (engine === null) {
+    engine = /[\\/]cmd[\\/]dynamic-provider[\\/]/.test(require.main?.filename ?? "")
+      ? EngineLink.fromArgs(process.argv.slice(2), fromPulumi)
+      : undefined;
+  }
+  const link = engine;
+  return link ? { ...UNBOUNDED, warn: (message) => void link.log(Severity.warning, message) } : UNBOUNDED;
 }
 
 export const check = (olds: Props, news: Props): Promise<CheckResult> => operations.check(olds, news);
@@ -28,19 +75,20 @@ export async function diff(id: string, olds: Props, news: Props): Promise<pulumi
   return { changes, replaces, deleteBeforeReplace };
 }
 
-export const create = (inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> => operations.create(inputs);
+export const create = (inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> =>
+  operations.create(inputs, control());
 
 /**
  * Refresh. An empty id with empty props means the integration is gone. When the live integration
  * differs from state, the refreshed inputs are returned too, so the next preview diffs the program
  * against what really exists (the engine keeps `properties` secret in them as it was).
  */
-export const read = (id: string, props: Props): Promise<ReadResult> => operations.read(id, props);
+export const read = (id: string, props: Props): Promise<ReadResult> => operations.read(id, props, control());
 
 export const update = (id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> =>
-  operations.update(id, olds, news);
+  operations.update(id, olds, news, control());
 
-const del = (id: string, props: Props): Promise<void> => operations.delete(id, props);
+const del = (id: string, props: Props): Promise<void> => operations.delete(id, props, control());
 
 export { del as delete };
 

@@ -128,7 +128,13 @@ const SETTINGS: Record<Field, { description: string; type: "string" | "integer";
   },
 };
 
-function settings(): Record<string, Json> {
+/**
+ * The settings, as the provider's config (each with its SENDGRID_* variable as `defaultInfo`, which
+ * generated SDKs read) or, `forAccount`, as a named account's: those take nothing from the default
+ * account's variables (an SDK would fill every account's key from SENDGRID_API_KEY), and the
+ * provider reads SENDGRID_ACCOUNT_<NAME>_* for them itself.
+ */
+function settings(forAccount = false): Record<string, Json> {
   const names = settingNames(undefined, PACKAGE);
   const out: Record<string, Json> = {};
   for (const [field, spec] of Object.entries(SETTINGS) as [Field, (typeof SETTINGS)[Field]][]) {
@@ -136,7 +142,7 @@ function settings(): Record<string, Json> {
       type: spec.type,
       description: spec.description,
       ...(spec.secret ? { secret: true } : {}),
-      defaultInfo: { environment: [names[field].env] },
+      ...(forAccount ? {} : { defaultInfo: { environment: [names[field].env] } }),
     };
   }
   out.accounts = {
@@ -160,10 +166,11 @@ export function packageSchema(version: string): Json {
     ...inputs.properties,
   };
   const accountSettings = settings();
-  const { accounts: _accounts, ...single } = accountSettings;
+  const { accounts: _accounts, ...single } = settings(true);
   out.types[typeToken("Account")] = {
     type: "object",
-    description: "A named SendGrid account's settings.",
+    description:
+      "A named SendGrid account's settings (unset ones come from its SENDGRID_ACCOUNT_<NAME>_* variables, never the default account's).",
     properties: single,
   };
   const info = {
@@ -185,7 +192,6 @@ export function packageSchema(version: string): Json {
     type: "object",
     description: "A listed integration's properties, without the write key.",
     properties: { destinationRegion: ref("DestinationRegion") },
-    required: ["destinationRegion"],
   };
   out.types[typeToken("SegmentIntegrationInfo")] = info;
   return {

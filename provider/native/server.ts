@@ -7,18 +7,30 @@
  *
  * It imports no `@pulumi/pulumi` runtime, only the generated stubs, so it bundles into one file
  * for the self-contained executable (`scripts/build-plugin.mjs`).
+ *
+ * What the engine sends and expects is read from its source (pulumi/pulumi 1b59498,
+ * pkg/resource/plugin/provider_plugin.go; docs/engine-paths.md): Configure's flags decide
+ * preview (`supportsPreview`: Create and Update then come with `preview` set, and must not touch
+ * SendGrid); Create, Read, Update and Delete carry the custom timeout in seconds; Diff and Update
+ * carry the resource's `ignoreChanges`; Cancel comes on Ctrl-C (the engine then waits for
+ * operations under way, which stop promptly here) and again at every shutdown; the plugin checks
+ * that the engine at its address is still there, and exits when it is gone.
  */
 import * as grpc from "@grpc/grpc-js";
+import * as engrpc from "@pulumi/pulumi/proto/engine_grpc_pb";
+import * as engproto from "@pulumi/pulumi/proto/engine_pb";
 import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import { readAccounts, resolveSettings, type StackConfig, settingNames } from "../config";
+import { type Control, controlFor, Stopped } from "../control";
+import { EngineLink, type EngineModules, HEALTH_INTERVAL_MS, Severity } from "../engine";
 import { listIntegrations } from "../list";
 import { IntegrationOperations, type Props } from "../operations";
 import { PACKAGE_VERSION } from "../package";
-import { type CheckFailure, UNKNOWN } from "../schema";
+import { type CheckFailure, UNKNOWN, withoutUndefined } from "../schema";
 import { isRecord } from "../types";
 import { LIST_TOKEN, PACKAGE, packageSchema, RESOURCE_TOKEN } from "./schema";
 import { conceal, reveal } from "./secrets";
@@ -32,7 +44,14 @@ const SECRET_SETTINGS = ["apiKey", "accounts"];
 type Callback<T> = (error: Partial<grpc.ServiceError> | null, value?: T) => void;
 type Call<Req> = { request: Req };
 
-const struct = (value: Record<string, unknown>) => structproto.Struct.fromJavaScript(value as never);
+/** A Struct of a plain object; `undefined` (a field an answer left out) cannot travel and is dropped. */
+const struct = (value: Record<string, unknown>) => structproto.Struct.fromJavaScript(withoutUndefined(value) as never);
+
+/** The engine's modules for the link back to it: bundled with the plugin. */
+const ENGINE_MODULES: () => EngineModules = () => ({ grpc, engrpc, engproto }) as unknown as EngineModules;
+
+/** Whether a value is, or holds, one not known yet (preview). */
+const holdsUnknown = (value: unknown): boolean => value === UNKNOWN || String(JSON.stringify(value)).includes(UNKNOWN);
 const plain = (value: structproto.Struct | undefined): Props => (value ? (value.toJavaScript() as Props) : {});
 
 /**
@@ -69,56 +88,101 @@ export function checkConfig(news: Props): CheckFailure[] {
     (k) =>
       k === `${PACKAGE}:${key}` ? all(k) : undefined;
   for (const key of SETTING_KEYS) {
+    if (holdsUnknown(args[key])) continue; // at preview: checked when known
     try {
       resolveSettings(only(key), {}, undefined, {}, PACKAGE);
     } catch (error) {
       failures.push({ property: key, reason: (error as Error).message });
     }
   }
-  try {
-    for (const account of Object.keys(readAccounts(only("accounts"), PACKAGE))) {
-      resolveSettings(only("accounts"), {}, account, {}, PACKAGE);
+  // At preview, `accounts` (or one of its values) may be unknown: what is unknown is checked when known.
+  if (!holdsUnknown(args.accounts)) {
+    try {
+      for (const account of Object.keys(readAccounts(only("accounts"), PACKAGE))) {
+        resolveSettings(only("accounts"), {}, account, {}, PACKAGE);
+      }
+    } catch (error) {
+      failures.push({ property: "accounts", reason: (error as Error).message });
     }
-  } catch (error) {
-    failures.push({ property: "accounts", reason: (error as Error).message });
   }
   return failures;
 }
 
-/** The SendGrid region a (revealed) provider configuration names, or undefined when it names none. */
-function regionOf(settings: Props): string | undefined {
-  const value = settings.region;
-  // known gap ConditionalExpression: an old region still unknown at preview is not tested
-  if (typeof value !== "string" || value === UNKNOWN) return undefined;
-  return value.toLowerCase();
+/**
+ * The SendGrid region each account of a (revealed) provider configuration would use: its setting,
+ * else the environment's, else global (config.ts), as the provider resolves it; `undefined` for an
+ * account whose settings are not known yet (preview) or not valid (CheckConfig says why).
+ */
+function regionsOf(settings: Props): Map<string, string | undefined> {
+  const config = configFrom(settings);
+  const regions = new Map<string, string | undefined>();
+  const accounts = holdsUnknown(settings.accounts) ? [] : safeAccounts(config);
+  for (const account of [undefined, ...accounts]) {
+    const key = account ?? "";
+    const unknown = account === undefined ? holdsUnknown(settings.region) || holdsUnknown(settings.apiBaseUrl) : false;
+    try {
+      regions.set(key, unknown ? undefined : resolveSettings(config, process.env, account, {}, PACKAGE).region);
+    } catch {
+      regions.set(key, undefined);
+    }
+  }
+  return regions;
+}
+
+function safeAccounts(config: StackConfig): string[] {
+  try {
+    return Object.keys(readAccounts(config, PACKAGE));
+  } catch {
+    return [];
+  }
 }
 
 /**
- * DiffConfig: which settings changed. A provider whose region changes manages integrations of
- * another SendGrid account realm, so its resources are replaced; only when the old configuration
- * named a region (a dynamic provider's, or one that relied on the default, is never replaced:
- * moving a stack to this plugin must not touch SendGrid).
+ * DiffConfig: which settings changed, and whether the change moves an account to another SendGrid
+ * region. Each region is its own API with its own accounts: a provider that now points elsewhere
+ * would look for its integrations where they are not. The region compared is the one the provider
+ * really uses before and after (the setting, else SENDGRID_REGION, else global, per account), so a
+ * region moved between config and the environment is no change, and a move from global to EU is.
+ * The engine replaces every resource of a provider whose DiffConfig replaces (a new integration in
+ * the new region, the old one deleted by the provider with the old configuration: step_generator.go
+ * `providerChanged`).
+ *
+ * Only a configuration of this provider says where its integrations were: old inputs that name none
+ * of its settings (a provider set up from the environment alone, or the dynamic provider a stack is
+ * moving from, whose `sendgrid:*` keys the plugin never sees) decide nothing here. Each resource
+ * records the region it lives in (`sendgridRegion`), and every operation on it refuses another
+ * region with a message that says what to do (operations.ts): nothing is ever stranded silently.
  */
 export function diffConfig(olds: Props, news: Props): { diffs: string[]; replaces: string[] } {
   const a = reveal(olds).plain;
   const b = reveal(news).plain;
-  const diffs = [...SETTING_KEYS, "accounts"].filter(
-    (key) => JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null),
-  );
-  const before = regionOf(a);
-  // A region still unknown at preview is a change, not (yet) a replacement.
-  const unknown = b.region === UNKNOWN;
-  const replaces = before !== undefined && !unknown && before !== (regionOf(b) ?? "global") ? ["region"] : [];
-  return { diffs, replaces };
+  const keys = [...SETTING_KEYS, "accounts"];
+  const diffs = keys.filter((key) => JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null));
+  if (!keys.some((key) => a[key] !== undefined && a[key] !== null && a[key] !== "")) return { diffs, replaces: [] };
+  const before = regionsOf(a);
+  const after = regionsOf(b);
+  const replaces = new Set<string>();
+  for (const [account, region] of before) {
+    const now = after.get(account);
+    // An account that is gone, or a region not known yet (preview), is no replacement (yet).
+    if (region === undefined || now === undefined || region === now) continue;
+    replaces.add(account === "" ? "region" : "accounts");
+  }
+  return { diffs, replaces: [...replaces] };
 }
 
 const { Kind } = provproto.PropertyDiff;
 
-/** The kind of one changed path: added, deleted or updated, replacing or not. */
+/**
+ * The kind of one changed path: added, deleted or updated, replacing or not. A value not known yet
+ * (preview: the path, or an object above it, is unknown) is an update, never a delete.
+ */
 function kindOf(olds: Props, news: Props, path: string, replaces: boolean): provproto.PropertyDiff.Kind {
-  const present = (props: Props) => path.split(".").reduce<any>((v, k) => (isRecord(v) ? v[k] : undefined), props);
-  if (present(olds) === undefined) return replaces ? Kind.ADD_REPLACE : Kind.ADD;
-  if (present(news) === undefined) return replaces ? Kind.DELETE_REPLACE : Kind.DELETE;
+  const at = (props: Props) =>
+    path.split(".").reduce<any>((v, k) => (v === UNKNOWN ? UNKNOWN : isRecord(v) ? v[k] : undefined), props);
+  const after = at(news);
+  if (at(olds) === undefined && after !== UNKNOWN) return replaces ? Kind.ADD_REPLACE : Kind.ADD;
+  if (after === undefined) return replaces ? Kind.DELETE_REPLACE : Kind.DELETE;
   return replaces ? Kind.UPDATE_REPLACE : Kind.UPDATE;
 }
 
@@ -148,6 +212,23 @@ function answer<Req, Res>(handler: (request: Req) => Promise<Res> | Res) {
 export class SendGridSegmentProvider {
   private operations = new IntegrationOperations(() => undefined, PACKAGE);
   private config: StackConfig = () => undefined;
+  /** Aborted by Cancel: every operation under way stops, and none starts after (until a Configure). */
+  private cancelled = new AbortController();
+
+  /** @param engine the link back to the engine that started this plugin (its log), when known */
+  constructor(private readonly engine?: EngineLink) {}
+
+  /** An operation's control: the deployment's Cancel, its custom timeout, its warnings to the engine's log. */
+  private control(what: string, urn: string, timeoutSeconds = 0): Control {
+    return controlFor(this.cancelled.signal, timeoutSeconds, what, (message) => {
+      void this.engine?.log(Severity.warning, message, urn);
+    });
+  }
+
+  /** Cancel: stops every operation under way (each says what may have happened), and any after. */
+  cancel(why = "Pulumi cancelled the deployment"): void {
+    if (!this.cancelled.signal.aborted) this.cancelled.abort(new Stopped(why));
+  }
 
   readonly handlers = {
     getPluginInfo: answer<emptyproto.Empty, plugproto.PluginInfo>(() =>
@@ -186,9 +267,13 @@ export class SendGridSegmentProvider {
       }
       this.config = configFrom(args ? plain(args) : fromVariables);
       this.operations = new IntegrationOperations(this.config, PACKAGE);
+      this.cancelled = new AbortController(); // a Configure starts a deployment
+
+      // supportsPreview: Create and Update come at preview too, and answer without calling SendGrid
+      // (otherwise the engine makes up their outputs, with every output unknown: provider_plugin.go).
       return new provproto.ConfigureResponse()
         .setAcceptsecrets(true)
-        .setSupportspreview(false)
+        .setSupportspreview(true)
         .setAcceptresources(false)
         .setAcceptoutputs(false);
     }),
@@ -204,7 +289,7 @@ export class SendGridSegmentProvider {
       this.assertType(req.getUrn());
       const olds = reveal(plain(req.getOlds())).plain;
       const news = reveal(plain(req.getNews())).plain;
-      const diff = await this.operations.diff(req.getId(), olds, news);
+      const diff = await this.operations.diff(req.getId(), olds, news, req.getIgnorechangesList());
       const res = new provproto.DiffResponse()
         .setChanges(
           diff.changes ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE,
@@ -213,8 +298,8 @@ export class SendGridSegmentProvider {
         .setDiffsList([...new Set(diff.changed.map((path) => path.split(".")[0] as string))])
         .setDeletebeforereplace(diff.deleteBeforeReplace)
         .setHasdetaileddiff(true);
-      // What never changes without a replacement: the integration's ids.
-      if (diff.replaces.length === 0) res.setStablesList(["integrationId", "userId"]);
+      // What never changes without a replacement: the integration's ids and region.
+      if (diff.replaces.length === 0) res.setStablesList(["integrationId", "userId", "sendgridRegion"]);
       const detailed = res.getDetaileddiffMap();
       for (const path of diff.changed) {
         const replaces = diff.replaces.includes(path);
@@ -225,7 +310,9 @@ export class SendGridSegmentProvider {
     create: answer<provproto.CreateRequest, provproto.CreateResponse>(async (req) => {
       this.assertType(req.getUrn());
       const inputs = reveal(plain(req.getProperties()));
-      const { id, outs } = await this.operations.create(inputs.plain);
+      const { id, outs } = req.getPreview()
+        ? this.operations.previewCreate(inputs.plain)
+        : await this.operations.create(inputs.plain, this.control("the create", req.getUrn(), req.getTimeout()));
       // What arrived secret leaves secret, beside the model's secret fields.
       return new provproto.CreateResponse().setId(id).setProperties(struct(conceal({ ...outs }, inputs.secrets)));
     }),
@@ -233,7 +320,8 @@ export class SendGridSegmentProvider {
       this.assertType(req.getUrn());
       const state = reveal(plain(req.getProperties()));
       const known = reveal(plain(req.getInputs()));
-      const result = await this.operations.read(req.getId(), state.plain);
+      const control = this.control("the read", req.getUrn(), req.getTimeout());
+      const result = await this.operations.read(req.getId(), state.plain, control);
       const res = new provproto.ReadResponse().setId(result.id);
       // equivalent ConditionalExpression: a gone read has empty props and no inputs, so going on answers the same
       if (!result.id) return res; // gone
@@ -242,25 +330,35 @@ export class SendGridSegmentProvider {
       // send only an id, and no live integration matches empty state), else the inputs as they were.
       const inputs = result.inputs ?? (req.getInputs() ? known.plain : undefined);
       if (inputs) res.setInputs(struct(conceal(inputs, [...known.secrets, ...state.secrets])));
+      if (!req.getProperties()) warnUnseen(result.props as Props, control);
       return res;
     }),
     update: answer<provproto.UpdateRequest, provproto.UpdateResponse>(async (req) => {
       this.assertType(req.getUrn());
       const olds = reveal(plain(req.getOlds()));
       const news = reveal(plain(req.getNews()));
-      const { outs } = await this.operations.update(req.getId(), olds.plain, news.plain);
+      const { outs } = req.getPreview()
+        ? this.operations.previewUpdate(olds.plain, news.plain)
+        : await this.operations.update(
+            req.getId(),
+            olds.plain,
+            news.plain,
+            this.control("the update", req.getUrn(), req.getTimeout()),
+            req.getIgnorechangesList(),
+          );
       const secrets = [...olds.secrets, ...news.secrets];
       return new provproto.UpdateResponse().setProperties(struct(conceal({ ...outs }, secrets)));
     }),
     delete: answer<provproto.DeleteRequest, emptyproto.Empty>(async (req) => {
       this.assertType(req.getUrn());
-      await this.operations.delete(req.getId(), reveal(plain(req.getProperties())).plain);
+      const control = this.control("the delete", req.getUrn(), req.getTimeout());
+      await this.operations.delete(req.getId(), reveal(plain(req.getProperties())).plain, control);
       return new emptyproto.Empty();
     }),
     invoke: answer<provproto.InvokeRequest, provproto.InvokeResponse>(async (req) => {
       if (req.getTok() !== LIST_TOKEN)
         throw new Error(`Unknown function ${req.getTok()}: this provider has ${LIST_TOKEN}`);
-      const args = reveal(plain(req.getArgs())).plain;
+      const { plain: args, secrets } = reveal(plain(req.getArgs()));
       const bad = Object.keys(args).filter((key) => key !== "onBehalfOf" && key !== "account");
       if (bad.length > 0) {
         return new provproto.InvokeResponse().setFailuresList(
@@ -271,13 +369,18 @@ export class SendGridSegmentProvider {
         typeof args[key] === "string" && args[key] !== "" ? (args[key] as string) : undefined;
       const settings = resolveSettings(this.config, process.env, text("account"), {}, PACKAGE);
       const integrations = await listIntegrations(settings, text("onBehalfOf"));
-      return new provproto.InvokeResponse().setReturn(struct({ integrations }));
+      // A secret argument (a subuser's name, say) makes the answer secret: it is about that secret.
+      const result = { integrations };
+      return new provproto.InvokeResponse().setReturn(
+        struct(secrets.size > 0 ? conceal(result, ["integrations"]) : result),
+      );
     }),
-    // Nothing runs long enough to cancel. Handshake, Parameterize, Construct, Call, Attach,
-    // GetMapping(s) and List are left out: grpc-js answers them UNIMPLEMENTED, which the engine
-    // reads as "not supported".
-    // killed by hand ArrowFunction: applied by hand, native.test.ts's cancel test fails (Stryker reports it surviving)
-    cancel: answer<emptyproto.Empty, emptyproto.Empty>(() => new emptyproto.Empty()),
+    // Handshake, Parameterize, Construct, Call, Attach, GetMapping(s) and List are left out: grpc-js
+    // answers them UNIMPLEMENTED, which the engine reads as "not supported" (and takes Configure's flags).
+    cancel: answer<emptyproto.Empty, emptyproto.Empty>(() => {
+      this.cancel();
+      return new emptyproto.Empty();
+    }),
   };
 
   /** Refuses a resource type this provider does not have (a URN's type is after its third `::`). */
@@ -290,42 +393,91 @@ export class SendGridSegmentProvider {
   }
 }
 
+/**
+ * An import's read of an integration whose answer hides fields: the import succeeds with what is
+ * known, and the user is told what the program must set (the engine's check shows the rest).
+ */
+function warnUnseen(props: Props, control: Control): void {
+  const missing: string[] = [];
+  if (typeof props.properties?.writeKey !== "string")
+    missing.push("properties.writeKey (SendGrid does not show the write key)");
+  if (typeof props.properties?.destinationRegion !== "string") {
+    missing.push("properties.destinationRegion (SendGrid's answer does not say the Segment region)");
+  }
+  if (missing.length > 0) {
+    control.warn?.(
+      `Imported SendGrid Segment integration ${String(props.integrationId)} with what SendGrid shows; set ${missing.join(" and ")} in the program`,
+    );
+  }
+}
+
 const toFailure = (f: CheckFailure) => new provproto.CheckFailure().setProperty(f.property).setReason(f.reason);
 
 export interface Served {
   port: number;
   server: grpc.Server;
+  provider: SendGridSegmentProvider;
   stop(): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** The engine that started the plugin: its log, and its health (watched when `onEngineGone` is given). */
+  engine?: EngineLink;
+  /** Called once the engine is gone (the executable exits). */
+  onEngineGone?: (why: string) => void;
+  healthIntervalMs?: number;
+}
+
 /** Starts the service on a free loopback port. */
-export async function serve(): Promise<Served> {
+export async function serve(options: ServeOptions = {}): Promise<Served> {
   const server = new grpc.Server(); // one integration per message: far below grpc-js's 4 MB limit
-  server.addService(provrpc.ResourceProviderService, new SendGridSegmentProvider().handlers as never);
+  const provider = new SendGridSegmentProvider(options.engine);
+  server.addService(provrpc.ResourceProviderService, provider.handlers as never);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );
-  return {
-    port,
-    server,
-    // Stryker disable next-line ArrowFunction: a server left running is not observable from the tests; the plugin test stops whole processes
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      options.engine?.close();
+      server.tryShutdown(() => resolve());
+    });
+  const gone = options.onEngineGone;
+  if (options.engine && gone) {
+    options.engine.watch((why) => {
+      provider.cancel(why); // nobody is left to receive what operations under way would answer
+      void stop().then(() => gone(why));
+    }, options.healthIntervalMs ?? HEALTH_INTERVAL_MS);
+  }
+  // Stryker disable next-line ArrowFunction: a server left running is not observable from the tests; the plugin test stops whole processes
+  return { port, server, provider, stop };
 }
 
 /**
- * The plugin's entry: `pulumi-resource-sendgrid-segment <engine address>`, as the engine runs it.
- * Prints the port on stdout (the engine reads it) and serves until the engine stops it.
+ * The plugin's entry: `pulumi-resource-sendgrid-segment [flags] <engine address>`, as the engine
+ * runs it. Prints the port on stdout (the engine reads the first line), serves until the engine
+ * stops it, and exits when the engine is gone.
  */
-export async function main(args: string[]): Promise<Served | undefined> {
-  if (args.filter((arg) => !arg.startsWith("-")).length === 0) {
+export async function main(
+  args: string[],
+  options: { healthIntervalMs?: number; exit?: (code: number) => void } = {},
+): Promise<Served | undefined> {
+  const engine = EngineLink.fromArgs(args, ENGINE_MODULES);
+  if (!engine) {
     console.error(`usage: pulumi-resource-${PACKAGE} <engine address> (the Pulumi engine starts this plugin)`);
     process.exitCode = 1;
     return undefined;
   }
-  const served = await serve();
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const served = await serve({
+    engine,
+    healthIntervalMs: options.healthIntervalMs,
+    onEngineGone: (why) => {
+      console.error(`pulumi-resource-${PACKAGE}: ${why}; exiting`);
+      exit(0);
+    },
+  });
   process.stdout.write(`${served.port}\n`);
   return served;
 }

@@ -43,6 +43,10 @@ async function startProviderServer({ programDir, env = {}, node = process.execPa
  * @param {string} o.type the resource type token
  */
 async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req, type }) {
+  // `127.0.0.1:1` among the arguments stands for the engine: a fake one (its health and log) is
+  // served, and its address given instead, as the engine gives its own.
+  const engine = args.includes(NO_ENGINE) ? await startFakeEngine({ req }) : undefined;
+  if (engine) args = args.map((arg) => (arg === NO_ENGINE ? engine.address : arg));
   const started = Date.now();
   const child = spawn(command, args, {
     cwd,
@@ -60,6 +64,9 @@ async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req,
     });
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`${path.basename(command)} exited (${code}): ${stderr}`)));
+  }).catch(async (error) => {
+    await engine?.close();
+    throw error;
   });
   const portPrintedAt = Date.now();
   const client = connect({ port, req, type });
@@ -71,14 +78,78 @@ async function startPlugin({ command, args, cwd, env = {}, bareEnv = false, req,
     get stderr() {
       return stderr;
     },
+    /** The fake engine (its log), when one was served. */
+    engine,
+    /** The process's exit, once it has exited. */
+    exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
     async stop() {
       client.close();
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
         await exited;
       }
+      await engine?.close();
     },
+  };
+}
+
+/** The engine address that stands for "the engine" in a plugin's arguments (see startPlugin). */
+const NO_ENGINE = "127.0.0.1:1";
+
+/**
+ * A stand-in for the engine's own gRPC server, at the address a plugin is started with: the
+ * `pulumirpc.Engine` log (recorded) and the standard health service (SERVING), which is what a
+ * provider uses of it (pkg/resource/provider/serve.go at pulumi/pulumi 1b59498).
+ *
+ * @param {{ req: NodeRequire }} o
+ */
+async function startFakeEngine({ req }) {
+  const grpc = req("@grpc/grpc-js");
+  const engrpc = req("@pulumi/pulumi/proto/engine_grpc_pb");
+  const engproto = req("@pulumi/pulumi/proto/engine_pb");
+  const emptyproto = req("google-protobuf/google/protobuf/empty_pb");
+  const logs = [];
+  let healthChecks = 0;
+  const server = new grpc.Server();
+  server.addService(engrpc.EngineService, {
+    log(call, callback) {
+      const r = call.request;
+      logs.push({ severity: r.getSeverity(), message: r.getMessage(), urn: r.getUrn() });
+      callback(null, new emptyproto.Empty());
+    },
+    getRootResource(_call, callback) {
+      callback(null, new engproto.GetRootResourceResponse());
+    },
+    setRootResource(_call, callback) {
+      callback(null, new engproto.SetRootResourceResponse());
+    },
+    startDebugging(_call, callback) {
+      callback(null, new emptyproto.Empty());
+    },
+  });
+  server.register(
+    "/grpc.health.v1.Health/Check",
+    (_call, callback) => {
+      healthChecks++;
+      callback(null, Buffer.from([0x08, 0x01])); // HealthCheckResponse{status: SERVING}
+    },
+    (bytes) => bytes,
+    (bytes) => bytes,
+    "unary",
+  );
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    logs,
+    get healthChecks() {
+      return healthChecks;
+    },
+    /** Stops serving at once: the engine is gone. */
+    close: () =>
+      new Promise((resolve) => server.tryShutdown(() => resolve(undefined))).then(() => server.forceShutdown()),
   };
 }
 
@@ -191,23 +262,30 @@ function connect({ port, req, type }) {
       const res = await call("configure", r);
       return { acceptSecrets: res.getAcceptsecrets() };
     },
-    async check(name, olds, news) {
+    async check(name, olds, news, opts = {}) {
       const r = new provproto.CheckRequest();
       r.setUrn(urn(name));
+      r.setName(name);
+      r.setType(type);
       r.setOlds(struct(olds));
       r.setNews(struct(news));
+      if (opts.randomSeed) r.setRandomseed(opts.randomSeed);
       const res = await call("check", r);
       return {
         inputs: res.getInputs().toJavaScript(),
         failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })),
       };
     },
-    async diff(name, id, olds, news) {
+    async diff(name, id, olds, news, opts = {}) {
       const r = new provproto.DiffRequest();
       r.setUrn(urn(name));
+      r.setName(name);
+      r.setType(type);
       r.setId(id);
       r.setOlds(struct(olds));
       r.setNews(struct(news));
+      if (opts.oldInputs) r.setOldInputs(struct(opts.oldInputs));
+      if (opts.ignoreChanges) r.setIgnorechangesList(opts.ignoreChanges);
       const res = await call("diff", r);
       const detailedDiff = {};
       for (const [path, d] of res.getDetaileddiffMap().entries()) {
@@ -223,17 +301,24 @@ function connect({ port, req, type }) {
         detailedDiff,
       };
     },
-    async create(name, properties) {
+    async create(name, properties, opts = {}) {
       const r = new provproto.CreateRequest();
       r.setUrn(urn(name));
+      r.setName(name);
+      r.setType(type);
       r.setProperties(struct(properties));
+      if (opts.preview) r.setPreview(true);
+      if (opts.timeout) r.setTimeout(opts.timeout);
       const res = await call("create", r);
       return { id: res.getId(), properties: res.getProperties().toJavaScript() };
     },
-    async read(name, id, properties, inputs) {
+    async read(name, id, properties, inputs, opts = {}) {
       const r = new provproto.ReadRequest();
       r.setUrn(urn(name));
+      r.setName(name);
+      r.setType(type);
       r.setId(id);
+      if (opts.timeout) r.setTimeout(opts.timeout);
       if (properties !== undefined) r.setProperties(struct(properties));
       if (inputs !== undefined) r.setInputs(struct(inputs));
       const res = await call("read", r);
@@ -243,21 +328,35 @@ function connect({ port, req, type }) {
         inputs: res.getInputs() ? res.getInputs().toJavaScript() : undefined,
       };
     },
-    async update(name, id, olds, news) {
+    async update(name, id, olds, news, opts = {}) {
       const r = new provproto.UpdateRequest();
       r.setUrn(urn(name));
+      r.setName(name);
+      r.setType(type);
       r.setId(id);
       r.setOlds(struct(olds));
       r.setNews(struct(news));
+      if (opts.oldInputs) r.setOldInputs(struct(opts.oldInputs));
+      if (opts.ignoreChanges) r.setIgnorechangesList(opts.ignoreChanges);
+      if (opts.preview) r.setPreview(true);
+      if (opts.timeout) r.setTimeout(opts.timeout);
       const res = await call("update", r);
       return { properties: res.getProperties().toJavaScript() };
     },
-    async delete(name, id, properties) {
+    async delete(name, id, properties, opts = {}) {
       const r = new provproto.DeleteRequest();
       r.setUrn(urn(name));
+      r.setName(name);
+      r.setType(type);
       r.setId(id);
       r.setProperties(struct(properties));
+      if (opts.oldInputs) r.setOldInputs(struct(opts.oldInputs));
+      if (opts.timeout) r.setTimeout(opts.timeout);
       await call("delete", r);
+    },
+    /** Cancel, as the engine sends it on Ctrl-C and at every shutdown. */
+    async cancel() {
+      await call("cancel", new emptyproto.Empty());
     },
   };
 }
@@ -273,4 +372,4 @@ function peakRssKiB(pid) {
   }
 }
 
-module.exports = { startProviderServer, startPlugin, connect, peakRssKiB, UNKNOWN, TYPE };
+module.exports = { startProviderServer, startPlugin, startFakeEngine, connect, peakRssKiB, UNKNOWN, TYPE, NO_ENGINE };

@@ -27,12 +27,14 @@ export interface ProviderClient {
     name: string,
     olds: Props,
     news: Props,
+    opts?: { randomSeed?: Uint8Array },
   ): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }>;
   diff(
     name: string,
     id: string,
     olds: Props,
     news: Props,
+    opts?: { oldInputs?: Props; ignoreChanges?: string[] },
   ): Promise<{
     changes: boolean | undefined;
     replaces: string[];
@@ -42,15 +44,36 @@ export interface ProviderClient {
     hasDetailedDiff: boolean;
     detailedDiff: DetailedDiff;
   }>;
-  create(name: string, properties: Props): Promise<{ id: string; properties: Props }>;
+  create(
+    name: string,
+    properties: Props,
+    opts?: { preview?: boolean; timeout?: number },
+  ): Promise<{ id: string; properties: Props }>;
   read(
     name: string,
     id: string,
     properties?: Props,
     inputs?: Props,
+    opts?: { timeout?: number },
   ): Promise<{ id: string; properties: Props; inputs?: Props }>;
-  update(name: string, id: string, olds: Props, news: Props): Promise<{ properties: Props }>;
-  delete(name: string, id: string, properties: Props): Promise<void>;
+  update(
+    name: string,
+    id: string,
+    olds: Props,
+    news: Props,
+    opts?: { oldInputs?: Props; ignoreChanges?: string[]; preview?: boolean; timeout?: number },
+  ): Promise<{ properties: Props }>;
+  delete(name: string, id: string, properties: Props, opts?: { oldInputs?: Props; timeout?: number }): Promise<void>;
+  /** Cancel, as the engine sends it on Ctrl-C and at every shutdown. */
+  cancel(): Promise<void>;
+}
+
+/** The stand-in for the engine's own server: its log, and its health. */
+export interface FakeEngine {
+  readonly address: string;
+  readonly logs: { severity: number; message: string; urn: string }[];
+  readonly healthChecks: number;
+  close(): Promise<void>;
 }
 
 /** A plugin process and its client. */
@@ -60,6 +83,10 @@ export interface ProviderServer extends ProviderClient {
   /** When the plugin printed its port. */
   readonly portPrintedAt: number;
   readonly stderr: string;
+  /** The fake engine served for it (when its arguments named `NO_ENGINE`). */
+  readonly engine: FakeEngine | undefined;
+  /** Resolves when the process exits. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +105,8 @@ export function startPlugin(options: {
   type: string;
 }): Promise<ProviderServer>;
 export function connect(options: { port: number; req: NodeRequire; type: string }): ProviderClient;
+export function startFakeEngine(options: { req: NodeRequire }): Promise<FakeEngine>;
+export const NO_ENGINE: string;
 export function peakRssKiB(pid: number): number | undefined;
 export const UNKNOWN: string;
 export const TYPE: string;

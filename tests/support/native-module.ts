@@ -19,6 +19,8 @@ export function nativeModule() {
   let client: ProviderClient | undefined;
   const door = () => withEngineSecrets(client ?? (undefined as never));
   const module = {
+    /** Every configure starts a fresh plugin process here (one per deployment): nothing to forget. */
+    newDeployment() {},
     /** Takes the dynamic runtime's ConfigureRequest (`sendgrid:*` keys) as the plugin's settings. */
     async configure(request: { config: { get(key: string): string | undefined } }) {
       await module.close();
