@@ -1,4 +1,5 @@
 export {
+  type AnswerMode,
   DEFAULT_REDIRECT_LOCATION,
   type Emulator,
   type EmulatorOptions,

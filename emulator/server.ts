@@ -60,6 +60,9 @@ export interface EmulatorOptions {
   stateFile?: string;
 }
 
+/** The options that shape answers, which `Emulator.setMode` can change while it runs. */
+export type AnswerMode = Pick<EmulatorOptions, "writeKeyMode" | "omitRegion" | "patchLabelDefault">;
+
 /** How a `malformed` answer is broken. */
 export const MALFORMED = ["truncated", "null", "text", "empty", "no-id", "wrong-types", "foreign-id"] as const;
 export type Malformed = (typeof MALFORMED)[number];
@@ -141,6 +144,8 @@ export interface Emulator {
   accounts(): Map<string, StoredIntegration[]>;
   /** Queue faults for the next matching requests. */
   inject(...faults: Fault[]): void;
+  /** Change how answers show integrations, and whether PATCH applies the label default, from now on. */
+  setMode(mode: AnswerMode): void;
   /** Faults still queued. */
   pendingFaults(): Fault[];
   /** Drop every queued fault. */
@@ -207,7 +212,8 @@ class HttpError extends Error {
   }
 }
 
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+export async function startEmulator(given: EmulatorOptions = {}): Promise<Emulator> {
+  const options = { ...given };
   const host = options.host ?? "127.0.0.1";
   const limit = options.limit ?? INTEGRATION_LIMIT;
   const store = loadState(options.stateFile);
@@ -524,6 +530,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     integrations: (account = "") => [...accountOf(account).values()],
     inject: (...more) => {
       for (const f of more) faults.push({ ...f, times: f.times ?? 1 });
+    },
+    setMode: (mode) => {
+      Object.assign(options, mode);
     },
     pendingFaults: () => faults.map((f) => ({ ...f })),
     clearFaults: () => void faults.splice(0),

@@ -94,3 +94,24 @@ export function diffIntegration(olds: Props, news: Props, ignoreChanges: readonl
     deleteBeforeReplace: false,
   };
 }
+
+/**
+ * `outputs` with every field not in `changed` taken from `olds` (state), where state has it: what
+ * an update did not change, it does not record anew.
+ */
+export function keepUnchanged<T extends object>(outputs: T, olds: Props, changed: readonly string[]): T {
+  const out = structuredClone(outputs) as T & Props;
+  for (const field of FIELDS) {
+    if (changed.includes(field.path)) continue;
+    const before = field.read(olds);
+    if (before === undefined) continue;
+    const keys = field.path.split(".");
+    let target: Props = out;
+    for (const key of keys.slice(0, -1)) {
+      if (typeof target[key] !== "object" || target[key] === null) target[key] = {};
+      target = target[key] as Props;
+    }
+    target[keys.at(-1) as string] = structuredClone(before);
+  }
+  return out;
+}

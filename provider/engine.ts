@@ -38,6 +38,8 @@ export const HEALTH_INTERVAL_MS = 10_000;
 
 export class EngineLink {
   private client: any;
+  /** Log calls not yet answered. */
+  private readonly pending = new Set<Promise<void>>();
   private health: InstanceType<Grpc["Client"]> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -54,6 +56,18 @@ export class EngineLink {
 
   /** Writes a message to the engine's log, for the resource `urn` when given. Never throws. */
   log(severity: number, message: string, urn?: string): Promise<void> {
+    const sent = this.send(severity, message, urn);
+    this.pending.add(sent);
+    void sent.then(() => this.pending.delete(sent));
+    return sent;
+  }
+
+  /** Waits until every log line written so far has reached the engine (or failed to). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  private send(severity: number, message: string, urn?: string): Promise<void> {
     return new Promise((resolve) => {
       try {
         const { grpc, engrpc, engproto } = this.modules();

@@ -18,14 +18,21 @@ import {
   type StackConfig,
 } from "./config";
 import { type Control, UNBOUNDED } from "./control";
-import { diffIntegration, type IntegrationDiff } from "./diff";
+import { diffIntegration, type IntegrationDiff, keepUnchanged } from "./diff";
 import { ConfigurationError, during } from "./errors";
 import { Holdings } from "./holdings";
 import { assertAbsent, describePlace, findIn, Listings, type Place } from "./places";
 import { createReconciled, deleteReconciled, patchReconciled, type Settling } from "./reconcile";
-import { type CheckFailure, checkInputs, PROVIDER_KEY, toIntegrationInputs, UNKNOWN } from "./schema";
+import {
+  type CheckFailure,
+  checkInputs,
+  ON_BEHALF_OF_RULE,
+  PROVIDER_KEY,
+  toIntegrationInputs,
+  UNKNOWN,
+} from "./schema";
 import { assertReadableState } from "./state";
-import { type IntegrationInputs, type IntegrationOutputs, STATE_VERSION } from "./types";
+import { HEADER_VALUE, type IntegrationInputs, type IntegrationOutputs, STATE_VERSION } from "./types";
 import { fromWire } from "./wire";
 
 export type Props = Record<string, any>;
@@ -299,7 +306,20 @@ export class IntegrationOperations {
    * refreshed inputs are returned too (ReadResult `inputs`), so the next preview diffs the program
    * against what really exists. An import's read (`props` empty) reads the default place.
    */
-  async read(id: string, props: Props, control: Control = UNBOUNDED): Promise<ReadResult> {
+  async read(given: string, props: Props, control: Control = UNBOUNDED): Promise<ReadResult> {
+    // An import's read (no state) takes the place from the id: `[<account>:][<subuser>/]<id>`.
+    const imported = hasState(props) ? undefined : parseImportId(given);
+    if (imported?.onBehalfOf !== undefined && !HEADER_VALUE.test(imported.onBehalfOf)) {
+      throw new ConfigurationError(
+        `Unable to import ${describeId(imported.id)}: the subuser before its "/" is not ${ON_BEHALF_OF_RULE}`,
+      );
+    }
+    const id = imported?.id ?? given;
+    if (imported)
+      props = {
+        ...(imported.account ? { account: imported.account } : {}),
+        ...(imported.onBehalfOf ? { onBehalfOf: imported.onBehalfOf } : {}),
+      };
     this.fromState(id, props, "read");
     const known = toIntegrationInputs(props);
     const doing = `read ${describeId(id)}`;
@@ -364,7 +384,13 @@ export class IntegrationOperations {
       settling,
       stateUserId(olds),
     );
-    return { outs: toOutputs(fromWire(updated, patched), id, olds, sendgrid.settings.region) };
+    // Outputs change only where this update changed something: a field it did not change keeps what
+    // state had, even where the answer shows another live value. The engine keeps the old inputs for
+    // fields under ignoreChanges, and the dynamic provider is never told which they are: outputs that
+    // took a live value there would differ from those inputs, and the next up would "correct" it. A
+    // change made outside Pulumi shows at the next refresh, as any drift does.
+    const outs = toOutputs(fromWire(updated, patched), id, olds, sendgrid.settings.region);
+    return { outs: keepUnchanged(outs, olds, fields) };
   }
 
   /**
@@ -388,6 +414,25 @@ export class IntegrationOperations {
     await deleteReconciled(sendgrid, id, placeOf(known), this.scope(known), this.settling(control), stateUserId(props));
     this.holdings.deletedNow(id);
   }
+}
+
+/**
+ * An import id: `<id>`, `<subuser>/<id>` (the subuser is all before the last `/`), and either with
+ * `<account>:` before it for a named account (`eu-brand:marketing/5a1234`, `eu-brand:5a1234`).
+ * Pulumi's import paths send the id alone, so the id must say where the integration lives.
+ */
+export function parseImportId(importId: string): { id: string; onBehalfOf?: string; account?: string } {
+  let rest = importId;
+  let account: string | undefined;
+  const named = /^([A-Za-z][A-Za-z0-9_-]{0,63}):(.+)$/.exec(rest);
+  if (named) {
+    account = named[1];
+    rest = named[2]!;
+  }
+  const slash = rest.lastIndexOf("/");
+  const id = slash < 0 ? rest : rest.slice(slash + 1);
+  const onBehalfOf = slash < 0 ? undefined : rest.slice(0, slash);
+  return { id, ...(onBehalfOf ? { onBehalfOf } : {}), ...(account ? { account } : {}) };
 }
 
 const stateUserId = (props: Props): string | undefined =>

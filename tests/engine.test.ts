@@ -273,4 +273,38 @@ describe("upgrades", () => {
     expect(fixture.outputs.__provider).toBe(fixture.inputs.__provider);
     await runUpgrade(server, emulator, fixture, serializedProvider);
   });
+
+  it("one process, two shims (0.1.0's and this release's): one deployment, one set of holdings (issue 22)", async () => {
+    // The runtime configures each distinct serialized provider once (cmd/dynamic-provider getProvider):
+    // the 0.1.0 resource's own shim configures again mid-deployment. A renamed resource: "old-name"
+    // (written by 0.1.0) is no longer declared, "new-name" (identical) is created, its POST answered
+    // 503 after committing nothing; reconciliation recognises old-name's integration; the delete of
+    // old-name, through 0.1.0's shim, must then keep it for new-name.
+    const fixture = loadStateFixture("0.1.0");
+    const process = await startProviderServer({ programDir: REPO });
+    try {
+      await process.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+      const o = fixture.outputs;
+      emulator.seed({
+        integration_id: fixture.id,
+        user_id: o.userId,
+        label: o.label,
+        destination: o.destination,
+        filters: { email_events: o.filters.emailEvents },
+        properties: { write_key: o.properties.writeKey, destination_region: o.properties.destinationRegion },
+      });
+      const { __provider: _old, ...program } = fixture.inputs;
+      const checked = (await process.check("new-name", {}, { ...program, __provider: serializedProvider })).inputs;
+      emulator.inject({ kind: "status", status: 503, method: "POST" });
+      const created = await process.create("new-name", checked);
+      expect(created.id).toBe(fixture.id); // recognised: the 503 committed nothing
+      emulator.requests.length = 0;
+      await process.delete("prod-events", fixture.id, fixture.outputs); // 0.1.0's shim: configure again
+      expect(emulator.requests).toEqual([]); // nothing deleted: new-name holds it
+      expect(emulator.integrations().map((i) => i.integration_id)).toContain(fixture.id);
+      await process.delete("new-name", created.id, created.properties);
+    } finally {
+      await process.stop();
+    }
+  });
 });

@@ -1,6 +1,7 @@
-// Issue 16's model-based test of the whole lifecycle (support/lifecycle-model.ts): random engine
-// operation sequences with random faults against the emulator, through the real dynamic-provider
-// gRPC server, invariants checked after every step. Seeded (support/fast-check.ts prints the seed;
+// Issue 16's model-based test of the whole lifecycle (support/lifecycle-model.ts), with issue 22's
+// engine paths and issue 23's answers: random engine operation sequences with random faults against
+// the emulator, through both front doors (the real dynamic-provider gRPC server, and the plugin's
+// service with its own fake engine), invariants checked after every step. Seeded (support/fast-check.ts prints the seed;
 // FC_SEED with FC_PATH replays one). MODEL_RUNS sequences (default 12; `npm run test:model` runs 1,000).
 
 import { createRequire } from "node:module";
@@ -10,70 +11,93 @@ import { type Emulator, startEmulator } from "../emulator";
 import { type Served, serve } from "../provider/native";
 import { RESOURCE_TOKEN } from "../provider/native/schema";
 import { secret } from "../provider/native/secrets";
-import { connect, type ProviderClient, type ProviderServer, startProviderServer } from "./support/engine.cjs";
+import {
+  connect,
+  type ProviderClient,
+  type ProviderServer,
+  startFakeEngine,
+  startProviderServer,
+} from "./support/engine.cjs";
 import { withEngineSecrets } from "./support/engine-sim";
 import { fc } from "./support/fast-check";
 import { API_KEY, expectNoSecretPart } from "./support/fixtures";
-import { commandsArb, RETRY_BUDGET_MS, runSequence, TIMEOUT_MS } from "./support/lifecycle-model";
+import {
+  commandsArb,
+  type Deployment,
+  modeArb,
+  RETRY_BUDGET_MS,
+  runSequence,
+  TIMEOUT_MS,
+} from "./support/lifecycle-model";
 import { REPO, rootProgramProvider } from "./support/programs";
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 12);
 let emulator: Emulator;
 let provider: string;
-let server: ProviderServer | undefined;
-let printed = "";
-let native: { served: Served; client: ProviderClient } | undefined;
+const printed: string[] = [];
+const req = createRequire(join(REPO, "package.json"));
 
 beforeAll(async () => {
   provider = await rootProgramProvider();
   emulator = await startEmulator({ apiKeys: [API_KEY] });
 });
 afterAll(async () => {
-  await stop();
   await emulator?.close();
-  expectNoSecretPart(printed);
+  expectNoSecretPart(printed.join("\n"));
 });
 
-async function stop() {
-  native?.client.close();
-  await native?.served.stop();
-  native = undefined;
-  if (!server) return;
-  await server.stop();
-  printed += server.stderr;
-  server = undefined;
-}
+const SETTINGS = () => ({
+  "sendgrid:apiKey": API_KEY,
+  "sendgrid:apiBaseUrl": emulator.url,
+  "sendgrid:requestTimeoutMs": String(TIMEOUT_MS),
+  "sendgrid:retryBudgetMs": String(RETRY_BUDGET_MS),
+});
 
-/** A new deployment: a fresh dynamic-provider process, configured for the emulator. */
-async function start() {
-  await stop();
-  const current = await startProviderServer({ programDir: REPO });
-  server = current;
-  await current.configure({
-    "sendgrid:apiKey": API_KEY,
-    "sendgrid:apiBaseUrl": emulator.url,
-    "sendgrid:requestTimeoutMs": String(TIMEOUT_MS),
-    "sendgrid:retryBudgetMs": String(RETRY_BUDGET_MS),
-  });
-  return { door: current, extra: { __provider: provider }, output: () => current.stderr };
+/** A provider process for a new engine run: the dynamic-provider runtime, configured for the emulator. */
+async function start(): Promise<Deployment> {
+  const server: ProviderServer = await startProviderServer({ programDir: REPO });
+  await server.configure(SETTINGS());
+  return {
+    door: server,
+    extra: { __provider: provider },
+    output: () => server.stderr,
+    supportsPreview: false,
+    native: false,
+    stop: async () => {
+      await server.stop();
+      printed.push(server.stderr);
+    },
+  };
 }
 
 /**
- * A new deployment through the native plugin: a fresh service (in this process, so mutation testing
- * sees it), configured as the engine configures a plugin (the key a secret), `properties` secret.
+ * The same through the native plugin: a fresh service (in this process, so mutation testing sees
+ * it) with its own fake engine, configured as the engine configures a plugin (the key a secret),
+ * `properties` secret.
  */
-async function startNative() {
-  await stop();
-  const served = await serve();
-  const client = connect({ port: served.port, req: createRequire(join(REPO, "package.json")), type: RESOURCE_TOKEN });
-  native = { served, client };
-  await client.configureArgs({
+async function startNative(): Promise<Deployment> {
+  const engine = await startFakeEngine({ req });
+  const served: Served = await serve({ engineAddress: engine.address });
+  const client: ProviderClient = connect({ port: served.port, req, type: RESOURCE_TOKEN });
+  const answer = await client.configureArgs({
     apiKey: secret(API_KEY),
     apiBaseUrl: emulator.url,
     requestTimeoutMs: String(TIMEOUT_MS),
     retryBudgetMs: String(RETRY_BUDGET_MS),
   });
-  return { door: withEngineSecrets(client), extra: {}, output: () => "" };
+  const logs = () => engine.logs.map((l) => l.message).join("\n");
+  return {
+    door: withEngineSecrets(client),
+    extra: {},
+    output: logs,
+    supportsPreview: answer.supportsPreview,
+    native: true,
+    stop: async () => {
+      client.close();
+      await served.stop();
+      await engine.close();
+    },
+  };
 }
 
 it.each([
@@ -84,8 +108,8 @@ it.each([
   async (_door, startDeployment) => {
     const report = { sequences: 0, steps: 0, failures: new Map<string, number>() };
     await fc.assert(
-      fc.asyncProperty(commandsArb, async (commands) => {
-        const model = await runSequence(emulator, startDeployment, commands);
+      fc.asyncProperty(modeArb, commandsArb, async (mode, commands) => {
+        const model = await runSequence(emulator, startDeployment, commands, mode);
         report.sequences++;
         report.steps += model.steps;
         for (const f of model.failures) {
@@ -103,5 +127,5 @@ it.each([
     );
     expect(report.sequences).toBe(RUNS);
   },
-  Math.max(120_000, RUNS * 20_000),
+  Math.max(180_000, RUNS * 30_000),
 );

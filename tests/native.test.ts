@@ -125,16 +125,26 @@ describe("plugin info and configuration", () => {
 
   it("DiffConfig decides on the region the provider really uses, before and after (issue 22)", async () => {
     // No region (global) to eu is a move to another SendGrid API: every resource is replaced.
-    expect(await client.diffConfig({}, { region: "eu" })).toEqual({
+    expect(await client.diffConfig({ apiKey: secret("k") }, { apiKey: secret("k"), region: "eu" })).toEqual({
       changes: true,
       diffs: ["region"],
       replaces: ["region"],
+    });
+    // Old inputs that name none of this provider's settings (set up from the environment alone, or
+    // the dynamic provider a stack moves from) decide nothing: each resource's recorded region does.
+    expect(await client.diffConfig({ version: "0.3.0" }, { region: "eu" })).toEqual({
+      changes: true,
+      diffs: ["region"],
+      replaces: [],
     });
     // eu in config to eu from the environment is no move at all.
     process.env.SENDGRID_REGION = "eu";
     try {
       expect(diffConfig({ region: "eu" }, {})).toEqual({ diffs: ["region"], replaces: [] });
-      expect(diffConfig({}, { region: "global" })).toEqual({ diffs: ["region"], replaces: ["region"] });
+      expect(diffConfig({ apiKey: "k" }, { apiKey: "k", region: "global" })).toEqual({
+        diffs: ["region"],
+        replaces: ["region"],
+      });
     } finally {
       delete process.env.SENDGRID_REGION;
     }
@@ -142,7 +152,7 @@ describe("plugin info and configuration", () => {
     expect(
       diffConfig({ accounts: { a: { region: "global" } } }, { accounts: { a: { region: "eu" } } }).replaces,
     ).toEqual(["accounts"]);
-    expect(diffConfig({}, { accounts: { a: { region: "eu" } } }).replaces).toEqual([]);
+    expect(diffConfig({ apiKey: "k" }, { apiKey: "k", accounts: { a: { region: "eu" } } }).replaces).toEqual([]);
     // Settings that do not parse are CheckConfig's to report: no replacement decided on them.
     expect(diffConfig({ region: "moon" }, { region: "eu" }).replaces).toEqual([]);
     expect(await client.diffConfig({ version: "3.0.0" }, { apiKey: secret("k") })).toEqual({
@@ -568,5 +578,130 @@ describe("secrets on the wire", () => {
     expect([...secrets].sort()).toEqual(["a", "c"]);
     expect(secret("v")).toEqual({ [SIG_KEY]: SECRET_SIG, value: "v" });
     expect(isSecret({ [SIG_KEY]: "other", value: 1 })).toBe(false);
+  });
+});
+
+describe("the engine's controls (issue 22)", () => {
+  const hung = async (timeout: number) => {
+    emulator.inject({ kind: "hang", method: "POST", times: 10 });
+    const inputs = (await client.check("slow", {}, args({ label: "Slow" }))).inputs;
+    const started = Date.now();
+    const error = await rejectionOf(client.create("slow", inputs, { timeout }));
+    return { error, ms: Date.now() - started };
+  };
+
+  it("a custom timeout bounds the whole create: requests, retries, settle waits and reconciliation", async () => {
+    // Without it, a hanging API costs up to 3 POSTs, each with a settle wait and listings (≈ 3.6 s here).
+    const { error } = await hung(0.3);
+    expect(error.message).toMatch(/^Unable to create SendGrid Segment integration "Slow": /);
+    expect(error.message).toContain("the create's custom timeout (0.3 s, customTimeouts) ran out");
+    expect(error.message).toContain("It may have been created");
+    // One POST, and nothing sent after the time ran out.
+    expect(emulator.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+  });
+
+  it("Cancel stops a create under way: it fails saying so, and what may exist; later operations are refused", async () => {
+    emulator.inject({ kind: "hang", method: "POST", times: 10 });
+    const inputs = (await client.check("c", {}, args({ label: "Cancelled" }))).inputs;
+    const pending = rejectionOf(client.create("c", inputs));
+    await new Promise((r) => setTimeout(r, 100));
+    await client.cancel();
+    const error = await pending;
+    expect(error.message).toContain("Pulumi cancelled the deployment");
+    expect(error.message).toContain("It may have been created");
+    expect(emulator.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+    const after = await rejectionOf(client.create("d", inputs));
+    expect(after.message).toContain("Pulumi cancelled the deployment; nothing was sent");
+    emulator.clearFaults();
+  });
+
+  it("a custom timeout on delete, read and update bounds them too", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("t", args());
+    const { id, inputs, outputs } = engine.state.get("t")!;
+    emulator.inject({ kind: "hang", method: "*", times: 50 });
+    for (const run of [
+      () => client.read("t", id, outputs, inputs, { timeout: 0.2 }),
+      () => client.update("t", id, outputs, { ...inputs, label: "x" }, { timeout: 0.2 }),
+      () => client.delete("t", id, outputs, { timeout: 0.2 }),
+    ]) {
+      const error = await rejectionOf(run());
+      expect(error.message).toMatch(/custom timeout \(0\.2 s, customTimeouts\) ran out/);
+    }
+    emulator.clearFaults();
+  });
+
+  it("Invoke keeps secret what arrived secret: a secret subuser makes the answer secret", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("s", args({ onBehalfOf: "secret-sub" }));
+    const res = await client.invoke(LIST_TOKEN, { onBehalfOf: secret("secret-sub") });
+    expect(isSecret(res.return!.integrations)).toBe(true);
+    const open = await client.invoke(LIST_TOKEN, { onBehalfOf: "secret-sub" });
+    expect(isSecret(open.return!.integrations)).toBe(false);
+  });
+
+  it("import ids say where the integration lives: `<subuser>/<id>`, `<account>:<subuser>/<id>`", async () => {
+    await client.configureArgs(
+      settings({ accounts: { brand: { apiKey: secret(API_KEY), apiBaseUrl: emulator.url } } }),
+    );
+    const ui = emulator.seed(
+      {
+        label: "Subuser's",
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: WRITE_KEY, destination_region: "US" },
+      },
+      "sub-x",
+    );
+    const read = await client.read("i", `sub-x/${ui.integration_id}`);
+    expect(read.id).toBe(ui.integration_id);
+    expect(reveal(read.inputs!).plain).toMatchObject({ onBehalfOf: "sub-x", label: "Subuser's" });
+    const named = await client.read("j", `brand:sub-x/${ui.integration_id}`);
+    expect(reveal(named.inputs!).plain).toMatchObject({ onBehalfOf: "sub-x", account: "brand" });
+    // From the parent account, the id alone is not there: the import finds nothing.
+    expect((await client.read("k", ui.integration_id)).id).toBe("");
+    const bad = await rejectionOf(client.read("l", `bad\tname/${ui.integration_id}`));
+    expect(bad.message).toContain('the subuser before its "/" is not');
+  });
+
+  it("an import of an integration whose write key SendGrid hides succeeds, saying what to set", async () => {
+    const engine = await startFakeEngine({ req });
+    const hidden = await startEmulator({ apiKeys: [API_KEY], writeKeyMode: "omitted", omitRegion: true });
+    const own = await serve({ engineAddress: engine.address });
+    const other = connect({ port: own.port, req, type: RESOURCE_TOKEN });
+    try {
+      await other.configureArgs({ apiKey: secret(API_KEY), apiBaseUrl: hidden.url });
+      const ui = hidden.seed({
+        label: "Hidden",
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: WRITE_KEY, destination_region: "EU" },
+      });
+      const read = await other.read("h", ui.integration_id);
+      expect(read.id).toBe(ui.integration_id);
+      expect(reveal(read.inputs!).plain).toEqual({
+        label: "Hidden",
+        destination: "Segment",
+        filters: { emailEvents: ["open"] },
+        properties: {},
+      });
+      expect(engine.logs.map((l) => l.message).join("\n")).toContain(
+        "set properties.writeKey (SendGrid does not show the write key) and properties.destinationRegion",
+      );
+      // `pulumi import`: Check(read's inputs) only warns; the `import` option then diffs the program.
+      const checked = await other.check(
+        "h",
+        read.inputs!,
+        args({ label: "Hidden", filters: { emailEvents: ["open"] } }),
+      );
+      const diff = await other.diff("h", read.id, read.properties, checked.inputs);
+      expect(diff.changes).toBe(true); // an Update after the import sets the key: it does not fail
+      expect(diff.replaces).toEqual([]);
+    } finally {
+      other.close();
+      await own.stop();
+      await hidden.close();
+      await engine.close();
+    }
   });
 });

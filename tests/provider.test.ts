@@ -242,7 +242,15 @@ describe("update", () => {
     // The label always travels (the spec's PATCH default): the live one, read from the place's list.
     expect(emulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${BASE}`, `PATCH ${BASE}/${id}`]);
     expect(emulator.requests[1]!.fields).toEqual(["label", "filters.email_events"]);
-    expect(after).toMatchObject({ label: "Renamed in the UI", filters: { emailEvents: ["open"] } });
+    expect(emulator.integrations()[0]).toMatchObject({
+      label: "Renamed in the UI",
+      filters: { email_events: ["open"] },
+    });
+    // Outputs record what this update changed; the label it did not change stays as state had it
+    // (the engine keeps the old input there under ignoreChanges): the UI's label shows at refresh.
+    expect(after).toMatchObject({ label: "Prod events", filters: { emailEvents: ["open"] } });
+    const refreshed = await provider.read(id, after);
+    expect(refreshed.props).toMatchObject({ label: "Renamed in the UI" });
   });
 
   it("an events-only update never renames, even where SendGrid applies the spec's PATCH label default (issue 23)", async () => {

@@ -57,14 +57,24 @@ export function newDeployment(): void {
  * argument): warnings go to its log, as the plugin's do. Only in that runtime's process.
  */
 let engine: EngineLink | undefined | null = null;
-function control(): Control {
+function link(): EngineLink | undefined {
   if (engine === null) {
     engine = /[\\/]cmd[\\/]dynamic-provider[\\/]/.test(require.main?.filename ?? "")
       ? EngineLink.fromArgs(process.argv.slice(2), fromPulumi)
       : undefined;
   }
-  const link = engine;
-  return link ? { ...UNBOUNDED, warn: (message) => void link.log(Severity.warning, message) } : UNBOUNDED;
+  return engine;
+}
+
+/** Runs an operation with its control; its warnings reach the engine's log before it answers. */
+async function logged<T>(operation: (control: Control) => Promise<T>): Promise<T> {
+  const to = link();
+  const control: Control = to ? { ...UNBOUNDED, warn: (message) => void to.log(Severity.warning, message) } : UNBOUNDED;
+  try {
+    return await operation(control);
+  } finally {
+    await to?.flush();
+  }
 }
 
 export const check = (olds: Props, news: Props): Promise<CheckResult> => operations.check(olds, news);
@@ -76,19 +86,20 @@ export async function diff(id: string, olds: Props, news: Props): Promise<pulumi
 }
 
 export const create = (inputs: Props): Promise<{ id: string; outs: IntegrationOutputs }> =>
-  operations.create(inputs, control());
+  logged((control) => operations.create(inputs, control));
 
 /**
  * Refresh. An empty id with empty props means the integration is gone. When the live integration
  * differs from state, the refreshed inputs are returned too, so the next preview diffs the program
  * against what really exists (the engine keeps `properties` secret in them as it was).
  */
-export const read = (id: string, props: Props): Promise<ReadResult> => operations.read(id, props, control());
+export const read = (id: string, props: Props): Promise<ReadResult> =>
+  logged((control) => operations.read(id, props, control));
 
 export const update = (id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> =>
-  operations.update(id, olds, news, control());
+  logged((control) => operations.update(id, olds, news, control));
 
-const del = (id: string, props: Props): Promise<void> => operations.delete(id, props, control());
+const del = (id: string, props: Props): Promise<void> => logged((control) => operations.delete(id, props, control));
 
 export { del as delete };
 

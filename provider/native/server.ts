@@ -225,6 +225,15 @@ export class SendGridSegmentProvider {
     });
   }
 
+  /** Runs an operation, then waits for its warnings to reach the engine: they show with its step. */
+  private async logged<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } finally {
+      await this.engine?.flush();
+    }
+  }
+
   /** Cancel: stops every operation under way (each says what may have happened), and any after. */
   cancel(why = "Pulumi cancelled the deployment"): void {
     if (!this.cancelled.signal.aborted) this.cancelled.abort(new Stopped(why));
@@ -312,7 +321,9 @@ export class SendGridSegmentProvider {
       const inputs = reveal(plain(req.getProperties()));
       const { id, outs } = req.getPreview()
         ? this.operations.previewCreate(inputs.plain)
-        : await this.operations.create(inputs.plain, this.control("the create", req.getUrn(), req.getTimeout()));
+        : await this.logged(() =>
+            this.operations.create(inputs.plain, this.control("the create", req.getUrn(), req.getTimeout())),
+          );
       // What arrived secret leaves secret, beside the model's secret fields.
       return new provproto.CreateResponse().setId(id).setProperties(struct(conceal({ ...outs }, inputs.secrets)));
     }),
@@ -321,7 +332,7 @@ export class SendGridSegmentProvider {
       const state = reveal(plain(req.getProperties()));
       const known = reveal(plain(req.getInputs()));
       const control = this.control("the read", req.getUrn(), req.getTimeout());
-      const result = await this.operations.read(req.getId(), state.plain, control);
+      const result = await this.logged(() => this.operations.read(req.getId(), state.plain, control));
       const res = new provproto.ReadResponse().setId(result.id);
       // equivalent ConditionalExpression: a gone read has empty props and no inputs, so going on answers the same
       if (!result.id) return res; // gone
@@ -330,7 +341,7 @@ export class SendGridSegmentProvider {
       // send only an id, and no live integration matches empty state), else the inputs as they were.
       const inputs = result.inputs ?? (req.getInputs() ? known.plain : undefined);
       if (inputs) res.setInputs(struct(conceal(inputs, [...known.secrets, ...state.secrets])));
-      if (!req.getProperties()) warnUnseen(result.props as Props, control);
+      if (!req.getProperties()) await this.logged(async () => warnUnseen(result.props as Props, control));
       return res;
     }),
     update: answer<provproto.UpdateRequest, provproto.UpdateResponse>(async (req) => {
@@ -339,12 +350,14 @@ export class SendGridSegmentProvider {
       const news = reveal(plain(req.getNews()));
       const { outs } = req.getPreview()
         ? this.operations.previewUpdate(olds.plain, news.plain)
-        : await this.operations.update(
-            req.getId(),
-            olds.plain,
-            news.plain,
-            this.control("the update", req.getUrn(), req.getTimeout()),
-            req.getIgnorechangesList(),
+        : await this.logged(() =>
+            this.operations.update(
+              req.getId(),
+              olds.plain,
+              news.plain,
+              this.control("the update", req.getUrn(), req.getTimeout()),
+              req.getIgnorechangesList(),
+            ),
           );
       const secrets = [...olds.secrets, ...news.secrets];
       return new provproto.UpdateResponse().setProperties(struct(conceal({ ...outs }, secrets)));
@@ -352,7 +365,7 @@ export class SendGridSegmentProvider {
     delete: answer<provproto.DeleteRequest, emptyproto.Empty>(async (req) => {
       this.assertType(req.getUrn());
       const control = this.control("the delete", req.getUrn(), req.getTimeout());
-      await this.operations.delete(req.getId(), reveal(plain(req.getProperties())).plain, control);
+      await this.logged(() => this.operations.delete(req.getId(), reveal(plain(req.getProperties())).plain, control));
       return new emptyproto.Empty();
     }),
     invoke: answer<provproto.InvokeRequest, provproto.InvokeResponse>(async (req) => {
@@ -421,9 +434,9 @@ export interface Served {
 }
 
 export interface ServeOptions {
-  /** The engine that started the plugin: its log, and its health (watched when `onEngineGone` is given). */
-  engine?: EngineLink;
-  /** Called once the engine is gone (the executable exits). */
+  /** The address of the engine that started the plugin: warnings go to its log. */
+  engineAddress?: string;
+  /** Called once the engine is gone (its health is watched only then; the executable exits). */
   onEngineGone?: (why: string) => void;
   healthIntervalMs?: number;
 }
@@ -431,7 +444,8 @@ export interface ServeOptions {
 /** Starts the service on a free loopback port. */
 export async function serve(options: ServeOptions = {}): Promise<Served> {
   const server = new grpc.Server(); // one integration per message: far below grpc-js's 4 MB limit
-  const provider = new SendGridSegmentProvider(options.engine);
+  const engine = options.engineAddress ? new EngineLink(options.engineAddress, ENGINE_MODULES) : undefined;
+  const provider = new SendGridSegmentProvider(engine);
   server.addService(provrpc.ResourceProviderService, provider.handlers as never);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
@@ -440,12 +454,12 @@ export async function serve(options: ServeOptions = {}): Promise<Served> {
   );
   const stop = () =>
     new Promise<void>((resolve) => {
-      options.engine?.close();
+      engine?.close();
       server.tryShutdown(() => resolve());
     });
   const gone = options.onEngineGone;
-  if (options.engine && gone) {
-    options.engine.watch((why) => {
+  if (engine && gone) {
+    engine.watch((why) => {
       provider.cancel(why); // nobody is left to receive what operations under way would answer
       void stop().then(() => gone(why));
     }, options.healthIntervalMs ?? HEALTH_INTERVAL_MS);
@@ -463,15 +477,15 @@ export async function main(
   args: string[],
   options: { healthIntervalMs?: number; exit?: (code: number) => void } = {},
 ): Promise<Served | undefined> {
-  const engine = EngineLink.fromArgs(args, ENGINE_MODULES);
-  if (!engine) {
+  const engineAddress = args.filter((arg) => !arg.startsWith("-")).at(0);
+  if (!engineAddress) {
     console.error(`usage: pulumi-resource-${PACKAGE} <engine address> (the Pulumi engine starts this plugin)`);
     process.exitCode = 1;
     return undefined;
   }
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const served = await serve({
-    engine,
+    engineAddress,
     healthIntervalMs: options.healthIntervalMs,
     onEngineGone: (why) => {
       console.error(`pulumi-resource-${PACKAGE}: ${why}; exiting`);

@@ -28,10 +28,17 @@ export interface StateEntry {
   pendingReplacement?: boolean;
   /** Read with `.get()`: not managed (step.go:1308 ReadStep.Apply). */
   external?: boolean;
+  /** The `import` option's id it was imported with (state's ImportID). */
+  importId?: string;
   /** The resource's customTimeouts when it was last written: a delete uses the old state's (step.go:695). */
   customTimeouts?: CustomTimeouts;
   /** Its `ignoreChanges`, as the refresh diff sends them (step.go:1699-1707). */
   ignoreChanges?: string[];
+  /**
+   * The provider the entry's delete goes to, when not this run's: the old provider of a
+   * replacement forced by DiffConfig, loaded with the old configuration (sg.go:2436-2444 EnsureProvider).
+   */
+  deleteWith?: Door;
 }
 
 /** customTimeouts, in seconds as the engine sends them (source_eval.go:3396-3403). */
@@ -57,8 +64,12 @@ export interface UpOptions {
   import?: string;
   /** `--target` names some resources and not this one (sg.go:1313-1319). */
   untargeted?: boolean;
-  /** Its default provider was replaced by DiffConfig (sg.go:2800 providerChanged): no Diff, a forced replace. */
-  providerReplaced?: boolean;
+  /**
+   * Its default provider was replaced (DiffConfig said so): no Diff, a forced replace
+   * (sg.go:2800 providerChanged), and the old resource deleted by the old provider, a process
+   * configured with the old configuration (`oldProvider`).
+   */
+  providerReplaced?: { oldProvider: Door };
 }
 
 export type Step = "create" | "update" | "replace" | "same" | "import" | "skipped";
@@ -115,8 +126,8 @@ export class SimEngine {
   /** A new run (a new provider process, `door`) over this run's resulting snapshot. */
   next(door: Door, options: RunOptions = {}): SimEngine {
     const run = new SimEngine(door, { extra: this.extra, ...options });
-    for (const [name, entry] of this.state) run.state.set(name, structuredClone(entry));
-    run.leftovers.push(...this.leftovers.map((e) => structuredClone(e)));
+    for (const [name, entry] of this.state) run.state.set(name, cloneEntry(entry));
+    run.leftovers.push(...this.leftovers.map((e) => cloneEntry(e)));
     return run;
   }
 
@@ -144,7 +155,7 @@ export class SimEngine {
     // Untargeted (sg.go:1313-1319, :1555-1746): no RPC at all; old state copied as is, a new one skipped.
     if (options.untargeted) return "skipped";
     // The import option (sg.go:1102-1113 isImport): no old state, or an old one from another id.
-    if (options.import !== undefined && (!old || old.external || old.id !== options.import)) {
+    if (options.import !== undefined && (!old || old.external || old.importId !== options.import)) {
       return this.importing(name, options.import, goal, options);
     }
     const recreating = this.deletedThisRun.has(name);
@@ -249,8 +260,9 @@ export class SimEngine {
     // The old one stays in state marked for deletion at the end of the run (step.go:467-473). A
     // delete-before-replace leftover resumed without DBR is marked too, and deleted again: that is
     // what the code does (sg.go:2159-2165, step.go:468-473), already deleted or not.
-    if (old.pendingReplacement) (old as StateEntry).delete = true;
-    else this.leftovers.push({ name, ...old, delete: true });
+    const deleteWith = options.providerReplaced?.oldProvider;
+    if (old.pendingReplacement) Object.assign(old, { delete: true, ...(deleteWith ? { deleteWith } : {}) });
+    else this.leftovers.push({ name, ...old, delete: true, ...(deleteWith ? { deleteWith } : {}) });
     this.state.set(name, {
       ...created,
       inputs,
@@ -304,7 +316,7 @@ export class SimEngine {
 
   /** Delete (step.go:688-699): the old outputs and inputs, the old state's delete timeout. */
   private async deleteCall(name: string, old: StateEntry) {
-    await this.door.delete(name, old.id, old.outputs, {
+    await (old.deleteWith ?? this.door).delete(name, old.id, old.outputs, {
       oldInputs: old.inputs,
       timeout: old.customTimeouts?.delete ?? 0,
     });
@@ -419,7 +431,7 @@ export class SimEngine {
     const read = await this.door.read(name, id, undefined, undefined, { timeout: options.customTimeouts?.read ?? 0 });
     if (!read.id || Object.keys(read.properties).length === 0) throw new EngineError(`resource '${id}' does not exist`);
     if (!read.inputs) throw new EngineError("provider does not support importing resources");
-    const imported: StateEntry = { id: read.id || id, inputs: read.inputs, outputs: read.properties };
+    const imported: StateEntry = { id: read.id || id, inputs: read.inputs, outputs: read.properties, importId: id };
     const news = applyIgnoreChanges(goal, imported.inputs, options.ignoreChanges ?? []);
     const checked = await this.check(name, imported.inputs, news);
     const diff = await this.door.diff(name, imported.id, imported.outputs, checked, {
@@ -436,7 +448,7 @@ export class SimEngine {
       return "import";
     }
     const outputs = await this.updateCall(name, imported, checked, options);
-    if (!this.preview) this.state.set(name, { id: imported.id, inputs: checked, outputs });
+    if (!this.preview) this.state.set(name, { id: imported.id, inputs: checked, outputs, importId: id });
     return "import";
   }
 
@@ -477,6 +489,12 @@ export class SimEngine {
   get pendingDeletes(): (StateEntry & { name: string })[] {
     return this.leftovers.filter((e) => e.delete);
   }
+}
+
+/** A copy of an entry (its provider for the delete, a live object, is shared). */
+function cloneEntry<T extends StateEntry>(entry: T): T {
+  const { deleteWith, ...data } = entry;
+  return { ...structuredClone(data), ...(deleteWith ? { deleteWith } : {}) } as T;
 }
 
 /** The program's arguments from stored inputs (what the program declared, without the provider's defaults). */
