@@ -682,4 +682,22 @@ describe("a safe local service (issue 25)", () => {
     expect(await exited).toBe(0);
     await expect(fetch(`${url}/v3/marketing/integrations`)).rejects.toThrow();
   });
+
+  it("is an entry of its own: the library, the dynamic provider, the plugin's entry and the commands never load it", () => {
+    const probe = `
+      for (const entry of process.argv.slice(1)) require(entry);
+      const loaded = Object.keys(require.cache).filter((file) => file.includes("/dist/emulator/"));
+      process.stdout.write(JSON.stringify(loaded));
+    `;
+    const entries = ["provider/index.js", "provider/dynamic/index.js", "provider/native/server.js", "cli/audit.js"];
+    const result = spawnSync(process.execPath, ["-e", probe, ...entries.map((e) => join(process.cwd(), "dist", e))], {
+      encoding: "utf8",
+    });
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual([]);
+    // And the package says so: its own export and bin.
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    expect(pkg.exports["./emulator"].default).toBe("./dist/emulator/index.js");
+    expect(pkg.bin["sendgrid-segment-emulator"]).toBe("dist/emulator/cli.js");
+  });
 });
