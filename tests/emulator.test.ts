@@ -453,7 +453,7 @@ describe("a safe local service (issue 25)", () => {
     }
   });
 
-  it("writeState: a new random temporary file each time, created exclusively, removed when the rename fails", () => {
+  it("writeState: replaces the file whole, leaves no temporary file, and removes it when the rename fails", () => {
     const dir = folder();
     const file = join(dir, "state.json");
     writeState(file, "one\n");
