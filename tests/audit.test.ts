@@ -783,6 +783,12 @@ describe("audit's parts", () => {
     expect(
       parseStackExport(exportOf({ resources: [null, 7, { type: "other" }], pending_operations: [null, {}] })),
     ).toStrictEqual(empty);
+    // Names an object has of its own prototype are no resource type; pending operations that are no list are none.
+    expect(
+      parseStackExport(
+        exportOf({ resources: [{ type: "constructor" }, { type: "toString" }, { type: 7 }], pending_operations: "x" }),
+      ),
+    ).toStrictEqual(empty);
   });
 
   it("takes outputs over inputs, inputs when there are no outputs, and defaults for what neither holds", () => {
@@ -1135,6 +1141,47 @@ describe("audit's parts", () => {
       "pulumi refresh --clear-pending-creates: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
       'add `importId: "x"` to the declaration of "p", then `pulumi up`: it adopts that integration instead of creating a duplicate',
     ]);
+  });
+
+  it("recovers a pending create per door: the plugin's import where it can read by id, importId elsewhere", () => {
+    const stepsFor = (fields: Partial<StateIntegration>, matches = ["m1"], providers?: Map<string, string>) => {
+      const pending = integration({ name: "p", ...fields });
+      const place = placeOf(pending, providers);
+      return auditPlace(
+        place,
+        stateOf([], [pending]),
+        matches.map((id) => live(id)),
+        providers,
+      ).pendingCreates[0]!.steps;
+    };
+    const importOption = (id: string, command: string) =>
+      `add the resource option \`import: "${id}"\` to the declaration of "p", then \`pulumi up --stack prod\`, then remove the option${command}`;
+    const cli = (id: string) =>
+      ` (or, for a resource declared at the top level, \`pulumi import sendgrid-segment:index:SegmentIntegration p ${id} --stack prod\`)`;
+    const adopts = ": it adopts that integration instead of creating a duplicate";
+    expect(stepsFor({ door: "native" })).toStrictEqual([
+      "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state",
+      `${importOption("m1", cli("m1"))}${adopts}`,
+    ]);
+    // Two matches: the one kept is for the user to fill in (quoted for the shell meanwhile).
+    expect(stepsFor({ door: "native" }, ["m1", "m2"])[2]).toBe(
+      importOption("<the one you kept>", cli("'<the one you kept>'")),
+    );
+    // Through an explicit provider, `pulumi import` would need --provider: the option only.
+    expect(stepsFor({ door: "native", provider: "eu" }, ["m1"], new Map([["eu", "default"]]))[1]).toBe(
+      `${importOption("m1", "")}${adopts}`,
+    );
+    for (const fields of [{ onBehalfOf: "sub" }, { account: "eu" }, { door: "dynamic" as const }]) {
+      expect(stepsFor({ door: "native", ...fields })[1], JSON.stringify(fields)).toBe(
+        `add \`importId: "m1"\` to the declaration of "p", then \`pulumi up --stack prod\`${adopts}`,
+      );
+    }
+    // A name a shell would read is quoted in the command, and shown as it is elsewhere.
+    const odd = auditPlace({}, stateOf([], [integration({ name: "a b", door: "native" })]), [live("m1")]);
+    expect(odd.pendingCreates[0]!.steps[1]).toContain(
+      "pulumi import sendgrid-segment:index:SegmentIntegration 'a b' m1",
+    );
+    expect(odd.pendingCreates[0]!.steps[1]).toContain('to the declaration of "a b"');
   });
 
   it("reports a managed integration without an id, or not listed, as gone", () => {
