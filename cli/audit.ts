@@ -174,6 +174,7 @@ export function stackIdOf(deployment: any, resources: any[]): StackId {
   const service = providers?.type === "service" && providers.state ? providers.state : {};
   const text = (value: unknown) => (typeof value === "string" && value ? value : undefined);
   const fromUrn = resources
+    // equivalent StringLiteral: any other text in place of a missing urn does not match either
     .map((r) => /^urn:pulumi:([^:]+)::([^:]+)::/.exec(String(r?.urn ?? "")))
     .find((m) => m !== null);
   const organization = text(service.owner);
@@ -226,6 +227,7 @@ function toStateIntegration(
  * `sdk/go/common/providers/reference.go`, `IsDefaultProvider`), or another package's.
  */
 function explicitProvider(reference: unknown): string | undefined {
+  // equivalent ArrayDeclaration: a list of one element has no type (parts[2]) either
   const parts = typeof reference === "string" ? reference.split("::") : [];
   const type = parts[2]?.split("$").at(-1);
   const name = parts[3];
@@ -259,6 +261,7 @@ export const placeKey = (p: Place) => JSON.stringify([p.account, p.onBehalfOf, p
  * the place, reported as not checked.
  */
 export function placeOf(i: Place, providers: ReadonlyMap<string, string> = new Map()): Place {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent: no provider gets undefined from the map, and an account wins below anyway
   const assigned = i.provider !== undefined && !i.account ? providers.get(i.provider) : undefined;
   const account = i.account || (assigned === "default" ? undefined : assigned);
   return {

@@ -27,7 +27,9 @@ function escapeOne(c: string): string {
   const named = NAMED[c];
   if (named) return named;
   const code = c.codePointAt(0)!;
+  // equivalent EqualityOperator: U+00FF (ÿ) is a letter, never escaped
   if (code <= 0xff) return `\\x${code.toString(16).padStart(2, "0")}`;
+  // equivalent EqualityOperator: U+FFFF is a noncharacter, in none of the escaped categories
   return code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
 }
 

@@ -454,6 +454,20 @@ describe("audit: both doors, and stacks told apart by organization, project and 
     expect(human.stdout).toContain(`  in sync       x (${b}), stack other/${PROJECT}/prod\n`);
   });
 
+  it("lists the stacks sorted, and an export that names no stack as none", async () => {
+    const paths = files(
+      stackExport([], [], [], { stack: "staging" }),
+      JSON.stringify({ version: 3, deployment: { resources: [] } }),
+      stackExport([], [], [], { stack: "prod" }),
+    );
+    const { json } = await audit("", ...fileArgs(paths), "--json");
+    expect(json.stacks).toEqual([PROD, STAGING]);
+    const one = files(stackExport([]), JSON.stringify({ version: 3, deployment: {} }));
+    seed(global, "Nobody's", ["open"]);
+    const { stdout } = await audit("", ...fileArgs(one));
+    expect(stdout).toContain("live, not in this stack's state");
+  });
+
   it("steps name an organization's stack in full, as the CLI's --stack takes it", async () => {
     const state = stackExport([], [{ name: "p", label: "P", events: ["open"] }], [["u", "updating"]], {
       organization: "acme",
@@ -482,13 +496,17 @@ describe("audit: both doors, and stacks told apart by organization, project and 
 
   it("without an organization (a self-managed backend), two different exports of one name are two stacks, never merged", async () => {
     const id = seed(global, "Shared", ["open"]);
-    // The second export holds one more resource: a different export, of a stack with the same name.
+    // The second export holds more: a different export, of a stack with the same name.
     const paths = files(
       stackExport([{ name: "x", id, label: "Shared", events: ["open"] }]),
-      stackExport([
-        { name: "x", id, label: "Shared", events: ["open"] },
-        { name: "y", id: "9", label: "Y", events: ["open"] },
-      ]),
+      stackExport(
+        [
+          { name: "x", id, label: "Shared", events: ["open"] },
+          { name: "y", id: "9", label: "Y", events: ["open"] },
+        ],
+        [{ name: "p", label: "Pending", events: ["click"] }],
+        [["u", "updating"]],
+      ),
     );
     const { json, code } = await audit("", ...fileArgs(paths), "--json");
     expect(code).toBe(2);
@@ -505,6 +523,8 @@ describe("audit: both doors, and stacks told apart by organization, project and 
       },
     ]);
     expect(json.groups[0].gone).toEqual([{ stack: second, name: "y", id: "9" }]);
+    expect(json.groups[0].pendingCreates.map((p: { stack: string }) => p.stack)).toEqual([second]);
+    expect(json.otherPending.map((op: { stack: string }) => op.stack)).toEqual([second]);
   });
 
   it("an explicit provider's resources: not checked until --provider names its account, then read there", async () => {

@@ -24,6 +24,8 @@ describe("shown: one value from outside", () => {
       "abc\\u202edcba\\u202c \\u2066x\\u2069 \\u200e\\u200f\\u200b\\ufeff",
     );
     expect(shown("a\u2028b\u2029c")).toBe("a\\u2028b\\u2029c");
+    // Below U+1000: four hex digits all the same (the Arabic letter mark, a bidi control)
+    expect(shown("\u061c\u0600")).toBe("\\u061c\\u0600");
     // A lone surrogate, and a format character past U+FFFF (a tag character)
     expect(shown("x\ud800y")).toBe("x\\ud800y");
     expect(shown("\u{e0041}")).toBe("\\u{e0041}");
