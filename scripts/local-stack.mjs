@@ -213,8 +213,10 @@ function startEmulator(apiKey) {
       // Its key through the environment; nothing else of the user's.
       env: { PATH: process.env.PATH ?? "", SENDGRID_EMULATOR_API_KEY: apiKey },
       stdio: ["ignore", "pipe", "inherit", "ipc"],
-      // A process group of its own: the terminal's Ctrl-C reaches the CLI, not the emulator.
+      // A process group of its own: the terminal's Ctrl-C reaches the CLI, not the emulator (on
+      // Windows, a console of its own, kept hidden).
       detached: true,
+      windowsHide: true,
     },
   );
   const exited = new Promise((r) => child.once("exit", r));
