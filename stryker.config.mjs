@@ -14,6 +14,7 @@ export default {
     "provider/**/*.ts",
     "cli/audit.ts",
     "cli/generate.ts",
+    "cli/terminal.ts",
     "!provider/index.ts",
     "!provider/dynamic/shim.ts",
     "!provider/native/main.ts",

@@ -21,6 +21,8 @@ export default defineConfig({
       "tests/reconcile.test.ts",
       "tests/holdings.test.ts",
       "tests/audit.test.ts",
+      "tests/audit.property.test.ts",
+      "tests/terminal.test.ts",
       "tests/generate.test.ts",
       "tests/generate.property.test.ts",
       "tests/accounts-provider.test.ts",

@@ -9,24 +9,37 @@
  * state holds them in plaintext (`--show-secrets`) and the API returns them, and never printed.
  */
 import { diffIntegration } from "../provider/diff";
-import { SEGMENT_INTEGRATION_TYPE } from "../provider/dynamic/segmentIntegration";
 import type { SegmentIntegrationInfo } from "../provider/list";
-import { normalizeEvents } from "../provider/types";
+import { PACKAGE, RESOURCE_TOKEN } from "../provider/native/schema";
+import { DYNAMIC_RESOURCE_TYPE, normalizeEvents } from "../provider/types";
 import { isMaskedWriteKey } from "../provider/wire";
 import { declare, literal, renderDeclaration } from "./generate";
+import { shown, term } from "./terminal";
 
 /** The marker Pulumi puts on a secret value in a stack export. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Which front door manages a resource: the dynamic provider's type, or the plugin's. */
+export type Door = "dynamic" | "native";
+const DOORS: Record<string, Door> = { [DYNAMIC_RESOURCE_TYPE]: "dynamic", [RESOURCE_TOKEN]: "native" };
+/** The plugin's provider type: its resources may name an explicit instance of it. */
+const NATIVE_PROVIDER_TYPE = `pulumi:providers:${PACKAGE}`;
 
 /** A SegmentIntegration as state describes it. */
 export interface StateIntegration {
   urn: string;
   name: string;
+  /** The stack's label (`StackState.stack`): every finding names it. */
   stack: string;
+  /** How to name the stack to the Pulumi CLI (`--stack`); "" when the export does not say. */
+  stackRef: string;
+  door: Door;
   /** Absent for a pending create. */
   id?: string;
   account?: string;
   onBehalfOf?: string;
+  /** The plugin's explicit provider that manages it, by name; absent for a default provider (see `placeOf`). */
+  provider?: string;
   label: string;
   destination: string;
   emailEvents: string[];
@@ -35,11 +48,26 @@ export interface StateIntegration {
   writeKey?: string;
 }
 
-export interface StackState {
+/** Which stack an export is: the organization only when the export says (see `stackIdOf`). */
+export interface StackId {
+  organization?: string;
+  project?: string;
+  stack?: string;
+}
+
+/** The resources of one stack's export, or of several merged (`mergeStates`). */
+export interface Holdings {
   managed: StateIntegration[];
   pendingCreates: StateIntegration[];
   /** Other interrupted operations (updating, deleting, reading), by urn. */
-  otherPending: { urn: string; type: string }[];
+  otherPending: { urn: string; type: string; stack: string; stackRef: string }[];
+}
+
+export interface StackState extends Holdings {
+  id: StackId;
+  /** `organization/project/stack`, as much of it as the export tells: `project/stack` without an organization. */
+  stack: string;
+  stackRef: string;
 }
 
 /** A live integration, with the write key when the API returned it (compared, never printed). */
@@ -50,6 +78,8 @@ export interface LiveIntegration extends SegmentIntegrationInfo {
 export interface Place {
   account?: string;
   onBehalfOf?: string;
+  /** An explicit provider whose account is not known (see `placeOf`). */
+  provider?: string;
 }
 
 export type DriftedField = { field: string } | { field: string; state: string; live: string };
@@ -72,15 +102,23 @@ export interface GroupReport extends Place {
 export interface AuditReport {
   /** Nothing needs attention, every account was read, and at least one was. */
   clean: boolean;
-  /** The stacks whose exports were read. */
+  /** The stacks whose exports were read, by label. */
   stacks: string[];
   groups: GroupReport[];
-  otherPending: { urn: string; type: string; steps: string[] }[];
+  otherPending: { urn: string; type: string; stack: string; steps: string[] }[];
 }
 
 export class StateFormatError extends Error {}
 
-/** Reads `pulumi stack export` output (apitype UntypedDeployment, version 3). */
+/**
+ * The deployment versions `pulumi stack export` writes: 3, and 4 when a resource uses a newer
+ * feature (taint, hooks, ...); both have the same shape (pulumi/pulumi
+ * `sdk/go/common/apitype/core.go`, `DeploymentV3`: "both deployment schema versions 3 and 4 can be
+ * unmarshaled into DeploymentV3"; `pkg/resource/stack/deployment.go`, `DeploymentSchemaVersionLatest`).
+ */
+const VERSIONS = [3, 4];
+
+/** Reads `pulumi stack export` output (apitype UntypedDeployment, version 3 or 4). */
 export function parseStackExport(text: string): StackState {
   let doc: any;
   try {
@@ -93,51 +131,114 @@ export function parseStackExport(text: string): StackState {
   if (!deployment || typeof deployment !== "object" || !Array.isArray(deployment.resources ?? [])) {
     throw new StateFormatError("no deployment.resources: pass the output of `pulumi stack export`");
   }
-  if (doc.version !== undefined && doc.version !== 3) {
-    throw new StateFormatError(`stack export version ${JSON.stringify(doc.version)} is not supported (expected 3)`);
+  if (doc.version !== undefined && !VERSIONS.includes(doc.version)) {
+    throw new StateFormatError(
+      `stack export version ${JSON.stringify(doc.version)} is not supported (expected ${VERSIONS.join(" or ")})`,
+    );
   }
-  // Stryker disable next-line ArrayDeclaration: a filler element is not a SegmentIntegration and is skipped like none
-  const managed = (deployment.resources ?? [])
-    .filter((r: any) => r?.type === SEGMENT_INTEGRATION_TYPE)
-    .map((r: any) => toStateIntegration(r, r.outputs ?? r.inputs ?? {}, r.id));
+  // Stryker disable next-line ArrayDeclaration: a filler element is not a resource, skipped like none
+  const resources: any[] = deployment.resources ?? [];
+  // Stryker disable next-line ArrayDeclaration: a filler element is not an operation on a SegmentIntegration, skipped like none
+  const operations: any[] = Array.isArray(deployment.pending_operations) ? deployment.pending_operations : [];
+  const id = stackIdOf(deployment, [...resources, ...operations.map((op) => op?.resource)]);
+  const stack = labelOf(id);
+  const stackRef = id.organization ? stack : (id.stack ?? "");
+  const read = (r: any, props: any, resourceId: unknown) =>
+    toStateIntegration(r, props, resourceId, { stack, stackRef });
+  const managed = resources.filter((r) => doorOf(r)).map((r) => read(r, r.outputs ?? r.inputs ?? {}, r.id));
   const pendingCreates: StateIntegration[] = [];
   const otherPending: StackState["otherPending"] = [];
-  // Stryker disable next-line ArrayDeclaration: a filler element is not an operation on a SegmentIntegration, skipped like none
-  for (const op of deployment.pending_operations ?? []) {
+  for (const op of operations) {
     const r = op?.resource;
-    if (r?.type !== SEGMENT_INTEGRATION_TYPE) continue;
-    if (op.type === "creating") pendingCreates.push(toStateIntegration(r, r.inputs ?? {}, undefined));
-    else otherPending.push({ urn: String(r.urn), type: String(op.type) });
+    if (!doorOf(r)) continue;
+    if (op.type === "creating") pendingCreates.push(read(r, r.inputs ?? {}, undefined));
+    else otherPending.push({ urn: String(r.urn), type: String(op.type), stack, stackRef });
   }
-  return { managed, pendingCreates, otherPending };
+  return { id, stack, stackRef, managed, pendingCreates, otherPending };
 }
 
-function toStateIntegration(resource: any, props: any, id: unknown): StateIntegration {
+const doorOf = (resource: any): Door | undefined =>
+  typeof resource?.type === "string" && Object.hasOwn(DOORS, resource.type) ? DOORS[resource.type] : undefined;
+
+/**
+ * Which stack an export is. Project and stack are in every urn (`urn:pulumi:<stack>::<project>::...`).
+ * The organization is only in the state of the Pulumi Cloud secrets provider (type `service`:
+ * owner, project, stack; pulumi/pulumi `pkg/secrets/service/manager.go`,
+ * `serviceSecretsManagerState`). Nothing else in an export names it: the passphrase and cloud KMS
+ * providers' states hold a salt or a key (`pkg/secrets/passphrase/manager.go`,
+ * `pkg/secrets/cloud/manager.go`), and a self-managed backend has no organizations (it reports the
+ * fixed name "organization": `pkg/backend/diy/backend.go`, `diyBackendReference.Organization`).
+ */
+export function stackIdOf(deployment: any, resources: any[]): StackId {
+  const providers = deployment?.secrets_providers;
+  const service = providers?.type === "service" && providers.state ? providers.state : {};
+  const text = (value: unknown) => (typeof value === "string" && value ? value : undefined);
+  const fromUrn = resources
+    // equivalent StringLiteral: any other text in place of a missing urn does not match either
+    .map((r) => /^urn:pulumi:([^:]+)::([^:]+)::/.exec(String(r?.urn ?? "")))
+    .find((m) => m !== null);
+  const organization = text(service.owner);
+  const project = text(service.project) ?? fromUrn?.[2];
+  const stack = text(service.stack) ?? fromUrn?.[1];
+  return {
+    ...(organization ? { organization } : {}),
+    ...(project ? { project } : {}),
+    ...(stack ? { stack } : {}),
+  };
+}
+
+/** `acme/sendgrid-integrations/prod`, `sendgrid-integrations/prod` without an organization. */
+export const labelOf = (id: StackId): string =>
+  [id.organization, id.project, id.stack].filter((part) => part !== undefined).join("/");
+
+function toStateIntegration(
+  resource: any,
+  props: any,
+  id: unknown,
+  stack: { stack: string; stackRef: string },
+): StateIntegration {
   const urn = String(resource.urn ?? "");
   const properties = revealed(props.properties);
   const filters = revealed(props.filters);
   const integration: StateIntegration = {
     urn,
     name: urn.split("::").at(-1) ?? urn,
-    stack: stackOf(urn) ?? "",
+    ...stack,
+    door: doorOf(resource)!,
     label: typeof props.label === "string" ? props.label : "Untitled Integration",
     destination: typeof props.destination === "string" ? props.destination : "Segment",
     emailEvents: normalizeEvents(Array.isArray(filters?.emailEvents) ? filters.emailEvents : []),
   };
   if (typeof id === "string" && id) integration.id = id;
-  if (typeof props.account === "string" && props.account) integration.account = props.account;
-  if (typeof props.onBehalfOf === "string" && props.onBehalfOf) integration.onBehalfOf = props.onBehalfOf;
+  const account = revealed(props.account);
+  const onBehalfOf = revealed(props.onBehalfOf);
+  if (typeof account === "string" && account) integration.account = account;
+  if (typeof onBehalfOf === "string" && onBehalfOf) integration.onBehalfOf = onBehalfOf;
+  const provider = explicitProvider(resource.provider);
+  if (provider !== undefined) integration.provider = provider;
   if (typeof properties?.destinationRegion === "string") integration.destinationRegion = properties.destinationRegion;
   if (typeof properties?.writeKey === "string") integration.writeKey = properties.writeKey;
   return integration;
 }
 
-/** The stack a urn names (`urn:pulumi:<stack>::...`). */
-const stackOf = (urn: string): string | undefined => /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];
+/**
+ * The name of the plugin's explicit provider in a resource's provider reference (`<provider urn>::<id>`),
+ * or undefined for a default provider, whose name starts with "default" (pulumi/pulumi
+ * `sdk/go/common/providers/reference.go`, `IsDefaultProvider`), or another package's.
+ */
+function explicitProvider(reference: unknown): string | undefined {
+  // equivalent ArrayDeclaration: a list of one element has no type (parts[2]) either
+  const parts = typeof reference === "string" ? reference.split("::") : [];
+  const type = parts[2]?.split("$").at(-1);
+  const name = parts[3];
+  return type === NATIVE_PROVIDER_TYPE && name && !name.startsWith("default") ? name : undefined;
+}
 
-/** A value as state holds it: plain, a secret in plaintext (--show-secrets), or undefined if encrypted. */
+/** A value as state holds it, secrets opened where the export has them in plaintext (--show-secrets), else undefined. */
 function revealed(value: any): any {
-  if (!(value && typeof value === "object" && SECRET_SIG in value)) return value;
+  if (Array.isArray(value)) return value.map(revealed);
+  if (!(value && typeof value === "object")) return value;
+  if (!(SECRET_SIG in value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealed(v)]));
   return typeof value.plaintext === "string" ? jsonOrUndefined(value.plaintext) : undefined;
 }
 
@@ -150,37 +251,104 @@ function jsonOrUndefined(text: string): unknown {
   }
 }
 
-export const placeKey = (p: Place) => JSON.stringify([p.account, p.onBehalfOf]);
+export const placeKey = (p: Place) => JSON.stringify([p.account, p.onBehalfOf, p.provider]);
 
-/** Every account and subuser the state mentions, plus the extra ones asked for, each once. */
-export function placesOf(state: StackState, extra: Place[] = []): Place[] {
+/**
+ * Where a resource's integration lives. A named account is named by its `account` input. Resources
+ * that an explicit provider of the plugin manages belong to the account the user gave it
+ * (`--provider NAME=ACCOUNT`, "default" for the default account): the export holds the provider's
+ * key only encrypted, so only the user can say which account it is. Without that, the provider is
+ * the place, reported as not checked.
+ */
+export function placeOf(i: Place, providers: ReadonlyMap<string, string> = new Map()): Place {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent: no provider gets undefined from the map, and an account wins below anyway
+  const assigned = i.provider !== undefined && !i.account ? providers.get(i.provider) : undefined;
+  const account = i.account || (assigned === "default" ? undefined : assigned);
+  return {
+    ...(account ? { account } : {}),
+    ...(i.onBehalfOf ? { onBehalfOf: i.onBehalfOf } : {}),
+    ...(i.provider && !account && assigned === undefined ? { provider: i.provider } : {}),
+  };
+}
+
+/** Every place (`placeOf`) the state mentions, plus the extra ones asked for, each once, in the order first seen. */
+export function placesOf(state: Holdings, extra: Place[] = [], providers?: ReadonlyMap<string, string>): Place[] {
   const seen = new Map<string, Place>();
   for (const p of [...state.managed, ...state.pendingCreates, ...extra]) {
-    const place: Place = {
-      ...(p.account ? { account: p.account } : {}),
-      ...(p.onBehalfOf ? { onBehalfOf: p.onBehalfOf } : {}),
-    };
+    const place = placeOf(p, providers);
     seen.set(placeKey(place), place); // the same key is the same place: overwriting changes nothing
   }
   return [...seen.values()];
 }
 
+/** Why a place of an explicit provider is not read: the message names the flag that fixes it. */
+export const unassignedProvider = (provider: string): string =>
+  `the explicit provider "${provider}" holds its key encrypted in state, so audit cannot tell its account: ` +
+  `pass --provider ${provider}=<account> (the key from SENDGRID_ACCOUNT_<ACCOUNT>_API_KEY), ` +
+  `or --provider ${provider}=default (SENDGRID_API_KEY)`;
+
+/** The resources one `--file` (or standard input) held, and where they came from, for messages. */
+export interface ReadExport {
+  from: string;
+  state: StackState;
+}
+
 /**
  * Several stack exports (stacks sharing accounts) as one: every stack's resources, each naming its
- * stack. A resource (urn) given twice, as by passing one export twice, counts once.
+ * stack. Stacks are told apart by organization, project and stack name, never merged because their
+ * names collide:
+ * - the same export given twice (the same resources) counts once;
+ * - two different exports of one stack whose organization the exports name are an error (which one
+ *   is current?);
+ * - two different exports whose organization is unknown (a self-managed backend, or a secrets
+ *   provider other than Pulumi Cloud's) and whose project and stack names are the same may be two
+ *   stacks of two backends: each stays a stack of its own, labelled with where it came from.
  */
-export function mergeStates(states: StackState[]): StackState {
-  const once = <T extends { urn: string }>(items: T[]) => [...new Map(items.map((i) => [i.urn, i])).values()];
+export function mergeStates(exports: ReadExport[]): Holdings & { stacks: string[] } {
+  const content = (s: StackState) => JSON.stringify([s.managed, s.pendingCreates, s.otherPending]);
+  const byLabel = new Map<string, ReadExport[]>();
+  for (const e of exports) {
+    const same = byLabel.get(e.state.stack) ?? [];
+    if (!same.some((kept) => content(kept.state) === content(e.state))) same.push(e);
+    byLabel.set(e.state.stack, same);
+  }
+  const kept: StackState[] = [];
+  for (const [label, same] of byLabel) {
+    if (same.length > 1 && same[0]!.state.id.organization !== undefined) {
+      throw new Error(
+        term`${same[0]!.from} and ${same[1]!.from} are two different exports of the stack ${label}: pass one, the current one`,
+      );
+    }
+    kept.push(
+      ...(same.length > 1 ? same.map(({ from, state }) => relabel(state, `${label} (${from})`)) : [same[0]!.state]),
+    );
+  }
   return {
-    managed: once(states.flatMap((s) => s.managed)),
-    pendingCreates: once(states.flatMap((s) => s.pendingCreates)),
-    otherPending: once(states.flatMap((s) => s.otherPending)),
+    stacks: [...new Set(kept.map((s) => s.stack))].filter(Boolean).sort(),
+    managed: kept.flatMap((s) => s.managed),
+    pendingCreates: kept.flatMap((s) => s.pendingCreates),
+    otherPending: kept.flatMap((s) => s.otherPending),
+  };
+}
+
+function relabel(state: StackState, stack: string): StackState {
+  return {
+    ...state,
+    stack,
+    managed: state.managed.map((i) => ({ ...i, stack })),
+    pendingCreates: state.pendingCreates.map((i) => ({ ...i, stack })),
+    otherPending: state.otherPending.map((op) => ({ ...op, stack })),
   };
 }
 
 /** Compare one account or subuser: `live` is what SendGrid lists there. */
-export function auditPlace(place: Place, state: StackState, live: LiveIntegration[]): GroupReport {
-  const here = (i: StateIntegration) => placeKey(i) === placeKey(place);
+export function auditPlace(
+  place: Place,
+  state: Holdings,
+  live: LiveIntegration[],
+  providers?: ReadonlyMap<string, string>,
+): GroupReport {
+  const here = (i: StateIntegration) => placeKey(placeOf(i, providers)) === placeKey(place);
   const managed = state.managed.filter(here);
   const report: Omit<GroupReport, "unmanaged"> = {
     ...place,
@@ -253,7 +421,7 @@ function views(s: StateIntegration, l: LiveIntegration): [Record<string, unknown
 }
 
 /** How a drifted field's values are shown: events as a list, the write key never. */
-const shown = (view: Record<string, any>, field: string): string => {
+const fieldValue = (view: Record<string, any>, field: string): string => {
   if (field === "filters.emailEvents") return view.filters.emailEvents.join(",");
   if (field === "properties.destinationRegion") return String(view.properties.destinationRegion ?? "");
   return view[field] as string;
@@ -263,30 +431,58 @@ function driftOf(s: StateIntegration, l: LiveIntegration): DriftedField[] {
   const [state, live] = views(s, l);
   return diffIntegration(state, live).changed.map((field) =>
     // Compared only when both sides hold a real key; reported by name, never by value.
-    field === "properties.writeKey" ? { field } : { field, state: shown(state, field), live: shown(live, field) },
+    field === "properties.writeKey"
+      ? { field }
+      : { field, state: fieldValue(state, field), live: fieldValue(live, field) },
   );
 }
 
 /** What a pending create would have made: the same integration (region and key when state knows them). */
 const matchesPending = (p: StateIntegration, l: LiveIntegration): boolean => !diffIntegration(...views(p, l)).changes;
 
+/**
+ * A word for a shell command line: as it is when it holds only characters no shell treats
+ * specially, else in single quotes. Names and stacks come from the export, and are pasted into a
+ * terminal by whoever follows the steps.
+ */
+export const shellArg = (word: string): string =>
+  /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+
+const stackFlag = (stackRef: string) => (stackRef ? ` --stack ${shellArg(stackRef)}` : "");
+
 function recoverySteps(p: StateIntegration, matches: string[]): string[] {
-  const stack = p.stack ? ` --stack ${p.stack}` : "";
-  const clear = `pulumi refresh --clear-pending-creates${stack}: drop the pending create from state (the CLI cannot import it for a dynamic resource)`;
+  const stack = stackFlag(p.stackRef);
+  const why = p.door === "dynamic" ? " (the CLI cannot import it for a dynamic resource)" : "";
+  const clear = `pulumi refresh --clear-pending-creates${stack}: drop the pending create from state${why}`;
   if (matches.length === 0) {
     return [clear, `nothing was created in SendGrid; \`pulumi up${stack}\` creates "${p.name}"`];
   }
   if (matches.length === 1) {
-    return [
-      clear,
-      `add \`importId: "${matches[0]}"\` to the declaration of "${p.name}", then \`pulumi up${stack}\`: it adopts that integration instead of creating a duplicate`,
-    ];
+    return [clear, `${adoption(p, matches[0]!, stack)}: it adopts that integration instead of creating a duplicate`];
   }
   return [
     clear,
     `${matches.length} live integrations match "${p.name}" (${matches.join(", ")}): keep one, delete the others in SendGrid`,
-    `add \`importId: "<the one you kept>"\` to the declaration of "${p.name}", then \`pulumi up${stack}\``,
+    adoption(p, "<the one you kept>", stack),
   ];
+}
+
+/**
+ * How to adopt a live integration for a pending create. `importId` works in both doors. The plugin
+ * can also import (the `import` resource option, `pulumi import`), but its import reads by id
+ * alone, in the provider's own account and its parent: not for a subuser's integration or a named
+ * account's, and `pulumi import` only for a resource declared at the top level with the default
+ * provider.
+ */
+function adoption(p: StateIntegration, id: string, stack: string): string {
+  const then = `then \`pulumi up${stack}\``;
+  if (p.door === "dynamic" || p.onBehalfOf || p.account) {
+    return `add \`importId: "${id}"\` to the declaration of "${p.name}", ${then}`;
+  }
+  const command = p.provider
+    ? ""
+    : ` (or, for a resource declared at the top level, \`pulumi import ${RESOURCE_TOKEN} ${shellArg(p.name)} ${shellArg(id)}${stack}\`)`;
+  return `add the resource option \`import: "${id}"\` to the declaration of "${p.name}", ${then}, then remove the option${command}`;
 }
 
 export function needsAttention(g: GroupReport): boolean {
@@ -300,59 +496,76 @@ export function needsAttention(g: GroupReport): boolean {
   );
 }
 
-export function otherPendingSteps(op: { urn: string; type: string }): string[] {
-  const stack = stackOf(op.urn);
-  return [`an interrupted ${op.type} operation: run \`pulumi refresh${stack ? ` --stack ${stack}` : ""}\``];
+export function otherPendingSteps(op: { type: string; stackRef: string }): string[] {
+  return [`an interrupted ${op.type} operation: run \`pulumi refresh${stackFlag(op.stackRef)}\``];
 }
 
-const where = (g: Place) =>
-  `${g.account ? `account "${g.account}"` : "default account"}${g.onBehalfOf ? `, subuser "${g.onBehalfOf}"` : ", parent"}`;
+/** A place, for people: `account "eu", subuser "sub"`, `default account, parent`, `explicit provider "eu", parent`. */
+export const where = (g: Place): string =>
+  (g.provider !== undefined
+    ? term`explicit provider "${g.provider}"`
+    : g.account
+      ? term`account "${g.account}"`
+      : "default account") + (g.onBehalfOf ? term`, subuser "${g.onBehalfOf}"` : ", parent");
 
-/** The report for people. */
+/**
+ * The report for people. Every value from the export or the API is escaped for the terminal
+ * (`term`); labels and drifted values are string literals (`literal`). With several stacks, every
+ * finding names its stack.
+ */
 export function renderAudit(report: AuditReport): string {
   const out: string[] = [];
+  const several = report.stacks.length > 1;
+  const of = (stack: string) => (several ? `, stack ${shown(stack)}` : "");
+  const named = (f: { stack: string; name: string; id?: string }) =>
+    `${shown(f.name)}${f.id === undefined ? "" : ` (${shown(f.id)})`}${of(f.stack)}`;
   for (const g of report.groups) {
     out.push(`${where(g)}:`);
     if (g.error) {
-      out.push(`  not checked: ${g.error}`);
+      out.push(`  not checked: ${shown(g.error)}`);
       continue;
     }
-    for (const i of g.inSync) out.push(`  in sync       ${i.name} (${i.id})`);
+    for (const i of g.inSync) out.push(`  in sync       ${named(i)}`);
     for (const d of g.drifted) {
       const what = d.fields
-        .map((f) => ("state" in f ? `${f.field} ${literal(f.state)} → ${literal(f.live)}` : f.field))
+        .map((f) => ("state" in f ? `${shown(f.field)} ${literal(f.state)} → ${literal(f.live)}` : shown(f.field)))
         .join("; ");
       out.push(
-        `  drifted       ${d.name} (${d.id}): ${what}. \`pulumi refresh\` shows it; \`pulumi up\` restores the program's values`,
+        `  drifted       ${named(d)}: ${what}. \`pulumi refresh\` shows it; \`pulumi up\` restores the program's values`,
       );
     }
     for (const d of g.gone) {
       out.push(
-        `  gone          ${d.name} (${d.id}): in state, not in SendGrid. \`pulumi refresh\` drops it; \`pulumi up\` then creates it again`,
+        `  gone          ${named(d)}: in state, not in SendGrid. \`pulumi refresh\` drops it; \`pulumi up\` then creates it again`,
       );
     }
     for (const p of g.pendingCreates) {
-      const found = p.matches.length ? `live matches: ${p.matches.join(", ")}` : "no live match";
-      out.push(`  pending create ${p.name}: an interrupted \`pulumi up\` may have created it; ${found}. To recover:`);
-      out.push(...p.steps.map((step, i) => `    ${i + 1}. ${step}`));
+      const found = p.matches.length ? `live matches: ${shown(p.matches.join(", "))}` : "no live match";
+      out.push(
+        `  pending create ${named({ ...p, id: undefined })}: an interrupted \`pulumi up\` may have created it; ${found}. To recover:`,
+      );
+      out.push(...p.steps.map((step, i) => `    ${i + 1}. ${shown(step)}`));
     }
     for (const t of g.heldTwice) {
-      const holders = t.holders.map((h) => `${h.name} (stack ${h.stack})`).join(" and ");
+      const holders = t.holders.map((h) => `${shown(h.name)} (stack ${shown(h.stack)})`).join(" and ");
+      const urns = shown(t.holders.map((h) => h.urn).join(", "));
       out.push(
-        `  held twice    ${t.id}: managed by ${holders}; a destroy of either deletes it for all. ` +
-          `Keep it in one: \`pulumi state delete '<urn>'\` in the others (${t.holders.map((h) => h.urn).join(", ")})`,
+        `  held twice    ${shown(t.id)}: managed by ${holders}; a destroy of either deletes it for all. ` +
+          `Keep it in one: \`pulumi state delete '<urn>'\` in the others (${urns})`,
       );
     }
     for (const u of g.unmanaged) {
       out.push(
-        `  unmanaged     ${literal(u.label)} (${u.id}): live, not in ${report.stacks.length > 1 ? "these stacks'" : "this stack's"} state. Adopt it with:`,
+        `  unmanaged     ${literal(u.label)} (${shown(u.id)}): live, not in ${several ? "these stacks'" : "this stack's"} state. Adopt it with:`,
       );
-      for (const line of u.declaration.split("\n")) out.push(`    ${line}`);
+      for (const line of u.declaration.split("\n")) out.push(`    ${shown(line)}`);
       out.push("    (or delete it in SendGrid: it counts toward the limit of 10)");
     }
     if (!needsAttention(g) && g.inSync.length === 0) out.push("  nothing here");
   }
-  for (const op of report.otherPending) out.push(`pending ${op.type} ${op.urn}: ${op.steps.join("; ")}`);
+  for (const op of report.otherPending) {
+    out.push(`pending ${shown(op.type)} ${shown(op.urn)}${of(op.stack)}: ${shown(op.steps.join("; "))}`);
+  }
   if (report.groups.every((g) => g.error)) {
     out.push(
       "Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.",

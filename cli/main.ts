@@ -28,9 +28,12 @@ import {
   type Place,
   parseStackExport,
   placesOf,
+  type ReadExport,
   renderAudit,
+  unassignedProvider,
 } from "./audit";
 import { renderProgram } from "./generate";
+import { jsonText, safeText, shown, term } from "./terminal";
 
 /** The commands' retry budget unless --retry-budget-ms or SENDGRID_RETRY_BUDGET_MS says otherwise. */
 export const CLI_RETRY_BUDGET_MS = 10_000;
@@ -72,10 +75,11 @@ function settingsFor(options: ApiOptions, account: string | undefined, env: Node
     "--retry-budget-ms": options.retryBudgetMs,
   };
   const prefix = account ? accountEnvPrefix(account) : "SENDGRID_";
+  // The account may come from a stack export: shown escaped, like every name from outside.
   const noKey = () =>
     new Error(
-      `no API key${account ? ` for account "${account}"` : ""}: set ${prefix}API_KEY` +
-        (account ? ` (and ${prefix}REGION or ${prefix}API_BASE_URL as needed)` : ""),
+      `no API key${account ? term` for account "${account}"` : ""}: set ${shown(prefix)}API_KEY` +
+        (account ? term` (and ${prefix}REGION or ${prefix}API_BASE_URL as needed)` : ""),
     );
   // The commands read no stack config: an account they cannot find is one whose variables are unset.
   if (account !== undefined && !accountExists(account, () => undefined, env)) throw noKey();
@@ -88,10 +92,10 @@ function settingsFor(options: ApiOptions, account: string | undefined, env: Node
 }
 
 const describePlace = (account: string | undefined, onBehalfOf: string | undefined) =>
-  `${account ? `account "${account}"` : "the default account"}${onBehalfOf ? `, subuser "${onBehalfOf}"` : ""}`;
+  `${account ? term`account "${account}"` : "the default account"}${onBehalfOf ? term`, subuser "${onBehalfOf}"` : ""}`;
 
 async function read(io: Io, settings: Settings, account: string | undefined, onBehalfOf: string | undefined) {
-  io.err(`reading the integrations of ${describePlace(account, onBehalfOf)} from ${settings.baseUrl} ...\n`);
+  io.err(`reading the integrations of ${describePlace(account, onBehalfOf)} from ${shown(settings.baseUrl)} ...\n`);
   const live = await listLive(settings, onBehalfOf);
   io.err(`  ${live.length} found\n`);
   return live;
@@ -136,6 +140,12 @@ export function buildCli(io: Partial<Io> = {}): Command {
     },
     ...io,
   };
+  // The last guard: whatever reaches the terminal has no character it could act on but line feeds.
+  // Every value from outside is escaped where it is put into a message, line feeds too (`term`).
+  const toOut = all.out;
+  const toErr = all.err;
+  all.out = (text) => toOut(safeText(text));
+  all.err = (text) => toErr(safeText(text));
   const { out, err, env, stdin, stdinIsTTY, exit } = all;
   const cli = new Command()
     .name(PACKAGE_NAME)
@@ -188,10 +198,10 @@ export function buildCli(io: Partial<Io> = {}): Command {
       } catch (error) {
         rmSync(partial, { force: true });
         throw new Error(
-          `--out ${options.out}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+          term`--out ${options.out}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
         );
       }
-      err(`wrote ${found.length} declaration${found.length === 1 ? "" : "s"} to ${options.out}\n`);
+      err(`wrote ${found.length} declaration${found.length === 1 ? "" : "s"} to ${shown(options.out)}\n`);
     });
 
   const auditCommand = cli
@@ -214,6 +224,21 @@ export function buildCli(io: Partial<Io> = {}): Command {
     .addOption(
       new Option("--on-behalf-of <subuser...>", "also check these subusers (of each --account, or the default)"),
     )
+    .addOption(
+      new Option(
+        "--provider <name=account>",
+        "the account of the plugin's explicit provider <name> (its key from SENDGRID_ACCOUNT_<ACCOUNT>_API_KEY; " +
+          "default: SENDGRID_API_KEY); repeat it for each",
+      ).argParser((value: string, previous: Map<string, string> | undefined) => {
+        const [, name, account] = /^([^=]+)=(.*)$/.exec(value) ?? [];
+        if (!name || !account || (account !== "default" && !ACCOUNT_NAME.test(account))) {
+          throw new Error(
+            term`--provider ${value}: expected <provider name>=<account>, the account 1 to 64 letters, digits, '-' or '_', starting with a letter, or "default"`,
+          );
+        }
+        return new Map(previous ?? []).set(name, account);
+      }),
+    )
     .addOption(new Option("--json", "print the report as JSON"));
   apiOptions(auditCommand)
     .addHelpText(
@@ -222,75 +247,94 @@ export function buildCli(io: Partial<Io> = {}): Command {
         "account that state mentions). Use `pulumi stack export --show-secrets` to compare regions and write\n" +
         "keys too; write keys are never printed.\n",
     )
-    .action(async (options: ApiOptions & { file?: string[]; onBehalfOf?: string[]; json?: boolean }) => {
-      const exports: { from: string; text: string }[] = [];
-      for (const file of options.file ?? []) {
-        try {
-          exports.push({ from: `--file ${file}`, text: readFileSync(file, "utf8") });
-        } catch (error) {
+    .action(
+      async (
+        options: ApiOptions & {
+          file?: string[];
+          onBehalfOf?: string[];
+          json?: boolean;
+          provider?: Map<string, string>;
+        },
+      ) => {
+        const exports: { from: string; text: string }[] = [];
+        for (const file of options.file ?? []) {
+          try {
+            exports.push({ from: `--file ${file}`, text: readFileSync(file, "utf8") });
+          } catch (error) {
+            throw new Error(
+              term`--file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+            );
+          }
+        }
+        if (exports.length === 0) {
+          if (stdinIsTTY()) {
+            throw new Error(
+              "no stack export: pipe one in (`pulumi stack export | npx pulumi-sendgrid-segment audit`) or pass --file <path>",
+            );
+          }
+          exports.push({ from: "standard input", text: stdin() });
+        }
+        const states: ReadExport[] = exports.map(({ from, text }) => {
+          try {
+            return { from, state: parseStackExport(text) };
+          } catch (error) {
+            throw new Error(term`${from}: ${(error as Error).message}`);
+          }
+        });
+        const { stacks, ...state } = mergeStates(states);
+        const providers = options.provider ?? new Map<string, string>();
+        const extra: Place[] = [];
+        for (const account of options.account ?? [undefined]) {
+          for (const onBehalfOf of options.onBehalfOf ?? [undefined]) {
+            extra.push({ ...(account ? { account } : {}), ...(onBehalfOf ? { onBehalfOf } : {}) });
+          }
+        }
+        const named = options.account?.length || options.onBehalfOf?.length ? extra : [];
+        // The default account's parent is always read when its key is set: live integrations in no
+        // stack are found even when no stack (or only subusers) mentions it.
+        if (env.SENDGRID_API_KEY) named.push({});
+        const report: AuditReport = { clean: true, stacks, groups: [], otherPending: [] };
+        for (const place of placesOf(state, named, providers)) {
+          try {
+            if (place.provider !== undefined) throw new Error(unassignedProvider(place.provider));
+            const settings = settingsFor(options, place.account, env);
+            const live = await read(all, settings, place.account, place.onBehalfOf);
+            report.groups.push(
+              auditPlace(
+                place,
+                state,
+                live.map((l) => ({ ...l.info, ...(l.writeKey !== undefined ? { writeKey: l.writeKey } : {}) })),
+                providers,
+              ),
+            );
+          } catch (error) {
+            const none = { inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
+            report.groups.push({ ...place, error: (error as Error).message, ...none });
+          }
+        }
+        report.otherPending = state.otherPending.map(({ urn, type, stack, stackRef }) => ({
+          urn,
+          type,
+          stack,
+          steps: otherPendingSteps({ type, stackRef }),
+        }));
+        if (report.groups.length === 0) {
           throw new Error(
-            `--file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+            "nothing to check: the stack export has no SegmentIntegration and no account was named; set " +
+              "SENDGRID_API_KEY to read the default account, or pass --account / --on-behalf-of",
           );
         }
-      }
-      if (exports.length === 0) {
-        if (stdinIsTTY()) {
-          throw new Error(
-            "no stack export: pipe one in (`pulumi stack export | npx pulumi-sendgrid-segment audit`) or pass --file <path>",
-          );
-        }
-        exports.push({ from: "standard input", text: stdin() });
-      }
-      const states = exports.map(({ from, text }) => {
-        try {
-          return parseStackExport(text);
-        } catch (error) {
-          throw new Error(`${from}: ${(error as Error).message}`);
-        }
-      });
-      const state = mergeStates(states);
-      const stacks = [...new Set([...state.managed, ...state.pendingCreates].map((i) => i.stack))].sort();
-      const extra: Place[] = [];
-      for (const account of options.account ?? [undefined]) {
-        for (const onBehalfOf of options.onBehalfOf ?? [undefined]) {
-          extra.push({ ...(account ? { account } : {}), ...(onBehalfOf ? { onBehalfOf } : {}) });
-        }
-      }
-      const named = options.account?.length || options.onBehalfOf?.length ? extra : [];
-      // The default account's parent is always read when its key is set: live integrations in no
-      // stack are found even when no stack (or only subusers) mentions it.
-      if (env.SENDGRID_API_KEY) named.push({});
-      const report: AuditReport = { clean: true, stacks, groups: [], otherPending: [] };
-      for (const place of placesOf(state, named)) {
-        try {
-          const settings = settingsFor(options, place.account, env);
-          const live = await read(all, settings, place.account, place.onBehalfOf);
-          report.groups.push(
-            auditPlace(
-              place,
-              state,
-              live.map((l) => ({ ...l.info, ...(l.writeKey !== undefined ? { writeKey: l.writeKey } : {}) })),
-            ),
-          );
-        } catch (error) {
-          const none = { inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] };
-          report.groups.push({ ...place, error: (error as Error).message, ...none });
-        }
-      }
-      report.otherPending = state.otherPending.map((op) => ({ ...op, steps: otherPendingSteps(op) }));
-      if (report.groups.length === 0) {
-        throw new Error(
-          "nothing to check: the stack export has no SegmentIntegration and no account was named; set " +
-            "SENDGRID_API_KEY to read the default account, or pass --account / --on-behalf-of",
-        );
-      }
-      const checked = report.groups.some((g) => !g.error);
-      report.clean = checked && report.groups.every((g) => !needsAttention(g)) && report.otherPending.length === 0;
-      out(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderAudit(report));
-      exit(report.groups.some((g) => g.error) ? 1 : report.clean ? 0 : 2);
-    });
+        const checked = report.groups.some((g) => !g.error);
+        report.clean = checked && report.groups.every((g) => !needsAttention(g)) && report.otherPending.length === 0;
+        out(options.json ? jsonText(report) : renderAudit(report));
+        exit(report.groups.some((g) => g.error) ? 1 : report.clean ? 0 : 2);
+      },
+    );
   return cli;
 }
+
+/** The line a failed command ends with: the message as data, on one line. */
+export const errorLine = (error: Error): string => `${PACKAGE_NAME}: ${shown(error.message)}\n`;
 
 if (require.main === module) {
   buildCli()
@@ -298,7 +342,7 @@ if (require.main === module) {
     .catch((error: Error & { code?: string; exitCode?: number }) => {
       // commander has already printed its own usage errors (and --help, --version).
       if (error.code?.startsWith("commander.")) process.exit(error.exitCode ?? 1);
-      process.stderr.write(`${PACKAGE_NAME}: ${error.message}\n`);
+      process.stderr.write(errorLine(error));
       process.exit(1);
     });
 }

@@ -3,12 +3,22 @@
  * `sendgrid-segment-emulator` (in this repository `npm run emulator -- ...`): start the local
  * Integrations API on loopback and print its URL and settings. Arguments are parsed by
  * node:util's parseArgs (strict: unknown flags are errors); every error names the flag.
+ *
+ * As a service on the machine it always requires an API key: the one in SENDGRID_EMULATOR_API_KEY,
+ * in --api-key-file, or given with --api-key (visible to other users in `ps`), else one generated for
+ * this run and shown in the banner. Started with an IPC channel (as `npm start` starts it), it stops
+ * when that channel closes, so it never outlives the process that started it.
  */
-import { existsSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { shown } from "../cli/terminal";
 import { isLoopback } from "../provider/config";
 import { FAULT_KINDS, parseFault, startEmulator } from "./server";
+
+/** The variable that gives the emulator its API key without a command line. */
+export const KEY_VARIABLE = "SENDGRID_EMULATOR_API_KEY";
 
 export const HELP = `Usage: sendgrid-segment-emulator [options]
        (in a clone of the repository: npm run emulator -- [options])
@@ -19,8 +29,13 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM.
 Options:
   --port <n>             port to listen on (default 8787; 0 picks a free one)
   --host <addr>          loopback address (default 127.0.0.1)
-  --api-key <key>        accept only this API key (repeatable; default: any Bearer token)
-  --state-file <path>    keep integrations in this JSON file across restarts (default: in memory)
+  --api-key-file <path>  accept the API keys in this file, one a line
+  --api-key <key>        accept this API key (repeatable; other users see it in ps: prefer
+                         SENDGRID_EMULATOR_API_KEY or --api-key-file)
+                         Without either: the key in SENDGRID_EMULATOR_API_KEY, else one generated
+                         for this run and shown in the banner. A key is always required.
+  --state-file <path>    keep integrations in this JSON file across restarts (mode 0600; default:
+                         in memory)
   --latency-ms <n>       delay every answer by n ms (default 0)
   --write-key-mode <m>   how reads return write keys: full | masked | omitted (default full)
   --limit <n>            integrations per account (default 10)
@@ -29,6 +44,7 @@ Options:
   --fault <spec>         inject a fault, repeatable: METHOD:KIND[:TIMES], where METHOD is GET,
                          POST, PATCH, DELETE or *, and KIND is ${FAULT_KINDS.replace(", redirect", ",\n                         redirect")}.
                          Example: --fault POST:commit-drop:1 --fault GET:malformed-no-id
+  --allow-echo-fault     allow the echo fault, whose answers quote the request's credentials
   --redirect-location <url>  where redirect faults point (default: an origin nobody serves)
   -h, --help             show this help
 `;
@@ -39,6 +55,8 @@ async function main() {
       port: { type: "string", default: "8787" },
       host: { type: "string", default: "127.0.0.1" },
       "api-key": { type: "string", multiple: true },
+      "api-key-file": { type: "string" },
+      "allow-echo-fault": { type: "boolean" },
       "state-file": { type: "string" },
       "latency-ms": { type: "string", default: "0" },
       "write-key-mode": { type: "string", default: "full" },
@@ -78,6 +96,7 @@ async function main() {
   if (mode !== "full" && mode !== "masked" && mode !== "omitted") {
     throw new Error(`--write-key-mode must be full, masked or omitted, got ${JSON.stringify(mode)}`);
   }
+  const allowEchoFault = values["allow-echo-fault"] === true;
   const faults = (values.fault ?? []).map((spec) => {
     try {
       return parseFault(spec, values["redirect-location"]);
@@ -85,6 +104,11 @@ async function main() {
       throw new Error(`--${(error as Error).message}`);
     }
   });
+  if (faults.some((f) => f.kind === "echo") && !allowEchoFault) {
+    throw new Error(
+      "--fault ...:echo answers with the request's API key and write key: add --allow-echo-fault to inject it",
+    );
+  }
   const rateLimit =
     values["rate-limit"] !== undefined
       ? {
@@ -92,11 +116,13 @@ async function main() {
           windowSeconds: number("rate-window", values["rate-window"], 1),
         }
       : undefined;
-  const apiKeys = values["api-key"];
+  const keys = apiKeysFrom(values["api-key"], values["api-key-file"], process.env[KEY_VARIABLE]);
+  const apiKeys = keys.keys;
   const emulator = await startEmulator({
     host: values.host,
     port,
-    ...(apiKeys ? { apiKeys } : {}),
+    apiKeys,
+    allowEchoFault,
     ...(values["state-file"] ? { stateFile: values["state-file"] } : {}),
     latencyMs: number("latency-ms", values["latency-ms"]),
     writeKeyMode: mode,
@@ -114,16 +140,18 @@ async function main() {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   process.once("SIGHUP", stop);
-  const keyLine = apiKeys
-    ? `pulumi config set --secret sendgrid:apiKey <the key you gave with --api-key>`
-    : "pulumi config set --secret sendgrid:apiKey SG.emulator   (any key is accepted)";
+  // Started with an IPC channel: the starter's end closing (it stopped, or died) stops the emulator.
+  if (process.send) process.once("disconnect", stop);
+  const keyLine = keys.generated
+    ? `pulumi config set --secret sendgrid:apiKey ${apiKeys[0]}`
+    : `pulumi config set --secret sendgrid:apiKey <the key you gave ${keys.from}>`;
   process.stdout.write(
     `SendGrid Integrations API emulator listening on ${emulator.url}\n` +
-      `  API keys:     ${apiKeys ? `only the ${apiKeys.length} given with --api-key` : "any Bearer token"}\n` +
-      `  state:        ${values["state-file"] ? `kept in ${values["state-file"]}` : "in memory (gone when it stops)"}\n` +
+      `  API keys:     ${keys.generated ? `${apiKeys[0]} (generated for this run; give your own with ${KEY_VARIABLE})` : `only the ${apiKeys.length} given ${keys.from}`}\n` +
+      `  state:        ${values["state-file"] ? `kept in ${shown(values["state-file"])} (mode 0600)` : "in memory (gone when it stops)"}\n` +
       `  write keys:   ${mode} on reads; limit ${values.limit} per account; latency ${values["latency-ms"]} ms\n` +
       `  rate limit:   ${rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : "none"}\n` +
-      `  faults:       ${values.fault?.length ? values.fault.join(", ") : "none"}\n` +
+      `  faults:       ${values.fault?.length ? shown(values.fault.join(", ")) : "none"}${allowEchoFault ? " (echo allowed)" : ""}\n` +
       `Point a stack at it:\n` +
       `  pulumi config set sendgrid:apiBaseUrl ${emulator.url}\n` +
       `  ${keyLine}\n` +
@@ -131,7 +159,38 @@ async function main() {
   );
 }
 
-main().catch((error) => {
-  process.stderr.write(`sendgrid-segment-emulator: ${error.message}\n`);
-  process.exit(2);
-});
+/**
+ * The keys the emulator accepts, and where they came from: every --api-key and every line of
+ * --api-key-file, else the variable, else one generated for this run.
+ */
+export function apiKeysFrom(
+  flags: string[] | undefined,
+  file: string | undefined,
+  variable: string | undefined,
+): { keys: string[]; from: string; generated: boolean } {
+  const keys = [...(flags ?? [])];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new Error(`--api-key-file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    }
+    const lines = text.split(/\r?\n/).map((line) => line.trim());
+    if (!lines.some(Boolean)) throw new Error(`--api-key-file ${file}: holds no key`);
+    keys.push(...lines.filter(Boolean));
+  }
+  if (keys.length) {
+    const from = [flags?.length ? "with --api-key" : "", file !== undefined ? "in --api-key-file" : ""];
+    return { keys, from: from.filter(Boolean).join(" and "), generated: false };
+  }
+  if (variable) return { keys: [variable], from: `in ${KEY_VARIABLE}`, generated: false };
+  return { keys: [`SG.emulator-${randomBytes(18).toString("base64url")}`], from: "", generated: true };
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    process.stderr.write(`sendgrid-segment-emulator: ${shown(error.message)}\n`);
+    process.exit(2);
+  });
+}

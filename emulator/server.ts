@@ -11,10 +11,12 @@
  * the ones of a hostile one (a redirect to another origin, a malformed 2xx after committing, a
  * body that stalls after the headers, an oversized error, an error quoting the credentials).
  */
-import { randomUUID } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { basename, dirname, join } from "node:path";
+import { isLoopback } from "../provider/config";
 import {
   DEFAULT_LABEL,
   DESTINATION_REGIONS,
@@ -34,8 +36,16 @@ export interface EmulatorOptions {
   host?: string;
   /** Port; 0 (default) picks a free one. */
   port?: number;
-  /** Accepted API keys. Default: any non-empty Bearer token. */
+  /**
+   * Accepted API keys. Default: any non-empty Bearer token, for tests that own the process; the
+   * `sendgrid-segment-emulator` command always requires one (see emulator/cli.ts).
+   */
   apiKeys?: string[];
+  /**
+   * Allow the `echo` fault, whose answers quote the request's API key and write key. Off by
+   * default: a fault that hands out credentials is there only for a test that asks for it.
+   */
+  allowEchoFault?: boolean;
   /** How answers return the write key; the real API does not document it. Default "full". */
   writeKeyMode?: "full" | "masked" | "omitted";
   /** Answers leave out `destination_region` (the spec requires no field of an answer). Default false. */
@@ -55,7 +65,8 @@ export interface EmulatorOptions {
   faults?: Fault[];
   /**
    * Keep the integrations in this JSON file: loaded at start when it exists, rewritten after every
-   * change, so a restarted emulator still has them. Default: in memory only.
+   * change, so a restarted emulator still has them. Default: in memory only. It holds write keys:
+   * written with mode 0600 to a new temporary file beside it, then renamed over it (`writeState`).
    */
   stateFile?: string;
 }
@@ -217,15 +228,23 @@ export async function startEmulator(given: EmulatorOptions = {}): Promise<Emulat
   const host = options.host ?? "127.0.0.1";
   const limit = options.limit ?? INTEGRATION_LIMIT;
   const store = loadState(options.stateFile);
-  /** After every change: the whole store, written to a temporary file and renamed into place. */
+  /** After every change: the whole store, written to a new temporary file and renamed into place. */
   const persist = () => {
     if (!options.stateFile) return;
     const data = { version: 1, accounts: Object.fromEntries([...store].map(([k, v]) => [k, [...v.values()]])) };
-    writeFileSync(`${options.stateFile}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
-    renameSync(`${options.stateFile}.tmp`, options.stateFile);
+    writeState(options.stateFile, `${JSON.stringify(data, null, 2)}\n`);
+  };
+  const allowed = (fault: Fault) => {
+    if (fault.kind === "echo" && !options.allowEchoFault) {
+      throw new Error(
+        "the echo fault answers with the request's API key and write key: " +
+          "start the emulator with allowEchoFault: true (--allow-echo-fault) to inject it",
+      );
+    }
+    return { ...fault, times: fault.times ?? 1 };
   };
   const requests: LoggedRequest[] = [];
-  const faults: Array<Fault & { times: number }> = (options.faults ?? []).map((f) => ({ ...f, times: f.times ?? 1 }));
+  const faults: Array<Fault & { times: number }> = (options.faults ?? []).map(allowed);
   const windowMs = (options.rateLimit?.windowSeconds ?? 1) * 1000;
   let window = { start: 0, used: 0 };
 
@@ -379,6 +398,16 @@ export async function startEmulator(given: EmulatorOptions = {}): Promise<Emulat
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (!loopbackHost(req.headers.host)) {
+      // DNS rebinding: a web page whose name now points at 127.0.0.1 sends its own name as Host.
+      requests.push({ method: req.method ?? "", path: "", status: 403, fault: "host refused" });
+      await drain(req);
+      const body = JSON.stringify({
+        errors: [{ field: null, message: "the Host header must name a loopback host (localhost, 127.0.0.1, [::1])" }],
+      });
+      res.writeHead(403, { "content-type": "application/json", connection: "close" }).end(body);
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://emulator");
     const onBehalfOf = headerValue(req.headers["on-behalf-of"]);
     const account = onBehalfOf ?? "";
@@ -529,7 +558,7 @@ export async function startEmulator(given: EmulatorOptions = {}): Promise<Emulat
     requests,
     integrations: (account = "") => [...accountOf(account).values()],
     inject: (...more) => {
-      for (const f of more) faults.push({ ...f, times: f.times ?? 1 });
+      faults.push(...more.map(allowed));
     },
     setMode: (mode) => {
       Object.assign(options, mode);
@@ -643,8 +672,46 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 
 function authorize(header: string | undefined, apiKeys: string[] | undefined) {
   const token = /^Bearer (.+)$/.exec(header ?? "")?.[1];
-  if (!token || (apiKeys && !apiKeys.includes(token))) {
+  if (!token || (apiKeys && !apiKeys.some((key) => sameSecret(key, token)))) {
     throw new HttpError(401, [{ field: null, message: "authorization required" }]);
+  }
+}
+
+/** Compared in constant time (over digests, so lengths do not matter): a local process cannot time its guesses. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * Whether a request's Host header names a loopback host: `localhost`, `127.x.x.x` or `[::1]`, with
+ * any port. A page of another origin that a browser sends here (DNS rebinding: its name resolved to
+ * 127.0.0.1) carries its own name, and is refused; so is a request without a Host header.
+ */
+export function loopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    // Only a host and a port: no user info, path or query that the URL parser would read past.
+    return !/[@/\\?#]/.test(host) && isLoopback(new URL(`http://${host}/`).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The state file, whole or not at all, readable by its owner only (it holds write keys): written
+ * to a temporary file beside it that is new (`wx`: an existing file or a link left at that name is
+ * never written through) and random, so nobody can place one in advance, then renamed over it,
+ * which replaces a link at the state file's own path instead of following it.
+ */
+export function writeState(file: string, text: string): void {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString("hex")}.tmp`);
+  writeFileSync(temp, text, { flag: "wx", mode: 0o600 });
+  try {
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   }
 }
 

@@ -6,23 +6,31 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type AuditReport,
   auditPlace,
+  type Holdings,
   type LiveIntegration,
+  labelOf,
   needsAttention,
   otherPendingSteps,
   parseStackExport,
+  placeOf,
   placesOf,
   renderAudit,
   type StackState,
   StateFormatError,
   type StateIntegration,
+  shellArg,
+  stackIdOf,
+  unassignedProvider,
+  where,
 } from "../cli/audit";
 import { buildCli } from "../cli/main";
 import { type Emulator, startEmulator } from "../emulator";
 import { SEGMENT_INTEGRATION_TYPE } from "../provider/dynamic/segmentIntegration";
+import { PACKAGE, RESOURCE_TOKEN } from "../provider/native/schema";
 import { API_KEY, expectNoSecrets, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 import { REPO } from "./support/programs";
 
@@ -68,11 +76,39 @@ interface Declared {
   onBehalfOf?: string;
   /** Secret properties as the export holds them: encrypted unless given in plaintext. */
   properties?: unknown;
+  /** The plugin's explicit provider that manages it, by name (native door only). */
+  provider?: string;
 }
 
-const urn = (name: string) => `urn:pulumi:prod::sendgrid-integrations::${SEGMENT_INTEGRATION_TYPE}::${name}`;
-const props = (d: Declared) => ({
-  __provider: "exports.handler = __f0;",
+type DoorName = "dynamic" | "native";
+interface Where {
+  door?: DoorName;
+  stack?: string;
+  project?: string;
+  /** With one, the export is a Pulumi Cloud stack's: its secrets provider is the service's. */
+  organization?: string;
+  version?: number;
+}
+const TYPES: Record<DoorName, string> = { dynamic: SEGMENT_INTEGRATION_TYPE, native: RESOURCE_TOKEN };
+const PROJECT = "sendgrid-integrations";
+const PROVIDER_ID = "3c9a1b2e-0000-4000-8000-000000000001";
+/** The labels of the stacks these exports are: project and stack (the passphrase provider names no organization). */
+const PROD = `${PROJECT}/prod`;
+const STAGING = `${PROJECT}/staging`;
+const at = (w: Where = {}) => ({ door: "dynamic" as DoorName, stack: "prod", project: PROJECT, ...w });
+
+const urn = (name: string, w: Where = {}) => {
+  const { door, stack, project } = at(w);
+  return `urn:pulumi:${stack}::${project}::${TYPES[door]}::${name}`;
+};
+const providerUrn = (w: Where, name = "default_0_3_0") => {
+  const { door, stack, project } = at(w);
+  const type = door === "dynamic" ? "pulumi:providers:pulumi-nodejs" : `pulumi:providers:${PACKAGE}`;
+  return `urn:pulumi:${stack}::${project}::${type}::${door === "dynamic" ? "default" : name}`;
+};
+/** Inputs as each door's state holds them: the dynamic provider's carry the serialized provider. */
+const props = (d: Declared, door: DoorName = "dynamic") => ({
+  ...(door === "dynamic" ? { __provider: "exports.handler = __f0;" } : {}),
   destination: "Segment",
   filters: { emailEvents: d.events },
   label: d.label,
@@ -81,38 +117,71 @@ const props = (d: Declared) => ({
   ...(d.onBehalfOf ? { onBehalfOf: d.onBehalfOf } : {}),
 });
 
-/** A stack export in the CLI's format (apitype UntypedDeployment, version 3). */
-function stackExport(managed: Declared[], pending: Declared[] = [], otherPending: [string, string][] = []) {
-  return JSON.stringify({
-    version: 3,
-    deployment: {
-      manifest: { time: "2026-11-26T00:00:00Z", magic: "x", version: "v3.210.0" },
-      secrets_providers: { type: "passphrase", state: { salt: "v1:AAAA" } },
-      resources: [
-        {
-          urn: "urn:pulumi:prod::sendgrid-integrations::pulumi:pulumi:Stack::x",
-          custom: false,
-          type: "pulumi:pulumi:Stack",
-        },
-        ...managed.map((d) => ({
-          urn: urn(d.name),
-          custom: true,
-          id: d.id,
-          type: SEGMENT_INTEGRATION_TYPE,
-          inputs: props(d),
-          outputs: { ...props(d), integrationId: d.id, userId: "1" },
-          additionalSecretOutputs: ["properties"],
-        })),
-      ],
-      pending_operations: [
-        ...pending.map((d) => ({
-          resource: { urn: urn(d.name), custom: true, type: SEGMENT_INTEGRATION_TYPE, inputs: props(d) },
-          type: "creating",
-        })),
-        ...otherPending.map(([name, type]) => ({ resource: { urn: urn(name), type: SEGMENT_INTEGRATION_TYPE }, type })),
-      ],
-    },
+/**
+ * A stack export shaped as `pulumi stack export` writes it (apitype UntypedDeployment, version 3;
+ * JSON indented by four spaces, pkg/cmd/pulumi/stack/stack_export.go): the stack resource, the
+ * door's default provider (and any explicit one), each integration with its parent and provider
+ * reference, and the secrets provider's state (Pulumi Cloud's names the organization).
+ */
+function stackExport(
+  managed: Declared[],
+  pending: Declared[] = [],
+  otherPending: [string, string][] = [],
+  w: Where = {},
+) {
+  const { door, stack, project, organization, version } = at(w);
+  const root = `urn:pulumi:${stack}::${project}::pulumi:pulumi:Stack::${project}-${stack}`;
+  const providerNames = [...new Set([...managed, ...pending].flatMap((d) => (d.provider ? [d.provider] : [])))];
+  const providerResource = (name?: string) => ({
+    urn: providerUrn(w, name),
+    custom: true,
+    id: PROVIDER_ID,
+    type: door === "dynamic" ? "pulumi:providers:pulumi-nodejs" : `pulumi:providers:${PACKAGE}`,
+    inputs: door === "dynamic" ? {} : { version: "0.3.0" },
+    outputs: door === "dynamic" ? {} : { version: "0.3.0" },
+    parent: name ? root : undefined,
   });
+  const integration = (d: Declared) => ({
+    urn: urn(d.name, w),
+    custom: true,
+    type: TYPES[door],
+    inputs: props(d, door),
+    parent: root,
+    provider: `${providerUrn(w, d.provider)}::${PROVIDER_ID}`,
+    propertyDependencies: { filters: [], label: [], properties: [] },
+  });
+  return `${JSON.stringify(
+    {
+      version: version ?? 3,
+      deployment: {
+        manifest: { time: "2026-11-26T00:00:00Z", magic: "x", version: "v3.210.0" },
+        secrets_providers: organization
+          ? { type: "service", state: { url: "https://api.pulumi.com", owner: organization, project, stack } }
+          : { type: "passphrase", state: { salt: "v1:AAAA" } },
+        resources: [
+          { urn: root, custom: false, type: "pulumi:pulumi:Stack", outputs: {} },
+          providerResource(),
+          ...providerNames.map(providerResource),
+          ...managed.map((d) => ({
+            ...integration(d),
+            id: d.id,
+            outputs: { ...props(d, door), integrationId: d.id, userId: "1", stateVersion: 2 },
+            ...(door === "dynamic" ? { additionalSecretOutputs: ["properties"] } : {}),
+          })),
+        ],
+        pending_operations: [
+          ...pending.map((d) => ({ resource: integration(d), type: "creating" })),
+          ...otherPending.map(([name, type]) => ({
+            resource: { urn: urn(name, w), custom: true, type: TYPES[door] },
+            type,
+          })),
+        ],
+        metadata: {},
+      },
+    },
+    null,
+    4,
+  )}\n`;
 }
 
 function seed(emulator: Emulator, label: string, events: string[], writeKey = WRITE_KEY, account = "") {
@@ -174,10 +243,7 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
     const dir = mkdtempSync(join(tmpdir(), "audit-"));
     try {
       writeFileSync(join(dir, "prod.json"), stackExport([{ name: "a", id: a, label: "A", events: ["open"] }]));
-      const staging = stackExport([{ name: "b", id: b, label: "B", events: ["open"] }]).replaceAll(
-        "urn:pulumi:prod::",
-        "urn:pulumi:staging::",
-      );
+      const staging = stackExport([{ name: "b", id: b, label: "B", events: ["open"] }], [], [], { stack: "staging" });
       writeFileSync(join(dir, "staging.json"), staging);
       const { json, code, stdout } = await audit(
         "",
@@ -188,10 +254,10 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
         "--json",
       );
       expect(code).toBe(2);
-      expect(json.stacks).toEqual(["prod", "staging"]);
+      expect(json.stacks).toEqual([PROD, STAGING]);
       expect(json.groups[0].inSync).toEqual([
-        { stack: "prod", name: "a", id: a },
-        { stack: "staging", name: "b", id: b },
+        { stack: PROD, name: "a", id: a },
+        { stack: STAGING, name: "b", id: b },
       ]);
       expect(json.groups[0].unmanaged.map((u: { id: string }) => u.id)).toEqual([nobodys]);
       const human = await audit("", "--file", join(dir, "prod.json"), "--file", join(dir, "staging.json"));
@@ -216,7 +282,7 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
         "--json",
       );
       expect(code).toBe(0);
-      expect(json.groups[0].inSync).toEqual([{ stack: "prod", name: "a", id: a }]);
+      expect(json.groups[0].inSync).toEqual([{ stack: PROD, name: "a", id: a }]);
       expect(json.groups[0].heldTwice).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -282,6 +348,240 @@ describe("audit: several stacks, and never clean without checking (issue 17)", (
   });
 });
 
+/** Stack exports written to files, for `--file`; removed after each test. */
+const written: string[] = [];
+afterEach(() => {
+  for (const dir of written.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function files(...texts: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "audit-files-"));
+  written.push(dir);
+  return texts.map((text, i) => {
+    const file = join(dir, `export-${i}.json`);
+    writeFileSync(file, text);
+    return file;
+  });
+}
+const fileArgs = (paths: string[]) => paths.flatMap((path) => ["--file", path]);
+
+describe("audit: both doors, and stacks told apart by organization, project and stack (issue 22)", () => {
+  it("reads the plugin's resources as it reads the dynamic ones: in sync, drifted, gone; nothing offered twice", async () => {
+    const synced = seed(global, "Synced", ["open"]);
+    const drifted = seed(global, "Renamed in UI", ["open"]);
+    const state = stackExport(
+      [
+        { name: "synced", id: synced, label: "Synced", events: ["open"] },
+        { name: "drifted", id: drifted, label: "Original", events: ["open"] },
+        { name: "gone", id: "deleted-in-ui", label: "Gone", events: ["open"] },
+      ],
+      [],
+      [],
+      { door: "native" },
+    );
+    const { json, code } = await audit(state, "--json");
+    expect(code).toBe(2);
+    expect(json.groups).toHaveLength(1);
+    expect(json.groups[0]).toMatchObject({
+      inSync: [{ stack: PROD, name: "synced", id: synced }],
+      drifted: [{ stack: PROD, name: "drifted", id: drifted, fields: [{ field: "label" }] }],
+      gone: [{ stack: PROD, name: "gone", id: "deleted-in-ui" }],
+      unmanaged: [],
+    });
+  });
+
+  it("a stack holding both doors' resources (moving from the dynamic resource): each is managed, none unmanaged", async () => {
+    const dynamicId = seed(global, "Old", ["open"]);
+    const nativeId = seed(global, "New", ["click"]);
+    const dynamicExport = JSON.parse(stackExport([{ name: "old", id: dynamicId, label: "Old", events: ["open"] }]));
+    const nativeExport = JSON.parse(
+      stackExport([{ name: "new", id: nativeId, label: "New", events: ["click"] }], [], [], { door: "native" }),
+    );
+    // One deployment: the stack, both providers, both resources.
+    dynamicExport.deployment.resources.push(...nativeExport.deployment.resources.slice(1));
+    const { json, code } = await audit(JSON.stringify(dynamicExport, null, 4), "--json");
+    expect(code).toBe(0);
+    expect(json.groups[0].inSync).toEqual([
+      { stack: PROD, name: "old", id: dynamicId },
+      { stack: PROD, name: "new", id: nativeId },
+    ]);
+  });
+
+  it("a pending create of the plugin's: recovery by the `import` option or `pulumi import`; a subuser's by importId", async () => {
+    const parentMatch = seed(global, "Pending", ["bounce"]);
+    const subMatch = seed(global, "Pending", ["bounce"], WRITE_KEY, "sub");
+    const state = stackExport(
+      [],
+      [
+        { name: "pend", label: "Pending", events: ["bounce"] },
+        { name: "pend-sub", label: "Pending", events: ["bounce"], onBehalfOf: "sub" },
+      ],
+      [],
+      { door: "native" },
+    );
+    const { json, stdout } = await audit(state, "--json");
+    const parent = json.groups.find((g: { onBehalfOf?: string }) => !g.onBehalfOf);
+    const sub = json.groups.find((g: { onBehalfOf?: string }) => g.onBehalfOf === "sub");
+    expect(parent.pendingCreates[0].steps).toEqual([
+      "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state",
+      `add the resource option \`import: "${parentMatch}"\` to the declaration of "pend", then \`pulumi up --stack prod\`, ` +
+        "then remove the option (or, for a resource declared at the top level, " +
+        `\`pulumi import sendgrid-segment:index:SegmentIntegration pend ${parentMatch} --stack prod\`): ` +
+        "it adopts that integration instead of creating a duplicate",
+    ]);
+    expect(sub.pendingCreates[0].steps[1]).toBe(
+      `add \`importId: "${subMatch}"\` to the declaration of "pend-sub", then \`pulumi up --stack prod\`: ` +
+        "it adopts that integration instead of creating a duplicate",
+    );
+    expect(stdout).not.toContain("cannot import it for a dynamic resource");
+  });
+
+  it("reads the organization from Pulumi Cloud's secrets provider: two orgs' stacks of one name stay two stacks", async () => {
+    const a = seed(global, "A", ["open"]);
+    const b = seed(global, "B", ["open"]);
+    const acme = stackExport([{ name: "x", id: a, label: "A", events: ["open"] }], [], [], { organization: "acme" });
+    const other = stackExport([{ name: "x", id: b, label: "B", events: ["open"] }], [], [], { organization: "other" });
+    const paths = files(acme, other);
+    const { json, code } = await audit("", ...fileArgs(paths), "--json");
+    expect(code).toBe(0);
+    expect(json.stacks).toEqual([`acme/${PROJECT}/prod`, `other/${PROJECT}/prod`]);
+    expect(json.groups[0].inSync).toEqual([
+      { stack: `acme/${PROJECT}/prod`, name: "x", id: a },
+      { stack: `other/${PROJECT}/prod`, name: "x", id: b },
+    ]);
+    // The text names the stack of every finding, since there are several.
+    const human = await audit("", ...fileArgs(paths));
+    expect(human.stdout).toContain(`  in sync       x (${a}), stack acme/${PROJECT}/prod\n`);
+    expect(human.stdout).toContain(`  in sync       x (${b}), stack other/${PROJECT}/prod\n`);
+  });
+
+  it("lists the stacks sorted, and an export that names no stack as none", async () => {
+    const paths = files(
+      stackExport([], [], [], { stack: "staging" }),
+      JSON.stringify({ version: 3, deployment: { resources: [] } }),
+      stackExport([], [], [], { stack: "prod" }),
+    );
+    const { json } = await audit("", ...fileArgs(paths), "--json");
+    expect(json.stacks).toEqual([PROD, STAGING]);
+    const one = files(stackExport([]), JSON.stringify({ version: 3, deployment: {} }));
+    seed(global, "Nobody's", ["open"]);
+    const { stdout } = await audit("", ...fileArgs(one));
+    expect(stdout).toContain("live, not in this stack's state");
+  });
+
+  it("steps name an organization's stack in full, as the CLI's --stack takes it", async () => {
+    const state = stackExport([], [{ name: "p", label: "P", events: ["open"] }], [["u", "updating"]], {
+      organization: "acme",
+    });
+    const { json } = await audit(state, "--json");
+    expect(json.groups[0].pendingCreates[0].steps[0]).toBe(
+      `pulumi refresh --clear-pending-creates --stack acme/${PROJECT}/prod: drop the pending create from state ` +
+        "(the CLI cannot import it for a dynamic resource)",
+    );
+    expect(json.otherPending[0].steps).toEqual([
+      `an interrupted updating operation: run \`pulumi refresh --stack acme/${PROJECT}/prod\``,
+    ]);
+  });
+
+  it("two different exports of one organization's stack: an error naming both, nothing read", async () => {
+    const paths = files(
+      stackExport([{ name: "x", id: "1", label: "A", events: ["open"] }], [], [], { organization: "acme" }),
+      stackExport([{ name: "x", id: "2", label: "A", events: ["open"] }], [], [], { organization: "acme" }),
+    );
+    const before = global.requests.length;
+    await expect(audit("", ...fileArgs(paths))).rejects.toThrow(
+      `--file ${paths[0]} and --file ${paths[1]} are two different exports of the stack acme/${PROJECT}/prod: pass one, the current one`,
+    );
+    expect(global.requests.length).toBe(before);
+  });
+
+  it("without an organization (a self-managed backend), two different exports of one name are two stacks, never merged", async () => {
+    const id = seed(global, "Shared", ["open"]);
+    // The second export holds more: a different export, of a stack with the same name.
+    const paths = files(
+      stackExport([{ name: "x", id, label: "Shared", events: ["open"] }]),
+      stackExport(
+        [
+          { name: "x", id, label: "Shared", events: ["open"] },
+          { name: "y", id: "9", label: "Y", events: ["open"] },
+        ],
+        [{ name: "p", label: "Pending", events: ["click"] }],
+        [["u", "updating"]],
+      ),
+    );
+    const { json, code } = await audit("", ...fileArgs(paths), "--json");
+    expect(code).toBe(2);
+    const [first, second] = [`${PROD} (--file ${paths[0]})`, `${PROD} (--file ${paths[1]})`];
+    expect(json.stacks).toEqual([first, second].sort());
+    // Both hold the integration: a destroy in either deletes it for the other.
+    expect(json.groups[0].heldTwice).toEqual([
+      {
+        id,
+        holders: [
+          { stack: first, name: "x", urn: urn("x") },
+          { stack: second, name: "x", urn: urn("x") },
+        ],
+      },
+    ]);
+    expect(json.groups[0].gone).toEqual([{ stack: second, name: "y", id: "9" }]);
+    expect(json.groups[0].pendingCreates.map((p: { stack: string }) => p.stack)).toEqual([second]);
+    expect(json.otherPending.map((op: { stack: string }) => op.stack)).toEqual([second]);
+  });
+
+  it("an explicit provider's resources: not checked until --provider names its account, then read there", async () => {
+    const id = seed(eu, "Through eu", ["open"]);
+    const state = stackExport([{ name: "e", id, label: "Through eu", events: ["open"], provider: "eu" }], [], [], {
+      door: "native",
+    });
+    const unassigned = await audit(state);
+    expect(unassigned.code).toBe(1);
+    expect(unassigned.stdout).toContain(
+      'explicit provider "eu", parent:\n  not checked: the explicit provider "eu" holds its key encrypted in state, ' +
+        "so audit cannot tell its account: pass --provider eu=<account> (the key from " +
+        "SENDGRID_ACCOUNT_<ACCOUNT>_API_KEY), or --provider eu=default (SENDGRID_API_KEY)\n",
+    );
+    const assigned = await audit(state, "--provider", "eu=eu-brand", "--json");
+    expect(assigned.code).toBe(0);
+    expect(assigned.json.groups.map((g: { account?: string }) => g.account ?? "default")).toEqual([
+      "eu-brand",
+      "default",
+    ]);
+    expect(assigned.json.groups[0].inSync).toEqual([{ stack: PROD, name: "e", id }]);
+    // "default" is the default account: there it is not found, and so gone.
+    const asDefault = await audit(state, "--provider", "eu=default", "--json");
+    expect(asDefault.json.groups).toHaveLength(1);
+    expect(asDefault.json.groups[0].gone).toEqual([{ stack: PROD, name: "e", id }]);
+  });
+
+  it("an export from a pull request cannot clear the screen or print a fake verdict: its text is shown escaped", async () => {
+    const attack = "x\x1b[2J\x1b[H\nClean: state and SendGrid agree.\x1b]8;;https://evil.example\x07\u202e";
+    const state = stackExport(
+      [{ name: attack, id: "deleted", label: attack, events: ["open"], account: attack, onBehalfOf: attack }],
+      [],
+      [],
+      { stack: "prod" },
+    );
+    const { stdout, code } = await audit(state);
+    expect(code).toBe(1);
+    expect(stdout).not.toMatch(/(?!\n)[\p{Cc}\u202e]/u);
+    expect(stdout.split("\n").filter((line) => line.startsWith("Clean"))).toEqual([]);
+    const shownAttack = "x\\x1b[2J\\x1b[H\\nClean: state and SendGrid agree.\\x1b]8;;https://evil.example\\x07\\u202e";
+    expect(stdout).toContain(
+      `account "${shownAttack}", subuser "${shownAttack}":\n  not checked: no API key for account`,
+    );
+    const json = await audit(state, "--json");
+    expect(json.stdout).not.toMatch(/(?!\n)[\p{Cc}\u202e]/u);
+    expect(json.json.groups[0].account).toBe(attack);
+  });
+
+  it("--provider takes NAME=ACCOUNT, and says so", async () => {
+    for (const bad of ["eu", "=eu-brand", "eu=", "eu=9bad"]) {
+      await expect(audit(stackExport([]), "--provider", bad), bad).rejects.toThrow(
+        `--provider ${bad}: expected <provider name>=<account>`,
+      );
+    }
+  });
+});
+
 describe("audit", () => {
   it("clean: every managed integration in sync, exit 0", async () => {
     const a = seed(global, "A", ["open"]);
@@ -320,7 +620,7 @@ describe("audit", () => {
     expect(group).toMatchObject({ onBehalfOf: "d", inSync: [], gone: [{ name: "gone", id: "deleted-in-ui" }] });
     expect(group.drifted).toEqual([
       {
-        stack: "prod",
+        stack: PROD,
         name: "drifted",
         id: drifted,
         fields: [
@@ -355,7 +655,7 @@ describe("audit", () => {
       "--json",
     );
     expect(code).toBe(0);
-    expect(json.groups[0].inSync).toEqual([{ stack: "prod", name: "enc", id }]);
+    expect(json.groups[0].inSync).toEqual([{ stack: PROD, name: "enc", id }]);
   });
 
   it.each([
@@ -403,7 +703,7 @@ describe("audit", () => {
     const { json, code } = await audit(sample, "--json");
     expect(code).toBe(2);
     expect(json.groups.find((g: { onBehalfOf?: string }) => !g.onBehalfOf).inSync).toEqual([
-      { stack: "prod", name: "prod-events", id: "5a1234" },
+      { stack: PROD, name: "prod-events", id: "5a1234" },
     ]);
     const pending = json.groups.find((g: { onBehalfOf?: string }) => g.onBehalfOf === "staging").pendingCreates[0];
     expect(pending).toMatchObject({ name: "staging-events", matches: [staging] });
@@ -424,6 +724,7 @@ describe("audit", () => {
       {
         urn: urn("upd"),
         type: "updating",
+        stack: PROD,
         steps: ["an interrupted updating operation: run `pulumi refresh --stack prod`"],
       },
     ]);
@@ -462,7 +763,7 @@ describe("audit", () => {
     child.stdout.on("data", (d) => (stdout += d));
     const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
     expect(status).toBe(0);
-    expect(JSON.parse(stdout).groups[0].inSync).toEqual([{ stack: "prod", name: "bin", id }]);
+    expect(JSON.parse(stdout).groups[0].inSync).toEqual([{ stack: PROD, name: "bin", id }]);
   });
 });
 
@@ -485,15 +786,28 @@ describe("audit's parts", () => {
         /^no deployment\.resources: pass the output of `pulumi stack export`$/,
       );
     }
-    expect(() => parseStackExport(exportOf({}, "3"))).toThrow('stack export version "3" is not supported (expected 3)');
+    expect(() => parseStackExport(exportOf({}, "3"))).toThrow(
+      'stack export version "3" is not supported (expected 3 or 4)',
+    );
+    expect(() => parseStackExport(exportOf({}, 5))).toThrow(
+      "stack export version 5 is not supported (expected 3 or 4)",
+    );
+    // Version 4 is what the CLI writes when a resource uses a newer feature: the same shape.
+    expect(parseStackExport(exportOf({ resources: [resource({ urn: "u" })] }, 4)).managed).toHaveLength(1);
   });
 
   it("reads an empty deployment, and one without a version, as nothing managed", () => {
-    const empty: StackState = { managed: [], pendingCreates: [], otherPending: [] };
+    const empty: StackState = { id: {}, stack: "", stackRef: "", managed: [], pendingCreates: [], otherPending: [] };
     expect(parseStackExport(exportOf({}))).toStrictEqual(empty);
     expect(parseStackExport(JSON.stringify({ deployment: { resources: [] } }))).toStrictEqual(empty);
     expect(
       parseStackExport(exportOf({ resources: [null, 7, { type: "other" }], pending_operations: [null, {}] })),
+    ).toStrictEqual(empty);
+    // Names an object has of its own prototype are no resource type; pending operations that are no list are none.
+    expect(
+      parseStackExport(
+        exportOf({ resources: [{ type: "constructor" }, { type: "toString" }, { type: 7 }], pending_operations: "x" }),
+      ),
     ).toStrictEqual(empty);
   });
 
@@ -520,11 +834,13 @@ describe("audit's parts", () => {
         ],
       }),
     );
+    // One export is one stack: the first urn that names one says which, for every resource.
+    const dev = { stack: "p/dev", stackRef: "dev", door: "dynamic" } as const;
     expect(state.managed).toStrictEqual([
       {
         urn: `urn:pulumi:dev::p::${SEGMENT_INTEGRATION_TYPE}::both`,
         name: "both",
-        stack: "dev",
+        ...dev,
         id: "id-1",
         account: "eu",
         onBehalfOf: "sub",
@@ -532,16 +848,16 @@ describe("audit's parts", () => {
         destination: "Elsewhere",
         emailEvents: [],
       },
-      { urn: "not-a-urn", name: "not-a-urn", stack: "", label: "only inputs", destination: "Segment", emailEvents: [] },
+      { urn: "not-a-urn", name: "not-a-urn", ...dev, label: "only inputs", destination: "Segment", emailEvents: [] },
       {
         urn: "x::urn:pulumi:dev::p::t::embedded",
         name: "embedded",
-        stack: "",
+        ...dev,
         label: "E",
         destination: "Segment",
         emailEvents: [],
       },
-      { urn: "", name: "", stack: "", label: "Untitled Integration", destination: "Segment", emailEvents: [] },
+      { urn: "", name: "", ...dev, label: "Untitled Integration", destination: "Segment", emailEvents: [] },
     ] satisfies StateIntegration[]);
   });
 
@@ -565,6 +881,107 @@ describe("audit's parts", () => {
     }
   });
 
+  it("knows a stack by the Pulumi Cloud secrets provider's owner, project and stack, else by its urns", () => {
+    const urns = [
+      { urn: "x::urn:pulumi:embedded::e::t::n" },
+      { urn: "urn:pulumi:dev::p::t::n" },
+      { urn: "urn:pulumi:b::q::t::n" },
+    ];
+    const service = (state: unknown) => ({ secrets_providers: { type: "service", state } });
+    expect(stackIdOf(service({ owner: "acme", project: "proj", stack: "prod" }), urns)).toStrictEqual({
+      organization: "acme",
+      project: "proj",
+      stack: "prod",
+    });
+    // What the service's state leaves out, the first urn that names a stack tells; never an organization.
+    expect(stackIdOf(service({ owner: "", project: 5 }), urns)).toStrictEqual({ project: "p", stack: "dev" });
+    expect(stackIdOf(service(null), urns)).toStrictEqual({ project: "p", stack: "dev" });
+    expect(
+      stackIdOf(
+        { secrets_providers: { type: "passphrase", state: { owner: "acme", project: "x", stack: "y" } } },
+        urns,
+      ),
+    ).toStrictEqual({ project: "p", stack: "dev" });
+    expect(stackIdOf({}, [null, { urn: 7 }, {}])).toStrictEqual({});
+    expect(stackIdOf(undefined, [])).toStrictEqual({});
+    expect(labelOf({ organization: "acme", project: "p", stack: "s" })).toBe("acme/p/s");
+    expect(labelOf({ project: "p", stack: "s" })).toBe("p/s");
+    expect(labelOf({})).toBe("");
+    // Read from a whole export: the organization's stack is its --stack argument too.
+    const exported = parseStackExport(
+      stackExport([{ name: "a", id: "1", label: "A", events: ["open"] }], [], [], { organization: "acme" }),
+    );
+    expect(exported).toMatchObject({ stack: `acme/${PROJECT}/prod`, stackRef: `acme/${PROJECT}/prod` });
+    expect(exported.managed[0]).toMatchObject({ stack: `acme/${PROJECT}/prod`, stackRef: `acme/${PROJECT}/prod` });
+  });
+
+  it("reads each door's type, and the plugin's explicit providers by name (default ones are none)", () => {
+    const provider = (reference: unknown, type = RESOURCE_TOKEN) =>
+      parseStackExport(exportOf({ resources: [{ type, urn: "u", provider: reference }] })).managed[0];
+    const explicit = `urn:pulumi:s::p::pulumi:providers:${PACKAGE}::eu::id-1`;
+    expect(provider(explicit)).toMatchObject({ door: "native", provider: "eu" });
+    expect(provider(explicit, SEGMENT_INTEGRATION_TYPE)).toMatchObject({ door: "dynamic", provider: "eu" });
+    expect(provider(`urn:pulumi:s::p::my:index:Component$pulumi:providers:${PACKAGE}::nested::id`)).toMatchObject({
+      provider: "nested",
+    });
+    for (const reference of [
+      `urn:pulumi:s::p::pulumi:providers:${PACKAGE}::default_0_3_0::id`,
+      `urn:pulumi:s::p::pulumi:providers:${PACKAGE}::default::id`,
+      "urn:pulumi:s::p::pulumi:providers:pulumi-nodejs::explicit::id",
+      `urn:pulumi:s::p::pulumi:providers:${PACKAGE}x::eu::id`,
+      `urn:pulumi:s::p::pulumi:providers:${PACKAGE}`,
+      7,
+      undefined,
+    ]) {
+      expect(provider(reference), String(reference)).not.toHaveProperty("provider");
+    }
+    expect(parseStackExport(exportOf({ resources: [{ type: `${RESOURCE_TOKEN}x`, urn: "u" }] })).managed).toEqual([]);
+  });
+
+  it("opens secrets anywhere in a value: a write key the program made secret inside plain properties", () => {
+    const sig = "4dabf18193072939515e22adb298388d";
+    const read = (properties: unknown) =>
+      parseStackExport(exportOf({ resources: [resource({ urn: "u", outputs: { properties } })] })).managed[0];
+    expect(read({ writeKey: { [sig]: "x", plaintext: '"wk-nested"' }, destinationRegion: "EU" })).toMatchObject({
+      writeKey: "wk-nested",
+      destinationRegion: "EU",
+    });
+    const hidden = read({ writeKey: { [sig]: "x", ciphertext: "v1:A" }, destinationRegion: "US" });
+    expect(hidden).toMatchObject({ destinationRegion: "US" });
+    expect(hidden).not.toHaveProperty("writeKey");
+    const listed = parseStackExport(
+      exportOf({
+        resources: [
+          resource({ urn: "u", outputs: { filters: { emailEvents: [{ [sig]: "x", plaintext: '"open"' }] } } }),
+        ],
+      }),
+    ).managed[0];
+    expect(listed?.emailEvents).toEqual(["open"]);
+  });
+
+  it("places a resource by its account, else by the account its explicit provider was given, else by the provider", () => {
+    const providers = new Map([
+      ["eu", "eu-brand"],
+      ["main", "default"],
+    ]);
+    expect(placeOf({ account: "x", provider: "eu", onBehalfOf: "s" }, providers)).toStrictEqual({
+      account: "x",
+      onBehalfOf: "s",
+    });
+    expect(placeOf({ provider: "eu", onBehalfOf: "s" }, providers)).toStrictEqual({
+      account: "eu-brand",
+      onBehalfOf: "s",
+    });
+    expect(placeOf({ provider: "main" }, providers)).toStrictEqual({});
+    expect(placeOf({ provider: "other" }, providers)).toStrictEqual({ provider: "other" });
+    expect(placeOf({ provider: "eu" })).toStrictEqual({ provider: "eu" });
+    expect(placeOf({ account: "", onBehalfOf: "" })).toStrictEqual({});
+    expect(where({ provider: "eu" })).toBe('explicit provider "eu", parent');
+    expect(where({ provider: "eu", onBehalfOf: "s" })).toBe('explicit provider "eu", subuser "s"');
+    expect(where({ account: "a" })).toBe('account "a", parent');
+    expect(unassignedProvider("p")).toContain("pass --provider p=<account>");
+  });
+
   it("sorts pending operations: creates with their inputs, the rest by type; other resources are skipped", () => {
     const urnOf = (name: string) => `urn:pulumi:prod::p::${SEGMENT_INTEGRATION_TYPE}::${name}`;
     const state = parseStackExport(
@@ -578,15 +995,27 @@ describe("audit's parts", () => {
         ],
       }),
     );
+    // The stack is named by the pending operations' urns when no resource names it.
+    const prod = { stack: "p/prod", stackRef: "prod" };
     expect(state.pendingCreates).toStrictEqual([
-      { urn: urnOf("new"), name: "new", stack: "prod", label: "New", destination: "Segment", emailEvents: [] },
+      {
+        urn: urnOf("new"),
+        name: "new",
+        ...prod,
+        door: "dynamic",
+        label: "New",
+        destination: "Segment",
+        emailEvents: [],
+      },
     ]);
-    expect(state.otherPending).toStrictEqual([{ urn: urnOf("changing"), type: "updating" }]);
+    expect(state.otherPending).toStrictEqual([{ urn: urnOf("changing"), type: "updating", ...prod }]);
   });
 
   const integration = (fields: Partial<StateIntegration> & { name: string }): StateIntegration => ({
     urn: `urn:pulumi:prod::p::${SEGMENT_INTEGRATION_TYPE}::${fields.name}`,
     stack: "prod",
+    stackRef: "prod",
+    door: "dynamic",
     label: "L",
     destination: "Segment",
     emailEvents: ["open"],
@@ -610,7 +1039,7 @@ describe("audit's parts", () => {
     unmanaged: [],
     pendingCreates: [],
   });
-  const stateOf = (managed: StateIntegration[], pendingCreates: StateIntegration[] = []): StackState => ({
+  const stateOf = (managed: StateIntegration[], pendingCreates: StateIntegration[] = []): Holdings => ({
     managed,
     pendingCreates,
     otherPending: [],
@@ -727,11 +1156,52 @@ describe("audit's parts", () => {
     ]);
     expect(report.unmanaged.map((u) => u.id)).toStrictEqual(["label", "destination", "events", "region", "key"]);
     // Unknown region and key match anything with the same label, destination and events.
-    const loose = auditPlace({}, stateOf([], [integration({ name: "p", stack: "" })]), [live("x", {}, "EU")]);
+    const loose = auditPlace({}, stateOf([], [integration({ name: "p", stackRef: "" })]), [live("x", {}, "EU")]);
     expect(loose.pendingCreates[0]?.steps).toStrictEqual([
       "pulumi refresh --clear-pending-creates: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
       'add `importId: "x"` to the declaration of "p", then `pulumi up`: it adopts that integration instead of creating a duplicate',
     ]);
+  });
+
+  it("recovers a pending create per door: the plugin's import where it can read by id, importId elsewhere", () => {
+    const stepsFor = (fields: Partial<StateIntegration>, matches = ["m1"], providers?: Map<string, string>) => {
+      const pending = integration({ name: "p", ...fields });
+      const place = placeOf(pending, providers);
+      return auditPlace(
+        place,
+        stateOf([], [pending]),
+        matches.map((id) => live(id)),
+        providers,
+      ).pendingCreates[0]!.steps;
+    };
+    const importOption = (id: string, command: string) =>
+      `add the resource option \`import: "${id}"\` to the declaration of "p", then \`pulumi up --stack prod\`, then remove the option${command}`;
+    const cli = (id: string) =>
+      ` (or, for a resource declared at the top level, \`pulumi import sendgrid-segment:index:SegmentIntegration p ${id} --stack prod\`)`;
+    const adopts = ": it adopts that integration instead of creating a duplicate";
+    expect(stepsFor({ door: "native" })).toStrictEqual([
+      "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state",
+      `${importOption("m1", cli("m1"))}${adopts}`,
+    ]);
+    // Two matches: the one kept is for the user to fill in (quoted for the shell meanwhile).
+    expect(stepsFor({ door: "native" }, ["m1", "m2"])[2]).toBe(
+      importOption("<the one you kept>", cli("'<the one you kept>'")),
+    );
+    // Through an explicit provider, `pulumi import` would need --provider: the option only.
+    expect(stepsFor({ door: "native", provider: "eu" }, ["m1"], new Map([["eu", "default"]]))[1]).toBe(
+      `${importOption("m1", "")}${adopts}`,
+    );
+    for (const fields of [{ onBehalfOf: "sub" }, { account: "eu" }, { door: "dynamic" as const }]) {
+      expect(stepsFor({ door: "native", ...fields })[1], JSON.stringify(fields)).toBe(
+        `add \`importId: "m1"\` to the declaration of "p", then \`pulumi up --stack prod\`${adopts}`,
+      );
+    }
+    // A name a shell would read is quoted in the command, and shown as it is elsewhere.
+    const odd = auditPlace({}, stateOf([], [integration({ name: "a b", door: "native" })]), [live("m1")]);
+    expect(odd.pendingCreates[0]!.steps[1]).toContain(
+      "pulumi import sendgrid-segment:index:SegmentIntegration 'a b' m1",
+    );
+    expect(odd.pendingCreates[0]!.steps[1]).toContain('to the declaration of "a b"');
   });
 
   it("reports a managed integration without an id, or not listed, as gone", () => {
@@ -761,17 +1231,27 @@ describe("audit's parts", () => {
     }
   });
 
-  it("says how to finish other interrupted operations, with the stack when the urn names one", () => {
-    expect(otherPendingSteps({ urn: "urn:pulumi:prod::p::t::n", type: "updating" })).toStrictEqual([
+  it("says how to finish other interrupted operations, naming the stack when the export does, quoted for a shell", () => {
+    expect(otherPendingSteps({ stackRef: "prod", type: "updating" })).toStrictEqual([
       "an interrupted updating operation: run `pulumi refresh --stack prod`",
     ]);
-    expect(otherPendingSteps({ urn: "x", type: "deleting" })).toStrictEqual([
+    expect(otherPendingSteps({ stackRef: "acme/p/prod", type: "reading" })).toStrictEqual([
+      "an interrupted reading operation: run `pulumi refresh --stack acme/p/prod`",
+    ]);
+    expect(otherPendingSteps({ stackRef: "", type: "deleting" })).toStrictEqual([
       "an interrupted deleting operation: run `pulumi refresh`",
     ]);
-    // Only a urn's own head names its stack.
-    expect(otherPendingSteps({ urn: "x::urn:pulumi:prod::p::t::n", type: "reading" })).toStrictEqual([
-      "an interrupted reading operation: run `pulumi refresh`",
+    expect(otherPendingSteps({ stackRef: "a b;$(x)'s", type: "updating" })).toStrictEqual([
+      "an interrupted updating operation: run `pulumi refresh --stack 'a b;$(x)'\\''s'`",
     ]);
+  });
+
+  it("quotes a word for a shell only when a shell would read it otherwise", () => {
+    for (const word of ["prod", "acme/p/prod", "a.b_c-d", "x@y:z=w+v"]) expect(shellArg(word)).toBe(word);
+    expect(shellArg("")).toBe("''");
+    expect(shellArg("a b")).toBe("'a b'");
+    expect(shellArg("it's")).toBe("'it'\\''s'");
+    for (const c of [...'$`"!*?[]{}()<>|&;~#%^ \t\n']) expect(shellArg(`a${c}b`), JSON.stringify(c)).toBe(`'a${c}b'`);
   });
 
   it("renders every finding class in full", () => {
@@ -821,18 +1301,18 @@ describe("audit's parts", () => {
         },
         { account: "empty", inSync: [], drifted: [], gone: [], heldTwice: [], unmanaged: [], pendingCreates: [] },
       ],
-      otherPending: [{ urn: "urn:x", type: "updating", steps: ["one", "two"] }],
+      otherPending: [{ urn: "urn:x", type: "updating", stack: "staging", steps: ["one", "two"] }],
     };
     expect(renderAudit(report)).toBe(
       [
         "default account, parent:",
-        "  in sync       a (1)",
-        '  drifted       b (2): label "L" → "M"; properties.writeKey. `pulumi refresh` shows it; `pulumi up` restores the program\'s values',
-        "  gone          c (3): in state, not in SendGrid. `pulumi refresh` drops it; `pulumi up` then creates it again",
-        "  pending create d: an interrupted `pulumi up` may have created it; no live match. To recover:",
+        "  in sync       a (1), stack prod",
+        '  drifted       b (2), stack prod: label "L" → "M"; properties.writeKey. `pulumi refresh` shows it; `pulumi up` restores the program\'s values',
+        "  gone          c (3), stack prod: in state, not in SendGrid. `pulumi refresh` drops it; `pulumi up` then creates it again",
+        "  pending create d, stack prod: an interrupted `pulumi up` may have created it; no live match. To recover:",
         "    1. first",
         "    2. second",
-        "  pending create e: an interrupted `pulumi up` may have created it; live matches: 4, 5. To recover:",
+        "  pending create e, stack prod: an interrupted `pulumi up` may have created it; live matches: 4, 5. To recover:",
         "    1. only",
         "  held twice    7: managed by x (stack prod) and y (stack staging); a destroy of either deletes it for all. Keep it in one: `pulumi state delete '<urn>'` in the others (urn:x, urn:y)",
         'default account, subuser "sub":',
@@ -849,7 +1329,7 @@ describe("audit's parts", () => {
         "  not checked: no key",
         'account "empty", parent:',
         "  nothing here",
-        "pending updating urn:x: one; two",
+        "pending updating urn:x, stack staging: one; two",
         "Needs attention: see above.",
         "",
       ].join("\n"),

@@ -1,11 +1,29 @@
 // The emulator answers like the spec: operations, error shapes, auth, label default, limit.
+import { spawn, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, parseFault, startEmulator } from "../emulator";
+import { apiKeysFrom } from "../emulator/cli";
+import { loopbackHost, writeState } from "../emulator/server";
 
 let emulator: Emulator;
 const KEY = "SG.emulator-test";
 beforeAll(async () => {
-  emulator = await startEmulator({ apiKeys: [KEY] });
+  emulator = await startEmulator({ apiKeys: [KEY], allowEchoFault: true });
 });
 afterAll(() => emulator.close());
 
@@ -358,9 +376,7 @@ describe("faults", () => {
     const child = spawn(
       process.execPath,
       ["dist/emulator/cli.js", "--port", "0", "--fault", "GET:503:1", "--rate-limit", "100"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SENDGRID_EMULATOR_API_KEY: "k" } },
     );
     try {
       const url = await new Promise<string>((resolve) => {
@@ -377,5 +393,311 @@ describe("faults", () => {
     } finally {
       child.kill("SIGTERM");
     }
+  });
+});
+
+describe("a safe local service (issue 25)", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const folder = () => {
+    const dir = mkdtempSync(join(tmpdir(), "emulator-safe-"));
+    dirs.push(dir);
+    return dir;
+  };
+  const modeOf = (file: string) => statSync(file).mode & 0o777;
+  const input = {
+    label: "L",
+    destination: "Segment",
+    filters: { email_events: ["open"] },
+    properties: { write_key: "wk_state_file_1", destination_region: "US" },
+  };
+
+  it("writes its state file 0600, replacing a wider one, and leaves no temporary file", async () => {
+    const dir = folder();
+    const file = join(dir, "state.json");
+    writeFileSync(file, JSON.stringify({ version: 1, accounts: {} }), { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const emulator = await startEmulator({ stateFile: file });
+    try {
+      emulator.seed(input);
+      expect(modeOf(file)).toBe(0o600);
+      expect(JSON.parse(readFileSync(file, "utf8")).accounts[""]).toHaveLength(1);
+      expect(readdirSync(dir)).toEqual(["state.json"]);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("never writes through a link: not one at the old temporary name, nor the state file's own", async () => {
+    const dir = folder();
+    const victim = join(dir, "victim.txt");
+    writeFileSync(victim, "untouched\n");
+    const file = join(dir, "state.json");
+    // The old code wrote `${file}.tmp`, following a link an attacker had put there.
+    symlinkSync(victim, `${file}.tmp`);
+    const emulator = await startEmulator({ stateFile: file });
+    try {
+      emulator.seed(input);
+      expect(readFileSync(victim, "utf8")).toBe("untouched\n");
+      // A link at the state file's path is replaced by the file, not written through.
+      rmSync(file);
+      symlinkSync(victim, file);
+      emulator.seed(input);
+      expect(readFileSync(victim, "utf8")).toBe("untouched\n");
+      expect(lstatSync(file).isSymbolicLink()).toBe(false);
+      expect(modeOf(file)).toBe(0o600);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("writeState: replaces the file whole, leaves no temporary file, and removes it when the rename fails", () => {
+    const dir = folder();
+    const file = join(dir, "state.json");
+    writeState(file, "one\n");
+    writeState(file, "two\n");
+    expect(readFileSync(file, "utf8")).toBe("two\n");
+    expect(readdirSync(dir)).toEqual(["state.json"]);
+    // Renaming over a folder fails: the error is thrown, and the temporary file does not stay behind.
+    const taken = join(dir, "taken");
+    mkdirSync(join(taken, "inside"), { recursive: true });
+    expect(() => writeState(taken, "three\n")).toThrow();
+    expect(readdirSync(dir).sort()).toEqual(["state.json", "taken"]);
+  });
+
+  it("refuses requests whose Host is not a loopback name or address (DNS rebinding)", async () => {
+    const emulator = await startEmulator({ apiKeys: [KEY] });
+    const { port } = new URL(emulator.url);
+    const get = (host: string | undefined) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => {
+          socket.end(
+            `GET /v3/marketing/integrations HTTP/1.0\r\n${host === undefined ? "" : `Host: ${host}\r\n`}` +
+              `Authorization: Bearer ${KEY}\r\n\r\n`,
+          );
+        });
+        let text = "";
+        socket.on("data", (d) => (text += d));
+        socket.on("error", reject);
+        socket.on("close", () =>
+          resolve({ status: Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1]), body: text.split("\r\n\r\n")[1] ?? "" }),
+        );
+      });
+    try {
+      for (const host of [
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        "localhost",
+        `LOCALHOST:${port}`,
+        `127.1.2.3:${port}`,
+        `[::1]:${port}`,
+      ]) {
+        expect((await get(host)).status, host).toBe(200);
+      }
+      for (const host of [
+        `evil.example:${port}`,
+        "evil.example",
+        `127.0.0.1.evil.example:${port}`,
+        `localhost.evil.example:${port}`,
+        `localhost@evil.example:${port}`,
+        `evil.example/@localhost`,
+        "0.0.0.0",
+        "",
+        undefined,
+      ]) {
+        const refused = await get(host);
+        expect(refused.status, String(host)).toBe(403);
+        expect(JSON.parse(refused.body)).toEqual({
+          errors: [{ field: null, message: "the Host header must name a loopback host (localhost, 127.0.0.1, [::1])" }],
+        });
+      }
+      expect(emulator.requests.at(-1)).toMatchObject({ status: 403, fault: "host refused" });
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("loopbackHost: a loopback host with any port, nothing else", () => {
+    for (const host of ["localhost", "localhost:1", "127.0.0.1:80", "[::1]", "[::1]:8787", "127.255.0.1"]) {
+      expect(loopbackHost(host), host).toBe(true);
+    }
+    for (const host of [
+      "",
+      undefined,
+      "[::2]",
+      "128.0.0.1",
+      "localhost:x",
+      "a@localhost",
+      "localhost/x",
+      "localhost?x",
+      "localhost#x",
+      "local\\host",
+    ]) {
+      expect(loopbackHost(host), String(host)).toBe(false);
+    }
+  });
+
+  it("the echo fault, which quotes credentials, only when the emulator was started allowing it", async () => {
+    const strict = await startEmulator({ apiKeys: [KEY] });
+    try {
+      const message =
+        "the echo fault answers with the request's API key and write key: start the emulator with allowEchoFault: true (--allow-echo-fault) to inject it";
+      expect(() => strict.inject({ kind: "echo" })).toThrow(message);
+      expect(strict.pendingFaults()).toEqual([]);
+      await expect(startEmulator({ faults: [{ kind: "echo" }] })).rejects.toThrow(message);
+      strict.inject({ kind: "hang", method: "DELETE" }); // other faults as before
+      expect(strict.pendingFaults()).toEqual([{ kind: "hang", method: "DELETE", times: 1 }]);
+    } finally {
+      await strict.close();
+    }
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["dist/emulator/cli.js", "--port", "0", ...args], {
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+    const refused = run("--fault", "GET:echo");
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toBe(
+      "sendgrid-segment-emulator: --fault ...:echo answers with the request's API key and write key: add --allow-echo-fault to inject it\n",
+    );
+  });
+
+  /** Starts the command; resolves with its banner and url once it listens. */
+  async function command(args: string[], env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, ["dist/emulator/cli.js", "--port", "0", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    const banner = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("Stop it with Ctrl-C")) resolve(out);
+      });
+      child.once("exit", (code) => reject(new Error(`emulator exited ${code}`)));
+    });
+    const url = /listening on (\S+)/.exec(banner)![1]!;
+    const get = (key: string) =>
+      fetch(`${url}/v3/marketing/integrations`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
+    const stop = () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      return exited;
+    };
+    return { banner, get, stop };
+  }
+
+  it("the command always requires a key: one generated for the run when none is given", async () => {
+    const { banner, get, stop } = await command([]);
+    try {
+      const key =
+        /API keys: {5}(SG\.emulator-[A-Za-z0-9_-]{24}) \(generated for this run; give your own with SENDGRID_EMULATOR_API_KEY\)/.exec(
+          banner,
+        )?.[1];
+      expect(key).toBeDefined();
+      expect(banner).toContain(`pulumi config set --secret sendgrid:apiKey ${key}`);
+      expect(await get("anything")).toBe(401);
+      expect(await get(key!)).toBe(200);
+    } finally {
+      await stop();
+    }
+    const other = await command([]);
+    try {
+      // A new key each run.
+      expect(/API keys: {5}(\S+)/.exec(other.banner)?.[1]).not.toBe(/API keys: {5}(\S+)/.exec(banner)?.[1]);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("takes its key from SENDGRID_EMULATOR_API_KEY or --api-key-file, never printing it", async () => {
+    const fromEnv = await command([], { SENDGRID_EMULATOR_API_KEY: "SG.from-the-environment" });
+    try {
+      expect(fromEnv.banner).toContain("only the 1 given in SENDGRID_EMULATOR_API_KEY");
+      expect(fromEnv.banner).not.toContain("SG.from-the-environment");
+      expect(await fromEnv.get("SG.from-the-environment")).toBe(200);
+      expect(await fromEnv.get("SG.other")).toBe(401);
+    } finally {
+      await fromEnv.stop();
+    }
+    const file = join(folder(), "keys");
+    writeFileSync(file, "SG.first-from-file\r\n\n  SG.second-from-file  \n");
+    const fromFile = await command(["--api-key-file", file], { SENDGRID_EMULATOR_API_KEY: "SG.not-this-one" });
+    try {
+      expect(fromFile.banner).toContain("only the 2 given in --api-key-file");
+      expect(fromFile.banner).not.toContain("-from-file");
+      expect(await fromFile.get("SG.first-from-file")).toBe(200);
+      expect(await fromFile.get("SG.second-from-file")).toBe(200);
+      expect(await fromFile.get("SG.not-this-one")).toBe(401);
+    } finally {
+      await fromFile.stop();
+    }
+  });
+
+  it("apiKeysFrom: flags and file together, the variable alone, else generated; a file must hold a key", () => {
+    const dir = folder();
+    const file = join(dir, "keys");
+    writeFileSync(file, "a-key\n");
+    expect(apiKeysFrom(["f1"], file, "v")).toEqual({
+      keys: ["f1", "a-key"],
+      from: "with --api-key and in --api-key-file",
+      generated: false,
+    });
+    expect(apiKeysFrom(["f1", "f2"], undefined, "v")).toEqual({
+      keys: ["f1", "f2"],
+      from: "with --api-key",
+      generated: false,
+    });
+    expect(apiKeysFrom(undefined, undefined, "v")).toEqual({
+      keys: ["v"],
+      from: "in SENDGRID_EMULATOR_API_KEY",
+      generated: false,
+    });
+    const generated = apiKeysFrom([], undefined, "");
+    expect(generated.generated).toBe(true);
+    expect(generated.keys[0]).toMatch(/^SG\.emulator-[A-Za-z0-9_-]{24}$/);
+    writeFileSync(file, " \n\n");
+    expect(() => apiKeysFrom(undefined, file, "v")).toThrow(`--api-key-file ${file}: holds no key`);
+    expect(() => apiKeysFrom(undefined, join(dir, "missing"), "v")).toThrow(
+      `--api-key-file ${join(dir, "missing")}: cannot be read (ENOENT)`,
+    );
+  });
+
+  it("started with an IPC channel, it stops when the channel closes (its starter stopped or died)", async () => {
+    const child = spawn(process.execPath, ["dist/emulator/cli.js", "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    const url = await new Promise<string>((resolve) => {
+      let out = "";
+      child.stdout!.on("data", (d) => {
+        out += d;
+        const m = /listening on (\S+)/.exec(out);
+        if (m && out.includes("Stop it")) resolve(m[1]!);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.disconnect();
+    expect(await exited).toBe(0);
+    await expect(fetch(`${url}/v3/marketing/integrations`)).rejects.toThrow();
+  });
+
+  it("is an entry of its own: the library, the dynamic provider, the plugin's entry and the commands never load it", () => {
+    const probe = `
+      for (const entry of process.argv.slice(1)) require(entry);
+      const loaded = Object.keys(require.cache).filter((file) => file.includes("/dist/emulator/"));
+      process.stdout.write(JSON.stringify(loaded));
+    `;
+    const entries = ["provider/index.js", "provider/dynamic/index.js", "provider/native/server.js", "cli/audit.js"];
+    const result = spawnSync(process.execPath, ["-e", probe, ...entries.map((e) => join(process.cwd(), "dist", e))], {
+      encoding: "utf8",
+    });
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual([]);
+    // And the package says so: its own export and bin.
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    expect(pkg.exports["./emulator"].default).toBe("./dist/emulator/index.js");
+    expect(pkg.bin["sendgrid-segment-emulator"]).toBe("dist/emulator/cli.js");
   });
 });

@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => elsewhere.http.close());
 beforeEach(async () => {
-  emulator = await startEmulator({ apiKeys: [API_KEY] });
+  emulator = await startEmulator({ apiKeys: [API_KEY], allowEchoFault: true });
   provider.newDeployment();
   await provider.configure(
     configureRequest({

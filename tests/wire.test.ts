@@ -44,7 +44,7 @@ const inputs = (extra: Props = {}) => ({
 beforeAll(async () => {
   serializedProvider = await rootProgramProvider();
   // Scenarios leave their integrations live and tracked: room for all of them in one account.
-  emulator = await startEmulator({ apiKeys: [API_KEY], limit: 1000 });
+  emulator = await startEmulator({ apiKeys: [API_KEY], limit: 1000, allowEchoFault: true });
   const requests: string[] = [];
   const http = createServer((req, res) => {
     requests.push(`${req.method} ${req.url} ${req.headers.authorization ? "with" : "without"} authorization`);
