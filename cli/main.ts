@@ -13,6 +13,7 @@ import {
   ACCOUNT_NAME,
   accountEnvPrefix,
   accountExists,
+  describeText,
   type Field,
   resolveSettings,
   type Settings,
@@ -108,7 +109,7 @@ const accountOption = () =>
   ).argParser((value: string, previous: string[] | undefined) => {
     if (!ACCOUNT_NAME.test(value)) {
       throw new Error(
-        `--account ${JSON.stringify(value)}: 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+        `--account (${describeText(value)}): 1 to 64 letters, digits, '-' or '_', starting with a letter`,
       );
     }
     return [...(previous ?? []), value];

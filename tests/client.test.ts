@@ -243,3 +243,50 @@ describe("the retry note", () => {
     expect(error.message).not.toContain("budget");
   });
 });
+
+describe("one limiter per account, whoever calls (issue 23)", () => {
+  it("50 list calls at once from the list function (50 clients) keep to 10 requests under way", async () => {
+    const { listIntegrations } = await import("../provider/list");
+    let now = 0;
+    let most = 0;
+    seen = [];
+    handle = (_req, res) => {
+      now++;
+      most = Math.max(most, now);
+      setTimeout(() => {
+        now--;
+        res.writeHead(200, { "content-type": "application/json" }).end('{"result":[]}');
+      }, 20);
+    };
+    const settings = resolveSettings(
+      (key) => ({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": serverUrl() })[key],
+      {},
+    );
+    await Promise.all(Array.from({ length: 50 }, () => listIntegrations(settings)));
+    expect(seen).toHaveLength(50);
+    expect(most).toBe(10);
+  });
+
+  it("time spent waiting for a slot counts toward the retry budget", async () => {
+    // Ten slow calls fill the account's slots; the eleventh waits ~600 ms for one, past its 400 ms
+    // budget: it is tried once, and never retried (counted from its own start, the first backoff
+    // step of at most 250 ms would fit: it would have been retried).
+    const patient = await clientWith({ "sendgrid:retryBudgetMs": "400" });
+    let calls = 0;
+    seen = [];
+    handle = (_req, res) => {
+      calls++;
+      const slow = calls <= 10;
+      setTimeout(
+        () => res.writeHead(slow ? 200 : 503, { "content-type": "application/json" }).end('{"result":[]}'),
+        slow ? 600 : 0,
+      );
+    };
+    const slow = Array.from({ length: 10 }, () => patient.list());
+    const late = rejectionOf(patient.list());
+    await Promise.all(slow);
+    const error = await late;
+    expect(error.message).toContain("HTTP 503");
+    expect(calls).toBe(11); // no retry: the budget was spent waiting
+  });
+});

@@ -208,6 +208,14 @@ describe("only SendGrid's own 404 means gone", () => {
   });
 });
 
+describe("text from an answer in an error", () => {
+  it("reads as it is: bidi controls, zero-width and separator characters become visible escapes (issue 25)", () => {
+    const body = { errors: [{ message: "fine\u202e.exe\u200b x\u2028y \u{e0041}" }] };
+    const error = new ApiError("read", "X", 400, body, []);
+    expect(error.message).toBe("Unable to read X: HTTP 400 Bad Request: fine\\u202e.exe\\u200b x\\u2028y \\u{e0041}");
+  });
+});
+
 describe("state versions", () => {
   it.each([undefined, 1, 2, 3])("state version %s is readable", (stateVersion) => {
     expect(() => assertReadableState({ stateVersion }, "read X")).not.toThrow();

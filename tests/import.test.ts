@@ -103,7 +103,7 @@ describe("npx pulumi-sendgrid-segment import", () => {
       "Invalid --retry-budget-ms: expected whole milliseconds from 0 to 3600000, got a string of 2 characters",
     );
     const badAccount = await runImport(["--account", "no spaces"]);
-    expect(badAccount.stderr).toContain('--account "no spaces": 1 to 64 letters');
+    expect(badAccount.stderr).toContain("--account (a string of 9 characters): 1 to 64 letters");
   });
 
   it("against an unreachable API it says what it is doing and fails within seconds, not minutes", async () => {

@@ -8,7 +8,9 @@
 // (@pulumi/pulumi version, default the one this repository pins).
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -173,6 +175,43 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     }
     expect(server.stderr).not.toContain(API_KEY);
     expect(server.stderr).not.toContain(WRITE_KEY_2);
+  });
+
+  // Issue 25: with Node's environment proxy on (NODE_USE_ENV_PROXY=1 and HTTP_PROXY, Node 24's
+  // global agent), plain http to the loopback emulator must still go straight to it: a proxy would
+  // see the Authorization header in clear text. The control request (Node's own agent, same
+  // environment) shows the proxy is really in use on this Node.
+  it.runIf(kind === "cjs")("never sends plain http to a proxy from the environment, even on Node 24", async () => {
+    const seen: string[] = [];
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ? "with" : "without"} authorization`);
+      res.writeHead(502).end();
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const env = { NODE_USE_ENV_PROXY: "1", HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, http_proxy: proxyUrl, NO_PROXY: "" };
+    const fromConsumer = createRequire(join(dir, "index.cjs"));
+    const { startEmulator } = fromConsumer("pulumi-sendgrid-segment/emulator");
+    const emulator = await startEmulator({ apiKeys: [API_KEY] });
+    const server = await startProviderServer({ programDir: dir, node: NODE, env });
+    try {
+      await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+      await runLifecycle(server, emulator, provider, `${kind}-proxy`);
+      expect(seen).toEqual([]);
+      // The control: Node's own agent, in the same environment.
+      const control = execFileSync(
+        NODE,
+        ["-e", `require("http").get(${JSON.stringify(`${emulator.url}/v3/marketing/integrations`)}, (r) => { console.log(r.statusCode); r.resume(); }).on("error", (e) => console.log(e.code))`],
+        { env: { ...process.env, ...env }, encoding: "utf8" },
+      ).trim();
+      const proxied = seen.length > 0;
+      console.log(`node ${nodeVersion}: the environment proxy ${proxied ? "is" : "is not"} used by Node's own agent (answer ${control})`);
+      if (Number(nodeVersion.slice(1).split(".")[0]) >= 24) expect(proxied).toBe(true);
+    } finally {
+      await server.stop();
+      await emulator.close();
+      proxy.close();
+    }
   });
 
   // TypeScript users' projects are CommonJS by default; the examples are checked in that consumer.
