@@ -10,7 +10,12 @@
 //     wall time vs the floor (N - burst) / R, and failures;
 //  3. API calls per operation: create, update, refresh, delete, preview;
 //  4. cold start: spawning the provider server to the first Create response, vs an empty provider;
-//     footprint: __provider bytes per resource and the provider process's peak RSS.
+//     footprint: __provider bytes per resource and the provider process's peak RSS;
+//  5. refresh at scale (issue 23): a refresh of --refresh-n integrations spread over --places places
+//     (subusers, 10 each at most): requests sent and wall time through each door, beside per-id
+//     reads (one GET each, what 0.3.0 sent) made bare at the same concurrency; and the same refresh
+//     against an API rate-limited to --rate requests/s, beside the floor of those per-id reads;
+//  6. check of --bad-events bad event values (issue 23: once quadratic): time in process.
 // The native plugin (issue 18) runs beside the dynamic provider in 1 and 4: the executable from
 // `npm run build:plugin` (dist/plugin/bin), or --plugin <command> (e.g. "node dist/provider/native/main.js").
 // Prints a table, writes the figures as JSON (--out, default bench/results.json).
@@ -49,6 +54,9 @@ const parse = () => {
         rate: { type: "string", default: "20" },
         "rate-n": { type: "string", default: "60" },
         "cold-runs": { type: "string", default: "5" },
+        "refresh-n": { type: "string", default: "50" },
+        places: { type: "string", default: "5" },
+        "bad-events": { type: "string", default: "100000" },
         plugin: { type: "string", default: join(REPO, "dist/plugin/bin/pulumi-resource-sendgrid-segment") },
         out: { type: "string", default: join(REPO, "bench", "results.json") },
       },
@@ -73,6 +81,10 @@ const C = whole("concurrency");
 const RATE = whole("rate");
 const RATE_N = whole("rate-n");
 const COLD_RUNS = whole("cold-runs");
+const REFRESH_N = whole("refresh-n");
+const PLACES = whole("places");
+const BAD_EVENTS = whole("bad-events");
+if (Math.ceil(REFRESH_N / PLACES) > 10) fail(`--refresh-n ${REFRESH_N} over --places ${PLACES}: at most 10 per place`);
 const PLUGIN = opt.plugin.split(" ");
 const PLUGIN_FILE = PLUGIN.at(-1) ?? "";
 if (!existsSync(PLUGIN_FILE))
@@ -497,6 +509,128 @@ async function coldStart(provider) {
   };
 }
 
+// 5. Refresh at scale -----------------------------------------------------------------------
+/**
+ * `pulumi refresh` of REFRESH_N integrations spread over PLACES subusers: every read at once, C at a
+ * time, through a fresh provider process of each door (a refresh is a deployment of its own),
+ * beside per-id reads (one GET each, what 0.3.0 sent for a refresh) made bare at the same
+ * concurrency; plain, and against an API rate-limited to RATE requests/s. The emulator runs in
+ * this process here, so that it can count the requests each refresh sent.
+ */
+async function refreshAtScale(provider) {
+  const place = (i) => `place-${i % PLACES}`;
+  const seed = (emulator) =>
+    Array.from({ length: REFRESH_N }, (_, i) =>
+      emulator.seed(
+        {
+          label: `Bench ${i}`,
+          destination: "Segment",
+          filters: { email_events: ["click", "delivered", "open"] },
+          properties: { write_key: `wk_bench_${String(i).padStart(4, "0")}`, destination_region: "US" },
+        },
+        place(i),
+      ),
+    );
+  // State as the engine holds it for each: the outputs of a create.
+  const outputs = (i, id, userId) => ({
+    ...news(provider, i, { onBehalfOf: place(i) }),
+    integrationId: id,
+    userId,
+    stateVersion: 3,
+  });
+  const doors = {
+    "dynamic provider": async (url) => {
+      const server = await startProviderServer({ programDir: REPO });
+      await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": url });
+      return { read: (i, id, props) => server.read(`f${i}`, id, props), stop: () => server.stop(), dynamic: true };
+    },
+    "native plugin": async (url) => {
+      const plugin = await startNative(url);
+      return {
+        read: (i, id, { __provider: _p, ...props }) => plugin.read(`f${i}`, id, props),
+        stop: () => plugin.stop(),
+        dynamic: false,
+      };
+    },
+  };
+  const run = async (limited) => {
+    const emulator = await startEmulator({
+      apiKeys: [API_KEY],
+      latencyMs: LATENCY,
+      limit: 10,
+      ...(limited ? { rateLimit: { limit: RATE } } : {}),
+    });
+    const live = seed(emulator);
+    const rows = [];
+    for (const [label, start] of Object.entries(doors)) {
+      const door = await start(emulator.url);
+      await sleepUntilNextWindow(limited);
+      const before = emulator.requests.length;
+      const { ms } = await timed(() =>
+        pool(REFRESH_N, C, (i) =>
+          door.read(i, live[i].integration_id, outputs(i, live[i].integration_id, live[i].user_id)),
+        ),
+      );
+      rows.push({ label, requests: emulator.requests.length - before, wallMs: round(ms, 0) });
+      await door.stop();
+    }
+    const { default: got } = await import("got");
+    const bare = got.extend({
+      prefixUrl: emulator.url,
+      headers: { authorization: `Bearer ${API_KEY}` },
+      responseType: "json",
+      retry: {
+        limit: 10,
+        statusCodes: [429],
+        // A 429 waits until X-RateLimit-Reset, as a client should.
+        calculateDelay: ({ attemptCount, error }) => {
+          if (attemptCount > 10 || error.response?.statusCode !== 429) return 0;
+          const reset = Number(error.response.headers["x-ratelimit-reset"]);
+          return Math.max(1, reset * 1000 - Date.now());
+        },
+      },
+    });
+    await sleepUntilNextWindow(limited);
+    const before = emulator.requests.length;
+    const { ms } = await timed(() =>
+      pool(REFRESH_N, C, (i) =>
+        bare.get(`${BASE}/${live[i].integration_id}`, { headers: { "on-behalf-of": place(i) } }).json(),
+      ),
+    );
+    rows.push({
+      label: "per-id reads (one GET each, as 0.3.0 refreshed)",
+      requests: emulator.requests.length - before,
+      wallMs: round(ms, 0),
+    });
+    await emulator.close();
+    return rows;
+  };
+  // A rate-limited run starts at a window's start, so each path has the same budget of requests.
+  async function sleepUntilNextWindow(limited) {
+    if (limited) await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+  }
+  return {
+    n: REFRESH_N,
+    places: PLACES,
+    ratePerSecond: RATE,
+    perIdFloorMs: (Math.max(0, REFRESH_N - RATE) / RATE) * 1000,
+    plain: await run(false),
+    rateLimited: await run(true),
+  };
+}
+
+// 6. check at scale --------------------------------------------------------------------------
+async function checkAtScale() {
+  const { checkInputs } = requireRepo("./dist/provider/schema.js");
+  const inputs = {
+    label: "Many",
+    filters: { emailEvents: Array.from({ length: BAD_EVENTS }, (_, i) => `bad${i}`) },
+    properties: { writeKey: "wk_bench_0001", destinationRegion: "US" },
+  };
+  const { ms, result } = await timed(async () => checkInputs(inputs));
+  return { badEvents: BAD_EVENTS, ms: round(ms, 0), failures: result.failures.length };
+}
+
 // ------------------------------------------------------------------------------------------
 const provider = await serializedProvider();
 const results = {
@@ -513,6 +647,8 @@ const results = {
   apiCalls: await apiCalls(provider),
   coldStart: await coldStart(provider),
   footprint: { providerBytes: Buffer.byteLength(provider) },
+  refresh: await refreshAtScale(provider),
+  check: await checkAtScale(),
 };
 
 const targets = [
@@ -555,6 +691,24 @@ const targets = [
     "<= 2048",
     results.footprint.providerBytes <= 2048,
   ],
+  ...results.refresh.plain
+    .filter((r) => !r.label.startsWith("per-id"))
+    .map((r) => [
+      `refresh of ${REFRESH_N} in ${PLACES} places: requests (${r.label})`,
+      r.requests,
+      `${PLACES}`,
+      r.requests === PLACES,
+    ]),
+  ...results.refresh.rateLimited
+    .filter((r) => !r.label.startsWith("per-id"))
+    .map((r) => [
+      `refresh at ${RATE}/s: wall (ms) vs per-id floor ${results.refresh.perIdFloorMs} ms (${r.label})`,
+      r.wallMs,
+      `< ${results.refresh.perIdFloorMs}`,
+      r.wallMs < results.refresh.perIdFloorMs,
+    ]),
+  [`check of ${BAD_EVENTS} bad events (ms)`, results.check.ms, "< 2000", results.check.ms < 2000],
+  [`check of ${BAD_EVENTS} bad events: failures`, results.check.failures, "1", results.check.failures === 1],
 ];
 results.targets = targets.map(([name, value, target, met]) => ({ name, value, target, met }));
 
@@ -592,6 +746,14 @@ lines.push(
 );
 lines.push(
   `footprint: __provider ${results.footprint.providerBytes} bytes; provider peak RSS ${cs.peakRssKiB} KiB cold, ${results.overhead.rssKiB} KiB after ${N} x 4 operations x ${ROUNDS + 1} rounds (empty provider: ${cs.emptyPeakRssKiB} KiB)`,
+);
+const rf = results.refresh;
+lines.push(`refresh of ${rf.n} integrations in ${rf.places} places (requests, wall ms):`);
+for (const r of rf.plain) lines.push(`  ${r.label}: ${r.requests} requests, ${r.wallMs} ms`);
+lines.push(`  at ${rf.ratePerSecond} requests/s (per-id floor ${rf.perIdFloorMs} ms):`);
+for (const r of rf.rateLimited) lines.push(`    ${r.label}: ${r.requests} requests, ${r.wallMs} ms`);
+lines.push(
+  `check of ${results.check.badEvents} bad events: ${results.check.ms} ms, ${results.check.failures} failure(s)`,
 );
 lines.push("");
 lines.push("target | value | wanted | met");

@@ -27,6 +27,12 @@ it("runs end to end on a tiny N and writes every figure", async () => {
     "4",
     "--cold-runs",
     "1",
+    "--refresh-n",
+    "6",
+    "--places",
+    "2",
+    "--bad-events",
+    "1000",
     "--out",
     out,
     "--plugin",
@@ -50,4 +56,8 @@ it("runs end to end on a tiny N and writes every figure", async () => {
   expect(results.coldStart.nativeMs).toBeGreaterThan(0);
   expect(results.coldStart.nativeStartMs).toBeGreaterThan(0);
   expect(results.targets.map((t: { name: string }) => t.name)).toContain("cold start: + vs empty provider (ms)");
+  // Issue 23: a refresh lists each place once, through either door; per-id reads send one GET each.
+  expect(results.refresh.plain.map((r: { requests: number }) => r.requests)).toEqual([2, 2, 6]);
+  expect(results.refresh.rateLimited.map((r: { requests: number }) => r.requests).slice(0, 2)).toEqual([2, 2]);
+  expect(results.check).toMatchObject({ badEvents: 1000, failures: 1 });
 }, 150_000);

@@ -7,6 +7,7 @@ import { assertIntegrationId, IntegrationsClient, MAX_ANSWER_BYTES, scopeOf, USE
 import { resolveSettings } from "../provider/config";
 import * as provider from "../provider/dynamic";
 import { InvalidIdError } from "../provider/errors";
+import { listIntegrations } from "../provider/list";
 import { toIntegrationInputs } from "../provider/schema";
 import {
   API_KEY,
@@ -246,7 +247,6 @@ describe("the retry note", () => {
 
 describe("one limiter per account, whoever calls (issue 23)", () => {
   it("50 list calls at once from the list function (50 clients) keep to 10 requests under way", async () => {
-    const { listIntegrations } = await import("../provider/list");
     let now = 0;
     let most = 0;
     seen = [];

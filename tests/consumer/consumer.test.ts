@@ -189,7 +189,13 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    const env = { NODE_USE_ENV_PROXY: "1", HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, http_proxy: proxyUrl, NO_PROXY: "" };
+    const env = {
+      NODE_USE_ENV_PROXY: "1",
+      HTTP_PROXY: proxyUrl,
+      HTTPS_PROXY: proxyUrl,
+      http_proxy: proxyUrl,
+      NO_PROXY: "",
+    };
     const fromConsumer = createRequire(join(dir, "index.cjs"));
     const { startEmulator } = fromConsumer("pulumi-sendgrid-segment/emulator");
     const emulator = await startEmulator({ apiKeys: [API_KEY] });
@@ -201,11 +207,16 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
       // The control: Node's own agent, in the same environment.
       const control = execFileSync(
         NODE,
-        ["-e", `require("http").get(${JSON.stringify(`${emulator.url}/v3/marketing/integrations`)}, (r) => { console.log(r.statusCode); r.resume(); }).on("error", (e) => console.log(e.code))`],
+        [
+          "-e",
+          `require("http").get(${JSON.stringify(`${emulator.url}/v3/marketing/integrations`)}, (r) => { console.log(r.statusCode); r.resume(); }).on("error", (e) => console.log(e.code))`,
+        ],
         { env: { ...process.env, ...env }, encoding: "utf8" },
       ).trim();
       const proxied = seen.length > 0;
-      console.log(`node ${nodeVersion}: the environment proxy ${proxied ? "is" : "is not"} used by Node's own agent (answer ${control})`);
+      console.log(
+        `node ${nodeVersion}: the environment proxy ${proxied ? "is" : "is not"} used by Node's own agent (answer ${control})`,
+      );
       if (Number(nodeVersion.slice(1).split(".")[0]) >= 24) expect(proxied).toBe(true);
     } finally {
       await server.stop();
