@@ -113,4 +113,17 @@ describe("the package schema", () => {
     });
     expect(schema.config.variables).toEqual(inputs);
   });
+
+  it("named accounts take no defaults from the default account's variables (issue 22)", () => {
+    // A generated Python or .NET SDK fills a property's defaultInfo from the environment: every named
+    // account's key would have become SENDGRID_API_KEY's.
+    const account = schema.types[`${PACKAGE}:index:Account`];
+    expect(Object.keys(account.properties).sort()).toEqual(
+      ["apiBaseUrl", "apiKey", "region", "requestTimeoutMs", "retryBudgetMs"].sort(),
+    );
+    for (const property of Object.values<Record<string, unknown>>(account.properties)) {
+      expect(property).not.toHaveProperty("defaultInfo");
+    }
+    expect(account.properties.apiKey).toMatchObject({ secret: true });
+  });
 });
