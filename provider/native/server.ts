@@ -326,6 +326,6 @@ export async function main(args: string[]): Promise<Served | undefined> {
     return undefined;
   }
   const served = await serve();
-  process.stdout.write(`${served.port}\n`);
+  (await import("node:fs")).writeSync(1, `${served.port}\n`); // a file write: process.stdout fails on a pipe under Wine
   return served;
 }
