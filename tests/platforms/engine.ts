@@ -58,17 +58,19 @@ const args = (extra: Record<string, unknown> = {}) => ({
 /**
  * Starts a plugin as the engine does (`command ...args`, the engine's address last, in `cwd`, with
  * exactly `env`), drives a deployment and an import through it (its schema's pluginDownloadURL
- * being `downloadURL`), and stops it.
+ * being `downloadURL`), and stops it. `beforeStop` ends what the engine's tree kill would end
+ * (a `.cmd`'s node.exe: cmdutil.KillChildren).
  */
 export async function deploymentThrough(
   emulator: Emulator,
   start: { command: string; args: string[]; cwd: string; env: Record<string, string> },
-  { downloadURL }: { downloadURL?: string } = {},
+  { downloadURL, beforeStop }: { downloadURL?: string; beforeStop?: (plugin: ProviderServer) => void } = {},
 ): Promise<ProviderServer> {
   const plugin = await startPlugin({ ...start, bareEnv: true, req, type: RESOURCE_TOKEN });
   try {
     await drive(plugin, emulator, downloadURL);
   } finally {
+    beforeStop?.(plugin);
     await plugin.stop();
   }
   return plugin;
