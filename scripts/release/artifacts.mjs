@@ -196,7 +196,11 @@ export function thirdPartyNotices(packages, nodeLicense) {
 
 // --- 2. The universal tarball's launchers ---------------------------------------------------
 
-/** The launchers with the minimum Node.js major filled in: [name, mode, text]. */
+/**
+ * The launchers with the minimum Node.js major filled in: [name, mode, text].
+ * @param {number} nodeMajor
+ * @returns {[string, number, string][]}
+ */
 export function launchers(nodeMajor) {
   const fill = (file) =>
     readFileSync(join(HERE, "launcher", file), "utf8").replaceAll("@NODE_MAJOR@", String(nodeMajor));
