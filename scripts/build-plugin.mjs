@@ -43,6 +43,7 @@ try {
     targets: [target],
     downloadURL: values["plugin-download-url"] ?? pluginDownloadURL(pkg),
     mtime: sourceDateEpoch(),
+    level: 1, // quick: a local build; releases compress at 6
     log: (line) => console.log(line),
   });
   // The executable itself, where the benchmark and a developer look for it.

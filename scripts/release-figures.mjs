@@ -8,7 +8,7 @@
 // (as .ci/run installs them).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
   executableName,
@@ -170,8 +170,10 @@ Written by \`npm run release:figures\` (scripts/release-figures.mjs) on ${new Da
 ${cpus().length} cores (${cpu}), Node.js ${process.version} running the build, executables embedding
 Node.js ${pinnedNodeVersion()}. Sizes are the tarball's and its files' unpacked; the start time runs
 from spawning the plugin (another folder, an empty environment, the engine's address) to the port
-on its stdout, the median of ${RUNS} starts and their range. The machine is shared, so figures vary
-between runs by tens of percent.
+on its stdout, the median of ${RUNS} starts and their range. The machine is shared (load average
+${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(", ")} at the end of the run), so figures vary between runs by tens of percent.
 
 \`npm run release:build\` (the universal tarball, linux-amd64, linux-arm64, windows-amd64 and
 SHA256SUMS, Node.js binaries already in the cache): **${build.seconds.toFixed(1)} s**.
