@@ -40,19 +40,21 @@ function startTime(command, args, env, cleanup = () => {}) {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { cwd: work, env, stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
+    /** @type {number | undefined} */
+    let ms;
     child.stdout.on("data", (d) => {
       out += d;
-      if (/^\d+\s*$/m.test(out)) {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        child.once("exit", () => {
-          cleanup();
-          resolve(ms);
-        });
+      if (ms === undefined && /^\d+\s*$/m.test(out)) {
+        ms = Number(process.hrtime.bigint() - started) / 1e6;
         child.kill("SIGTERM");
       }
     });
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`${command} exited (${code}) before printing a port`)));
+    child.once("exit", (code) => {
+      cleanup();
+      if (ms === undefined) reject(new Error(`${command} exited (${code}) before printing a port`));
+      else resolve(ms);
+    });
   });
 }
 
