@@ -3,11 +3,12 @@
 // script builds dist/release first (npm run release:build); RELEASE_DIR points elsewhere (the release
 // workflow's runners test the artifacts built by its build jobs). Slow (builds, emulators), so not
 // part of npm test; one file at a time, on 2 cores.
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    root: new URL("../..", import.meta.url).pathname,
+    root: fileURLToPath(new URL("../..", import.meta.url)), // a path on Windows runners too
     include: ["tests/platforms/**/*.test.ts"],
     setupFiles: ["tests/support/no-leaks.ts"],
     globalSetup: ["tests/support/temp-dir.ts"],
