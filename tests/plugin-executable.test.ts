@@ -39,16 +39,18 @@ let work: string;
 let build: string;
 let executable: string;
 let universal: string;
+let buildOutput: { status: number | null; stdout: string; stderr: string };
 
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: [API_KEY] });
   work = mkdtempSync(join(tmpdir(), "plugin-"));
   build = join(work, "build");
-  execFileSync(
+  buildOutput = spawnSync(
     process.execPath,
     [join(REPO, "scripts/build-plugin.mjs"), "--out", build, "--plugin-download-url", DOWNLOAD_URL],
-    { stdio: "pipe" },
+    { encoding: "utf8" },
   );
+  if (buildOutput.status !== 0) throw new Error(`build-plugin failed:\n${buildOutput.stdout}${buildOutput.stderr}`);
   executable = executableIn(await installLikeEngine(join(build, TARBALL), join(work, "plugins")), false);
   universal = executableIn(await installLikeEngine(join(build, UNIVERSAL), join(work, "plugins-universal")), false);
   mkdirSync(join(work, "program"));
@@ -56,6 +58,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
   if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("the build", () => {
+  it("prints what it wrote and nothing else: no warning (postject's LIEF notes among them)", () => {
+    expect(buildOutput.stderr).toBe("");
+    expect(buildOutput.stdout.split("\n").filter(Boolean)).toEqual([
+      `${join(build, UNIVERSAL)} (${(statSync(join(build, UNIVERSAL)).size / 1e6).toFixed(1)} MB)`,
+      `${join(build, TARBALL)} (${(statSync(join(build, TARBALL)).size / 1e6).toFixed(1)} MB)`,
+      expect.stringMatching(new RegExp(`^${join(build, "bin", `pulumi-resource-${PACKAGE}`)} in \\d+\\.\\d s$`)),
+    ]);
+  });
 });
 
 describe("the executable tarball", () => {

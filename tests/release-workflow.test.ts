@@ -16,7 +16,10 @@ const TEXT = readFileSync(FILE, "utf8");
 const workflow = parse(TEXT);
 const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; name?: string };
-const jobs = workflow.jobs as Record<string, { steps: Step[]; needs?: string | string[]; permissions?: object; strategy?: any }>;
+const jobs = workflow.jobs as Record<
+  string,
+  { steps: Step[]; needs?: string | string[]; permissions?: object; strategy?: any }
+>;
 const steps = Object.values(jobs).flatMap((job) => job.steps);
 const runs = steps.flatMap((s) => (s.run ? [s.run] : []));
 
