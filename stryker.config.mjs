@@ -35,7 +35,7 @@ export default {
   concurrency: 2,
   timeoutMS: 5_000,
   tempDirName: ".stryker-tmp",
-  // The plugin build (a 100 MB executable) need not be copied into the sandbox.
-  ignorePatterns: ["dist/plugin"],
+  // The plugin builds (100 MB executables, and every platform's release) need not be copied into the sandbox.
+  ignorePatterns: ["dist/plugin", "dist/release"],
   cleanTempDir: "always",
 };

@@ -3,7 +3,7 @@
 // Configure (secrets wrapped and not), Check, Diff (detailed), Create, Read (refresh and import's
 // id-only Read), Update, Delete, Invoke, against the emulator.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
@@ -463,14 +463,18 @@ describe("the rest of the protocol", () => {
 
   it("main: with an engine address it prints only the port it serves on", async () => {
     const engine = await startFakeEngine({ req });
+    // main writes the port to file descriptor 1 (fs.writeSync: process.stdout fails on a pipe under Wine).
     const written: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => written.push(chunk)) as never;
+    const fs = createRequire(__filename)("node:fs") as typeof import("node:fs");
+    const writeSync = fs.writeSync;
+    fs.writeSync = ((fd: number, text: string) => (fd === 1 ? written.push(text) : writeSync(fd, text))) as never;
+    syncBuiltinESMExports(); // the plugin's `import("node:fs")` sees the replacement
     let started: Served | undefined;
     try {
       started = await main(["-v=9", engine.address], { exit: () => undefined });
     } finally {
-      process.stdout.write = write;
+      fs.writeSync = writeSync;
+      syncBuiltinESMExports();
     }
     expect(written).toEqual([`${started!.port}\n`]);
     const other = connect({ port: started!.port, req, type: RESOURCE_TOKEN });
@@ -486,13 +490,16 @@ describe("the rest of the protocol", () => {
     const errors: string[] = [];
     const error = console.error;
     console.error = (text: string) => errors.push(text);
-    const write = process.stdout.write;
-    process.stdout.write = (() => true) as never;
+    const fs = createRequire(__filename)("node:fs") as typeof import("node:fs");
+    const writeSync = fs.writeSync;
+    fs.writeSync = ((fd: number, text: string) => (fd === 1 ? text.length : writeSync(fd, text))) as never;
+    syncBuiltinESMExports(); // the port is not printed into the test's output
     let started: Served | undefined;
     try {
       started = await main([engine.address], { healthIntervalMs: 30, exit: (code) => exits.push(code) });
     } finally {
-      process.stdout.write = write;
+      fs.writeSync = writeSync;
+      syncBuiltinESMExports();
     }
     try {
       await new Promise((r) => setTimeout(r, 150));

@@ -492,6 +492,6 @@ export async function main(
       exit(0);
     },
   });
-  process.stdout.write(`${served.port}\n`);
+  (await import("node:fs")).writeSync(1, `${served.port}\n`); // a file write: process.stdout fails on a pipe under Wine
   return served;
 }
