@@ -308,12 +308,10 @@ export function during<E extends Error>(error: E, doing: string, step: string): 
  * become visible escapes: an answer's text reaches the Pulumi CLI's output, and must read as it is.
  */
 const oneLine = (text: string) =>
-  text
-    .replace(/\p{Cc}+/gu, " ")
-    .replace(/[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, (c) => {
-      const code = c.codePointAt(0)!.toString(16);
-      return code.length > 4 ? `\\u{${code}}` : `\\u${code.padStart(4, "0")}`;
-    });
+  text.replace(/\p{Cc}+/gu, " ").replace(/[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, (c) => {
+    const code = c.codePointAt(0)!.toString(16);
+    return code.length > 4 ? `\\u{${code}}` : `\\u${code.padStart(4, "0")}`;
+  });
 
 /** Cut to at most `max` characters, marking the cut. */
 export function clip(text: string, max: number): string {
