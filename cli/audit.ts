@@ -468,21 +468,19 @@ function recoverySteps(p: StateIntegration, matches: string[]): string[] {
 }
 
 /**
- * How to adopt a live integration for a pending create. `importId` works in both doors. The plugin
- * can also import (the `import` resource option, `pulumi import`), but its import reads by id
- * alone, in the provider's own account and its parent: not for a subuser's integration or a named
- * account's, and `pulumi import` only for a resource declared at the top level with the default
- * provider.
+ * How to adopt a live integration for a pending create: `importId` in the dynamic door; the
+ * plugin's own import (the `import` resource option, or `pulumi import` for a resource declared at
+ * the top level with the default provider) elsewhere, with an import id that says where the
+ * integration lives (`[<account>:][<subuser>/]<id>`: Pulumi sends the id alone to the provider's Read).
  */
 function adoption(p: StateIntegration, id: string, stack: string): string {
   const then = `then \`pulumi up${stack}\``;
-  if (p.door === "dynamic" || p.onBehalfOf || p.account) {
-    return `add \`importId: "${id}"\` to the declaration of "${p.name}", ${then}`;
-  }
+  if (p.door === "dynamic") return `add \`importId: "${id}"\` to the declaration of "${p.name}", ${then}`;
+  const importId = `${p.account ? `${p.account}:` : ""}${p.onBehalfOf ? `${p.onBehalfOf}/` : ""}${id}`;
   const command = p.provider
     ? ""
-    : ` (or, for a resource declared at the top level, \`pulumi import ${RESOURCE_TOKEN} ${shellArg(p.name)} ${shellArg(id)}${stack}\`)`;
-  return `add the resource option \`import: "${id}"\` to the declaration of "${p.name}", ${then}, then remove the option${command}`;
+    : ` (or, for a resource declared at the top level, \`pulumi import ${RESOURCE_TOKEN} ${shellArg(p.name)} ${shellArg(importId)}${stack}\`)`;
+  return `add the resource option \`import: ${JSON.stringify(importId)}\` to the declaration of "${p.name}", ${then}, then remove the option${command}`;
 }
 
 export function needsAttention(g: GroupReport): boolean {

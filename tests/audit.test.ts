@@ -406,7 +406,7 @@ describe("audit: both doors, and stacks told apart by organization, project and 
     ]);
   });
 
-  it("a pending create of the plugin's: recovery by the `import` option or `pulumi import`; a subuser's by importId", async () => {
+  it("a pending create of the plugin's: recovery by the `import` option or `pulumi import`, a subuser's with its place in the id", async () => {
     const parentMatch = seed(global, "Pending", ["bounce"]);
     const subMatch = seed(global, "Pending", ["bounce"], WRITE_KEY, "sub");
     const state = stackExport(
@@ -429,7 +429,9 @@ describe("audit: both doors, and stacks told apart by organization, project and 
         "it adopts that integration instead of creating a duplicate",
     ]);
     expect(sub.pendingCreates[0].steps[1]).toBe(
-      `add \`importId: "${subMatch}"\` to the declaration of "pend-sub", then \`pulumi up --stack prod\`: ` +
+      `add the resource option \`import: "sub/${subMatch}"\` to the declaration of "pend-sub", then \`pulumi up --stack prod\`, ` +
+        "then remove the option (or, for a resource declared at the top level, " +
+        `\`pulumi import sendgrid-segment:index:SegmentIntegration pend-sub sub/${subMatch} --stack prod\`): ` +
         "it adopts that integration instead of creating a duplicate",
     );
     expect(stdout).not.toContain("cannot import it for a dynamic resource");
@@ -1163,7 +1165,7 @@ describe("audit's parts", () => {
     ]);
   });
 
-  it("recovers a pending create per door: the plugin's import where it can read by id, importId elsewhere", () => {
+  it("recovers a pending create per door: the plugin's import (its id naming the place), importId in the dynamic door", () => {
     const stepsFor = (fields: Partial<StateIntegration>, matches = ["m1"], providers?: Map<string, string>) => {
       const pending = integration({ name: "p", ...fields });
       const place = placeOf(pending, providers);
@@ -1191,11 +1193,17 @@ describe("audit's parts", () => {
     expect(stepsFor({ door: "native", provider: "eu" }, ["m1"], new Map([["eu", "default"]]))[1]).toBe(
       `${importOption("m1", "")}${adopts}`,
     );
-    for (const fields of [{ onBehalfOf: "sub" }, { account: "eu" }, { door: "dynamic" as const }]) {
-      expect(stepsFor({ door: "native", ...fields })[1], JSON.stringify(fields)).toBe(
-        `add \`importId: "m1"\` to the declaration of "p", then \`pulumi up --stack prod\`${adopts}`,
-      );
-    }
+    expect(stepsFor({ door: "dynamic" })[1]).toBe(
+      `add \`importId: "m1"\` to the declaration of "p", then \`pulumi up --stack prod\`${adopts}`,
+    );
+    // The plugin's import id names the subuser and the named account: its Read gets the id alone.
+    expect(stepsFor({ door: "native", onBehalfOf: "sub" })[1]).toBe(
+      `${importOption("sub/m1", cli("sub/m1"))}${adopts}`,
+    );
+    expect(stepsFor({ door: "native", account: "eu", onBehalfOf: "sub" })[1]).toBe(
+      `${importOption("eu:sub/m1", cli("eu:sub/m1"))}${adopts}`,
+    );
+    expect(stepsFor({ door: "native", account: "eu" })[1]).toBe(`${importOption("eu:m1", cli("eu:m1"))}${adopts}`);
     // A name a shell would read is quoted in the command, and shown as it is elsewhere.
     const odd = auditPlace({}, stateOf([], [integration({ name: "a b", door: "native" })]), [live("m1")]);
     expect(odd.pendingCreates[0]!.steps[1]).toContain(
