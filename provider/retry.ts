@@ -28,20 +28,11 @@
 export const RETRY_STATUS = [429, 500, 502, 503, 504, 520, 521, 522, 523, 524] as const;
 
 /**
- * Failures that prove the request never left this machine: the name did not resolve, the
- * connection was never made, the TLS handshake refused the server's certificate (the request is
- * written only after it), or Node refused the request itself. Nothing else proves it: a reset,
- * a timeout, an answer no HTTP parser accepts (`HPE_*`), an unknown code, all may follow a request
- * the server received and committed.
+ * Failures that prove the request never left this machine and may pass (a server restarting, a
+ * network or name server coming back): retried, for any method.
  */
-export const NEVER_SENT = [
-  // DNS
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EAI_FAIL",
-  "EAI_NODATA",
-  "EAI_NONAME",
-  // the connection
+const PASSING_NEVER_SENT = [
+  "EAI_AGAIN", // name resolution failing for now
   "ECONNREFUSED",
   "ENETUNREACH",
   "ENETDOWN",
@@ -49,7 +40,18 @@ export const NEVER_SENT = [
   "EHOSTDOWN",
   "EADDRNOTAVAIL",
   "EADDRINUSE",
-  // the TLS handshake
+] as const;
+
+/**
+ * Failures that prove the request never left this machine, and that retrying only repeats: a name
+ * that does not exist, a certificate the TLS handshake refused (the request is written only after
+ * it), a request Node refused to send. Final at once, whatever the method.
+ */
+const FINAL_NEVER_SENT = [
+  "ENOTFOUND",
+  "EAI_FAIL",
+  "EAI_NODATA",
+  "EAI_NONAME",
   "CERT_HAS_EXPIRED",
   "CERT_NOT_YET_VALID",
   "CERT_REVOKED",
@@ -62,16 +64,22 @@ export const NEVER_SENT = [
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
   "ERR_TLS_CERT_ALTNAME_INVALID",
   "ERR_SSL_WRONG_VERSION_NUMBER",
-  // Node refused to send it
   "ERR_INVALID_CHAR",
   "ERR_HTTP_INVALID_HEADER_VALUE",
   "ERR_INVALID_HTTP_TOKEN",
   "ERR_INVALID_URL",
 ] as const;
 
+/**
+ * Failures that prove the request never left this machine: the name did not resolve, the
+ * connection was never made, the TLS handshake refused the server's certificate, or Node refused
+ * the request itself. Nothing else proves it: a reset, a timeout, an answer no HTTP parser accepts
+ * (`HPE_*`), an unknown code, all may follow a request the server received and committed.
+ */
+export const NEVER_SENT: readonly string[] = [...PASSING_NEVER_SENT, ...FINAL_NEVER_SENT];
+
 /** Whether a request that failed with this network error code provably never reached the server. */
-export const neverSent = (code: string | undefined): boolean =>
-  (NEVER_SENT as readonly (string | undefined)[]).includes(code);
+export const neverSent = (code: string | undefined): boolean => code !== undefined && NEVER_SENT.includes(code);
 
 /** A name that does not exist: retrying cannot help, and the host comes from a setting. */
 export const NO_SUCH_HOST = "ENOTFOUND";
@@ -80,23 +88,7 @@ export const DNS_TRY_AGAIN = "EAI_AGAIN";
 /** Attempts for a name that does not resolve for now: fails within about a second, not a budget. */
 export const DNS_ATTEMPTS = 3;
 
-/** Never-sent failures that can pass (a server restarting, a network coming back): retried for any method. */
-const RETRIED_NEVER_SENT = new Set<string>([
-  "EAI_AGAIN",
-  "ECONNREFUSED",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "EADDRNOTAVAIL",
-  "EADDRINUSE",
-]);
-
-/**
- * Failures that are final whatever the method: a name that does not exist, a certificate the
- * handshake refused, a request Node would not send. Retrying repeats them.
- */
-const FINAL_CODES = new Set<string>(NEVER_SENT.filter((code) => !RETRIED_NEVER_SENT.has(code)));
+const FINAL_CODES = new Set<string>(FINAL_NEVER_SENT);
 
 /** Whether a network failure may be a passing one, worth another try for an idempotent call. */
 const passing = (code: string) => !FINAL_CODES.has(code);
