@@ -84,11 +84,14 @@ export class IntegrationOperations {
   /** One client per account (undefined is the default one): its own key, host, timeouts and retries. */
   private readonly clients = new Map<string | undefined, Promise<IntegrationsClient>>();
   /**
-   * The importIds that resources already in state declare. The engine checks a resource again
-   * without its old inputs before replacing it (and for `--replace`): the same importId arriving
-   * without olds then belongs to a resource that exists, and must not adopt a second time.
+   * The importIds that resources already in state declare, with the resource's URN where the
+   * front door knows it (the plugin). The engine checks a resource again without its old inputs
+   * before replacing it: the same importId arriving without olds then belongs to a resource that
+   * exists, and must not adopt a second time. With a URN, another resource declaring the same
+   * importId is told apart (its create then fails as a conflict); without one (the dynamic
+   * provider), it is taken for the replacement and creates its own integration.
    */
-  private readonly declaredInState = new Set<string>();
+  private readonly declaredInState = new Map<string, string | undefined>();
   /**
    * Every write key this deployment has seen (in inputs and state): redacted from every error, since
    * an answer about a place (a list, an echoing proxy's error) may quote any of its integrations' keys.
@@ -181,14 +184,17 @@ export class IntegrationOperations {
    * replacement creates its own integration instead of taking the one it replaces; the engine's
    * re-check without olds before a replacement is recognised by its importId (`declaredInState`).
    */
-  async check(olds: Props, news: Props): Promise<CheckResult> {
+  async check(olds: Props, news: Props, urn?: string): Promise<CheckResult> {
     const result = checkInputs(news);
     const key = (result.inputs.properties as { writeKey?: unknown } | undefined)?.writeKey;
     if (typeof key === "string" && key !== UNKNOWN) this.writeKeys.add(key);
     const importId = result.inputs.importId;
     if (typeof importId === "string") {
-      if (hasState(olds)) this.declaredInState.add(importId);
-      if (this.declaredInState.has(importId)) delete result.inputs.importId;
+      if (hasState(olds)) this.declaredInState.set(importId, urn);
+      if (this.declaredInState.has(importId)) {
+        const holder = this.declaredInState.get(importId);
+        if (holder === undefined || urn === undefined || holder === urn) delete result.inputs.importId;
+      }
     }
     const account = result.inputs.account;
     if (typeof account === "string" && account !== UNKNOWN && !result.failures.some((f) => f.property === "account")) {
@@ -210,9 +216,17 @@ export class IntegrationOperations {
    * Diff state (`olds`, outputs) against checked inputs. Makes no API call. Paths under
    * `ignoreChanges` (the engine's, when it sends them) are never a change.
    */
-  async diff(id: string, olds: Props, news: Props, ignoreChanges: readonly string[] = []): Promise<IntegrationDiff> {
+  async diff(
+    id: string,
+    olds: Props,
+    news: Props,
+    ignoreChanges: readonly string[] = [],
+    urn?: string,
+  ): Promise<IntegrationDiff> {
     this.fromState(id, olds, "diff");
-    if (typeof olds.importId === "string") this.declaredInState.add(olds.importId);
+    if (typeof olds.importId === "string" && !this.declaredInState.has(olds.importId)) {
+      this.declaredInState.set(olds.importId, urn);
+    }
     // A provider now pointed at another region than the integration's fails the preview, saying so.
     const known = toIntegrationInputs(olds);
     let settings: Settings | undefined;

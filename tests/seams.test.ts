@@ -258,6 +258,24 @@ describe.each(DOORS)("%s", (name, startDoor) => {
       expect(engine.state.has("second")).toBe(false);
     });
 
+    it("a second resource declaring an importId that one in state already holds: the plugin refuses it; the dynamic provider cannot tell it from a replacement", async () => {
+      const uiId = await adopted();
+      await engine.register("adopted", args({ importId: uiId })); // the holder, checked and diffed first
+      const second = engine.register("second", args({ label: "Second", importId: uiId }));
+      if (door === "native plugin") {
+        // The plugin knows each check's URN: another resource's importId is not a re-check of a replacement.
+        const error = await rejectionOf(second);
+        expect(error.message).toContain("another resource of this stack already manages integration");
+        expect(engine.state.has("second")).toBe(false);
+      } else {
+        // The dynamic runtime gives check no URN: the importId is dropped as for a replacement's re-check,
+        // and the second resource creates its own integration (README: Limits).
+        expect(await second).toBe("create");
+        expect(engine.state.get("second")!.id).not.toBe(uiId);
+      }
+      expect(live(uiId)).toMatchObject({ label: "Prod events" });
+    });
+
     it("importId keeps showing as an output after an update", async () => {
       const uiId = await adopted();
       expect(await engine.up("adopted", args({ importId: uiId, label: "Renamed" }))).toBe("update");

@@ -289,7 +289,7 @@ export class SendGridSegmentProvider {
     check: answer<provproto.CheckRequest, provproto.CheckResponse>(async (req) => {
       this.assertType(req.getUrn());
       const news = reveal(plain(req.getNews()));
-      const result = await this.operations.check(reveal(plain(req.getOlds())).plain, news.plain);
+      const result = await this.operations.check(reveal(plain(req.getOlds())).plain, news.plain, req.getUrn());
       return new provproto.CheckResponse()
         .setInputs(struct(conceal(result.inputs, news.secrets)))
         .setFailuresList(result.failures.map(toFailure));
@@ -298,7 +298,7 @@ export class SendGridSegmentProvider {
       this.assertType(req.getUrn());
       const olds = reveal(plain(req.getOlds())).plain;
       const news = reveal(plain(req.getNews())).plain;
-      const diff = await this.operations.diff(req.getId(), olds, news, req.getIgnorechangesList());
+      const diff = await this.operations.diff(req.getId(), olds, news, req.getIgnorechangesList(), req.getUrn());
       const res = new provproto.DiffResponse()
         .setChanges(
           diff.changes ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE,
