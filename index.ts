@@ -1,6 +1,6 @@
 /**
  * The root program: declares the SendGrid Segment integrations listed in stack config and exports
- * their ids. Set them with `pulumi config set --path` (see README, "Quick start"):
+ * their ids. Set them with `pulumi config set --path` (see docs/emulator.md, "Quick start"):
  *
  *   integrations:
  *     - name: prod-events            # Pulumi resource name (default: from the label)
@@ -34,7 +34,7 @@ const key = `${pulumi.getProject()}:integrations`;
 function declaredIntegrations(): DeclaredIntegration[] {
   const raw = pulumi.runtime.getConfig(key);
   if (raw === undefined) {
-    throw new Error(`Missing stack config ${key}: a list of integrations (see README, "Quick start")`);
+    throw new Error(`Missing stack config ${key}: a list of integrations (see docs/emulator.md, "Quick start")`);
   }
   let list: unknown;
   try {

@@ -1,4 +1,5 @@
-// Issue 18: the README's "Use it from any language" programs say what the plugin's schema says.
+// Issue 18: the "Use it from any language" programs (docs/plugin.md, moved there from the README)
+// say what the plugin's schema says.
 // YAML needs no SDK, so its program is checked whole: it loads under the CLI's project rules, and
 // every type token, property, enum value, function and output it names exists in the schema. The
 // SDK programs (TypeScript, Python, Go, C#) are checked for their package names and property
@@ -20,13 +21,9 @@ import {
 import { REPO } from "./support/programs";
 import { projectErrors } from "./support/pulumi-project";
 
-const README = readFileSync(join(REPO, "README.md"), "utf8");
-const SECTION = README.slice(
-  README.indexOf("## Use it from any language"),
-  README.indexOf("\n## ", README.indexOf("## Use it from any language") + 5),
-);
+const SECTION = readFileSync(join(REPO, "docs/plugin.md"), "utf8");
 
-/** The fenced blocks of one language in the section. */
+/** The fenced blocks of one language in the page. */
 const blocks = (lang: string) => blocksIn(SECTION, lang);
 
 describe("the YAML program", () => {

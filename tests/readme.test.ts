@@ -1,7 +1,9 @@
-// The README and CONTRIBUTING say only true things: every shell line that needs no Pulumi CLI is
-// run (the package's bins through an `npx` shim pointing at dist/, against an emulator), every npm
-// script they name exists, every error code and test file is listed.
-import { spawn } from "node:child_process";
+// The README, the docs pages it leads to and CONTRIBUTING say only true things: every shell line
+// that needs no Pulumi CLI is run (the package's bins through an `npx` shim pointing at dist/,
+// against an emulator), every npm script they name exists, every error code and test file is listed,
+// every number the code defines is the code's, every relative link leads to a file (and heading)
+// that exists, and the README links every page in docs/ (a newcomer's answer within two clicks).
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -17,19 +19,45 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { CLI_REQUEST_TIMEOUT_MS, CLI_RETRY_BUDGET_MS } from "../cli/main";
 import { type Emulator, startEmulator } from "../emulator";
 import { MAX_ANSWER_BYTES, MAX_CONCURRENT_CALLS } from "../provider/client";
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET_MS } from "../provider/config";
+import { HEALTH_INTERVAL_MS } from "../provider/engine";
 import { MAX_DETAILS, MAX_MESSAGE_LENGTH } from "../provider/errors";
 import { MAX_CREATE_ATTEMPTS } from "../provider/reconcile";
-import { DEFAULT_RETRY, RATE_LIMIT_JITTER } from "../provider/retry";
+import { DEFAULT_RETRY, DNS_ATTEMPTS, RATE_LIMIT_JITTER, RETRY_STATUS } from "../provider/retry";
+import { MAX_UNKNOWN_KEYS } from "../provider/schema";
 import { INTEGRATION_LIMIT, STATE_VERSION } from "../provider/types";
+import { yamlMisfits } from "./docs/schema-check";
+import { artifacts, VERSION } from "./platforms/engine";
 import { linkedConsumer, REPO, rootProgramProvider } from "./support/programs";
+import { projectErrors } from "./support/pulumi-project";
 
-const README = readFileSync(join(REPO, "README.md"), "utf8");
-const CONTRIBUTING = readFileSync(join(REPO, "CONTRIBUTING.md"), "utf8");
-const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+const read = (file: string) => readFileSync(join(REPO, file), "utf8");
+const README = read("README.md");
+const CONTRIBUTING = read("CONTRIBUTING.md");
+/** The pages the README's topics live in, each a click from the README. */
+const PAGES = {
+  guide: "docs/guide.md",
+  plugin: "docs/plugin.md",
+  commands: "docs/commands.md",
+  reliability: "docs/reliability.md",
+  emulator: "docs/emulator.md",
+  troubleshooting: "docs/troubleshooting.md",
+} as const;
+type Page = keyof typeof PAGES | "readme";
+const TEXT: Record<Page, string> = {
+  readme: README,
+  ...(Object.fromEntries(Object.entries(PAGES).map(([page, file]) => [page, read(file)])) as Record<
+    keyof typeof PAGES,
+    string
+  >),
+};
+/** The README and its pages, as one text (for what may be said in any of them). */
+const DOCS = Object.values(TEXT).join("\n");
+const pkg = JSON.parse(read("package.json"));
 
 /** Lines of ```sh blocks. */
 const shellLines = (markdown: string) =>
@@ -39,7 +67,7 @@ const shellLines = (markdown: string) =>
 
 /** The README lines that need no Pulumi CLI, no clone elsewhere and no real account. */
 const RUNNABLE = /^(SENDGRID_\w+=\S+ )*npx (pulumi-sendgrid-segment|sendgrid-segment-emulator)\b/;
-const runnable = shellLines(README).filter((l) => RUNNABLE.test(l));
+const runnable = [...new Set(shellLines(DOCS).filter((l) => RUNNABLE.test(l)))];
 
 let emulator: Emulator;
 let work: string;
@@ -97,7 +125,7 @@ function bash(line: string, untilListening: boolean) {
   );
 }
 
-describe("the README's shell examples that need no Pulumi CLI", () => {
+describe("the shell examples of the README and its pages that need no Pulumi CLI", () => {
   it("finds them: import, audit and the emulator", () => {
     expect(runnable.length).toBeGreaterThanOrEqual(7);
     for (const word of ["import", "audit", "sendgrid-segment-emulator --help"]) {
@@ -125,19 +153,26 @@ describe("the README's shell examples that need no Pulumi CLI", () => {
 
 describe("what the docs name exists", () => {
   it("every npm script they run is in package.json", () => {
-    const named = [...`${README}\n${CONTRIBUTING}`.matchAll(/npm (?:run ([\w:-]+)|(start|test)\b)/g)].map(
+    const named = [...`${DOCS}\n${CONTRIBUTING}`.matchAll(/npm (?:run ([\w:-]+)|(start|test)\b)/g)].map(
       (m) => m[1] ?? m[2],
     );
     expect(named.length).toBeGreaterThan(5);
     for (const script of new Set(named)) expect(pkg.scripts, `npm run ${script}`).toHaveProperty(script!);
   });
 
-  it("every error code is in the README's table", () => {
-    const codes = [...readFileSync(join(REPO, "provider/errors.ts"), "utf8").matchAll(/"(ERR_SENDGRID_\w+)"/g)].map(
-      (m) => m[1],
-    );
-    expect(new Set(codes).size).toBeGreaterThanOrEqual(8);
-    for (const code of codes) expect(README).toContain(`\`${code}\``);
+  it("the README names the three commands of a clone", () => {
+    for (const command of ["npm ci", "npm start", "npm test"]) expect(shellLines(README).join("\n")).toContain(command);
+  });
+
+  it("every error code is in the troubleshooting page's table", () => {
+    const codes = [...read("provider/errors.ts").matchAll(/"(ERR_SENDGRID_\w+)"/g)].map((m) => m[1]);
+    expect(new Set(codes).size).toBeGreaterThanOrEqual(9);
+    const rows = TEXT.troubleshooting.split("\n").filter((line) => line.startsWith("| `"));
+    for (const code of codes)
+      expect(
+        rows.some((row) => row.includes(`| \`${code}\` |`)),
+        code,
+      ).toBe(true);
   });
 
   it("every test file is in CONTRIBUTING's list of layers", () => {
@@ -146,19 +181,125 @@ describe("what the docs name exists", () => {
     }
   });
 
-  it("every configuration setting the provider reads is in the README", () => {
+  it("every configuration setting the provider reads is in the guide", () => {
     for (const setting of ["apiKey", "region", "apiBaseUrl", "requestTimeoutMs", "retryBudgetMs", "accounts"]) {
-      expect(README).toContain(`\`sendgrid:${setting}\``);
+      expect(TEXT.guide).toContain(`\`sendgrid:${setting}\``);
+    }
+  });
+
+  it("the plugin's install lines name its package, this version and a tarball the build makes", async () => {
+    const { TARGETS, tarballName } = await artifacts();
+    const names = new Set([...Object.keys(TARGETS), "universal"].map((t) => tarballName(VERSION, t)));
+    const lines = shellLines(DOCS).filter((l) => /^pulumi (plugin install|package add) /.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      const add = /^pulumi package add (\S+)$/.exec(line);
+      if (add) expect(add[1]).toBe(`sendgrid-segment@${VERSION}`);
+      else expect(line).toMatch(new RegExp(`^pulumi plugin install resource sendgrid-segment ${VERSION} --file \\S+$`));
+      const file = /--file (\S+)/.exec(line)?.[1];
+      if (file) expect(names).toContain(file);
+    }
+    // The README's platform table: each tarball whole, or its suffix after the first one's prefix.
+    const rows = [...README.matchAll(/^\| [^|]+ \| `([^`]+\.tar\.gz)` \|/gm)].map((m) => m[1]!);
+    expect(rows.map((r) => r.replace(/^…-/, `pulumi-resource-sendgrid-segment-v${VERSION}-`)).sort()).toEqual(
+      [...names].sort(),
+    );
+  });
+
+  it("the README's checksum command passes on a release folder's SHA256SUMS, and fails on a changed tarball", async () => {
+    const { sha256sums, tarballName } = await artifacts();
+    const dir = mkdtempSync(join(tmpdir(), "readme-checksum-"));
+    try {
+      const mine = tarballName(VERSION, "linux-amd64");
+      writeFileSync(join(dir, mine), "the tarball");
+      writeFileSync(
+        join(dir, "SHA256SUMS"),
+        sha256sums([
+          [mine, Buffer.from("the tarball")],
+          [tarballName(VERSION, "windows-amd64"), Buffer.from("not downloaded")],
+        ]),
+      );
+      const checks = shellLines(README)
+        .filter((l) => /^(sha256sum|shasum)\b/.test(l))
+        .map((l) => l.replace(/\s+#.*$/, ""));
+      expect(checks).toHaveLength(1);
+      const run = (line: string) => spawnSync("sh", ["-c", line], { cwd: dir, encoding: "utf8" });
+      expect(run(checks[0]!)).toMatchObject({ status: 0, stdout: `${mine}: OK\n` });
+      writeFileSync(join(dir, mine), "another tarball");
+      expect(run(checks[0]!).status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the README's YAML program is a whole Pulumi.yaml naming only what the plugin's schema has", () => {
+    const programs = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(programs).toHaveLength(1);
+    expect(projectErrors(programs[0]!)).toEqual([]);
+    expect(yamlMisfits(parseYaml(programs[0]!))).toEqual([]);
+  });
+});
+
+/** GitHub's heading anchors (github-slugger): lower case, punctuation dropped, spaces as dashes, repeats numbered. */
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Map<string, number>();
+  const text = markdown.replace(/```[\s\S]*?```/g, "");
+  for (const [, heading] of text.matchAll(/^#{1,6} (.+)$/gm)) {
+    const base = heading!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+      .replace(/ /g, "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+describe("links: every page is two clicks from the README", () => {
+  const markdown = [
+    "README.md",
+    ...readdirSync(join(REPO, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+
+  it.each(markdown)("every relative link in %s leads to a file, and a heading, that exist", (file) => {
+    const text = read(file).replace(/```[\s\S]*?```/g, "");
+    const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
+    for (const link of links) {
+      const [path, anchor] = link.split("#");
+      const target = path ? join(REPO, dirname(file), path) : join(REPO, file);
+      expect(existsSync(target), `${file}: ${link}`).toBe(true);
+      if (anchor !== undefined && target.endsWith(".md")) {
+        expect(anchors(readFileSync(target, "utf8")), `${file}: ${link}`).toContain(anchor);
+      }
+    }
+  });
+
+  it("the README links every page in docs/", () => {
+    const linked = new Set([...README.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]!));
+    for (const file of markdown.filter((f) => f.startsWith("docs/"))) expect(linked, file).toContain(file);
+  });
+
+  it("each page the README's topics moved to says in its first lines what it covers, and links back", () => {
+    for (const file of Object.values(PAGES)) {
+      const [title, , ...rest] = read(file).split("\n");
+      expect(title, file).toMatch(/^# /);
+      const opening = rest.slice(0, rest.indexOf("")).join(" ");
+      expect(opening, file).toContain("](../README.md)");
     }
   });
 });
 
-describe("the README's TypeScript programs compile as `pulumi new typescript` sets them up", () => {
+describe("the TypeScript programs of the README and its pages compile as `pulumi new typescript` sets them up", () => {
   // Blocks that are whole programs (they start with an import); fragments, and the block showing
   // the ES-module and CommonJS forms side by side, are not compiled.
   // The plugin's TypeScript program uses the SDK `pulumi package add` generates: languages.test.ts
   // checks it against the schema instead.
-  const programs = [...README.matchAll(/```ts\n([\s\S]*?)```/g)]
+  const programs = [...DOCS.matchAll(/```ts\n([\s\S]*?)```/g)]
     .map((m) => m[1]!)
     .filter((b) => b.startsWith("import") && !b.includes("require(") && !b.includes("@pulumi-sendgrid-segment/sdk"));
 
@@ -240,33 +381,52 @@ describe("building from a fresh clone", () => {
   });
 });
 
-describe("the README's numbers are the code's", () => {
-  it.each([
-    ["at most 10 API calls per account", () => `At most ${MAX_CONCURRENT_CALLS} API calls per`],
-    ["a tenth of the wait as jitter", () => (RATE_LIMIT_JITTER === 0.1 ? "jitter of up to a tenth of that wait" : "?")],
-    ["at least 50 ms of jitter", () => `(at least\n  ${DEFAULT_RETRY.rateLimitJitterMs} ms)`],
-    ["backoff from 250 ms", () => `back off exponentially from ${DEFAULT_RETRY.baseMs} ms`],
-    ["at most 10 s per step", () => `at most ${DEFAULT_RETRY.maxBackoffMs / 1000} s per step`],
-    ["default budget 120 s", () => `(default ${DEFAULT_RETRY_BUDGET_MS / 1000} s)`],
-    ["default request timeout 30 s", () => `(default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s)`],
-    ["at most 3 POSTs", () => `at most ${MAX_CREATE_ATTEMPTS} POSTs in all`],
-    ["answers up to 256 KiB", () => `read up to ${MAX_ANSWER_BYTES / 1024} KiB`],
-    ["errors at most 1 KiB", () => `Errors are at most ${MAX_MESSAGE_LENGTH / 1024} KiB`],
-    ["SendGrid's first 3 errors", () => `SendGrid's first ${MAX_DETAILS} errors`],
-    ["the limit of 10", () => `limit of ${INTEGRATION_LIMIT} per account`],
-    ["state version 2", () => `\`stateVersion\` (${STATE_VERSION} for this release`],
-    ["the commands' 10 s of retries", () => `${CLI_RETRY_BUDGET_MS / 1000} s of retries`],
-    ["the commands' 5 s per attempt", () => `${CLI_REQUEST_TIMEOUT_MS / 1000} s per attempt`],
-    ["about 15 s in all", () => `about ${(CLI_RETRY_BUDGET_MS + CLI_REQUEST_TIMEOUT_MS) / 1000} s`],
-  ])("%s", (_, text) => {
-    expect(README.replace(/\n\s+/g, "\n  ")).toContain(text());
+describe("the docs' numbers are the code's", () => {
+  /** Whitespace as one space: a line break in the page is no difference. */
+  const flat = (text: string) => text.replace(/\s+/g, " ");
+  it.each<[string, Page, () => string]>([
+    ["at most 10 API calls per account", "reliability", () => `At most ${MAX_CONCURRENT_CALLS} API calls per`],
+    [
+      "a tenth of the wait as jitter",
+      "reliability",
+      () => (RATE_LIMIT_JITTER === 0.1 ? "jitter of up to a tenth of that wait" : "?"),
+    ],
+    ["at least 50 ms of jitter", "reliability", () => `(at least\n  ${DEFAULT_RETRY.rateLimitJitterMs} ms)`],
+    ["backoff from 250 ms", "reliability", () => `back off exponentially from ${DEFAULT_RETRY.baseMs} ms`],
+    ["at most 10 s per step", "reliability", () => `at most ${DEFAULT_RETRY.maxBackoffMs / 1000} s per step`],
+    ["default budget 120 s", "reliability", () => `(default ${DEFAULT_RETRY_BUDGET_MS / 1000} s)`],
+    ["default request timeout 30 s", "reliability", () => `(default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s)`],
+    ["at most 3 POSTs", "reliability", () => `at most ${MAX_CREATE_ATTEMPTS} POSTs in all`],
+    ["answers up to 256 KiB", "reliability", () => `read up to ${MAX_ANSWER_BYTES / 1024} KiB`],
+    ["errors at most 1 KiB", "reliability", () => `Errors are at most ${MAX_MESSAGE_LENGTH / 1024} KiB`],
+    ["SendGrid's first 3 errors", "reliability", () => `SendGrid's first ${MAX_DETAILS} errors`],
+    ["the limit of 10", "guide", () => `limit of ${INTEGRATION_LIMIT} per account`],
+    ["state version 3", "guide", () => `\`stateVersion\` (${STATE_VERSION} for this release`],
+    ["the commands' 10 s of retries", "commands", () => `${CLI_RETRY_BUDGET_MS / 1000} s of retries`],
+    ["the commands' 5 s per attempt", "commands", () => `${CLI_REQUEST_TIMEOUT_MS / 1000} s per attempt`],
+    ["about 15 s in all", "commands", () => `about ${(CLI_RETRY_BUDGET_MS + CLI_REQUEST_TIMEOUT_MS) / 1000} s`],
+    ["3 quick tries of a name that does not resolve for now", "reliability", () => `| ${DNS_ATTEMPTS} quick tries |`],
+    ["the unknown keys named", "reliability", () => `the first ${MAX_UNKNOWN_KEYS} are named`],
+    [
+      "the statuses retried",
+      "reliability",
+      () =>
+        `| ${RETRY_STATUS.filter((s) => s !== 429 && s < 520).join(", ")}, ${RETRY_STATUS.filter((s) => s >= 520)[0]}–${RETRY_STATUS.at(-1)} |`,
+    ],
+    ["the engine's health asked every 10 s", "plugin", () => `every ${HEALTH_INTERVAL_MS / 1000} s whether it`],
+  ])("%s (%s)", (_, page, text) => {
+    expect(flat(TEXT[page])).toContain(flat(text()));
   });
 
-  it("the shim sizes: 673 bytes now, 2,237 in 0.1.0's state", async () => {
-    const fixture = JSON.parse(readFileSync(join(REPO, "tests/fixtures/state-0.1.0.json"), "utf8"));
+  it("the retried statuses are 429 and those of the table's row, all of them", () => {
+    expect(RETRY_STATUS).toEqual([429, 500, 502, 503, 504, 520, 521, 522, 523, 524]);
+  });
+
+  it("the shim sizes: 673 bytes now, 2,237 in 0.1.0's state (guide)", async () => {
+    const fixture = JSON.parse(read("tests/fixtures/state-0.1.0.json"));
     const now = Buffer.byteLength(await rootProgramProvider());
     const old = Buffer.byteLength(fixture.inputs.__provider);
-    expect(README).toContain(`thin shim of ${now}\n  bytes`);
-    expect(README).toContain(`a ${old.toLocaleString("en-US")}-byte shim of another shape`);
+    expect(flat(TEXT.guide)).toContain(`thin shim of ${now} bytes`);
+    expect(flat(TEXT.guide)).toContain(`a ${old.toLocaleString("en-US")}-byte shim of another shape`);
   });
 });

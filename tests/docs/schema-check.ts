@@ -1,9 +1,10 @@
 // What the docs' programs may name, checked against the plugin's package schema: shared by the
-// README's "Use it from any language" (languages.test.ts) and the Pulumi Registry pages in docs/
-// (registry-docs.test.ts). YAML needs no SDK, so a YAML program is checked whole: every type token,
-// property, enum value, function and output it names exists in the schema. The SDK programs
-// (TypeScript, Python, Go, C#) are checked for their package names and property names, converted
-// the way Pulumi's code generators convert them.
+// "Use it from any language" page, docs/plugin.md (languages.test.ts), the README's YAML program
+// (readme.test.ts) and the Pulumi Registry pages in docs/ (registry-docs.test.ts). YAML needs no
+// SDK, so a YAML program is checked whole: every type token, property, enum value, function and
+// output it names exists in the schema. The SDK programs (TypeScript, Python, Go, C#) are checked
+// for their package names and property names, converted the way Pulumi's code generators convert
+// them.
 import { PACKAGE, packageSchema, RESOURCE_TOKEN } from "../../provider/native/schema";
 
 export const schema = packageSchema("0.0.0") as Record<string, any>;
