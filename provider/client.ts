@@ -227,14 +227,6 @@ export class IntegrationsClient {
     return this.answer("create", describeNew(body), s, response, (json) => parseIntegration(json));
   }
 
-  async get(id: string, scope: Scope = {}, control: Control = UNBOUNDED): Promise<IdentifiedWireIntegration> {
-    assertIntegrationId(id);
-    const response = await this.call("read", describeId(id), scope, control, (options) =>
-      this.http.get(`${PATH}/${id}`, { headers: behalf(scope), ...options }),
-    );
-    return this.answer("read", describeId(id), scope, response, (json) => parseIntegration(json, id));
-  }
-
   /**
    * The place's integrations (the account, or its subuser `scope.onBehalfOf`, at this host). The
    * list route answering 404 means the API is not where the settings point: a configuration error

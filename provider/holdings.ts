@@ -11,7 +11,8 @@
  * identical integrations in one scope run one at a time, so twins cannot both recognise the same
  * POST. A delete of an id that a create of this same deployment adopted removes nothing in
  * SendGrid: that integration now belongs to the new resource (a renamed resource whose
- * replacement recognised it). What the process has not seen yet it cannot know: see the README.
+ * replacement recognised it). What the process has not seen yet it cannot know: see docs/reliability.md, "What reconciliation
+ * cannot guarantee".
  */
 import { createHash } from "node:crypto";
 import type { IntegrationInputs } from "./types";

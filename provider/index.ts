@@ -27,6 +27,7 @@ export {
   ResponseError,
   SendGridError,
   StateVersionError,
+  UnprovenError,
 } from "./errors";
 export type { SegmentIntegrationInfo } from "./list";
 export {

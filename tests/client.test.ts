@@ -139,18 +139,18 @@ describe("the size limit", () => {
 describe("answers that cannot be used", () => {
   it("a 300 is a redirect like any other 3xx", async () => {
     answer(300, "{}", { location: "https://elsewhere.example.com/x?y=1" });
-    const error = await rejectionOf(client.get("i-1"));
+    const error = await rejectionOf(client.list());
     expect(error.code).toBe("ERR_SENDGRID_REDIRECT");
     expect(error.message).toMatch(
-      /^Unable to read SendGrid Segment integration i-1: HTTP 300 redirect to https:\/\/elsewhere\.example\.com was not followed/,
+      /^Unable to list SendGrid integrations: HTTP 300 redirect to https:\/\/elsewhere\.example\.com was not followed/,
     );
   });
 
   it("a body of only whitespace is empty", async () => {
     answer(200, "  \n ");
-    const error = await rejectionOf(client.get("i-1"));
+    const error = await rejectionOf(client.list());
     expect(error.message).toBe(
-      "Unable to read SendGrid Segment integration i-1: the answer (HTTP 200, application/json) is empty",
+      "Unable to list SendGrid integrations: the answer (HTTP 200, application/json) is empty",
     );
   });
 
@@ -188,11 +188,11 @@ describe("timeouts", () => {
   it("say the request timed out, and after how long", async () => {
     const hasty = await clientWith({ "sendgrid:requestTimeoutMs": "200", "sendgrid:retryBudgetMs": "0" });
     handle = () => undefined; // never answers
-    const error = await rejectionOf(hasty.get("i-1"));
+    const error = await rejectionOf(hasty.list());
     expect(error.code).toBe("ERR_SENDGRID_REQUEST");
     expect((error as { causeCode?: string }).causeCode).toBe("ETIMEDOUT");
     expect(error.message).toBe(
-      "Unable to read SendGrid Segment integration i-1: request timed out (Timeout awaiting 'request' for 200ms)",
+      "Unable to list SendGrid integrations: request timed out (Timeout awaiting 'request' for 200ms)",
     );
   });
 });
@@ -205,7 +205,7 @@ describe("429s whose reset has passed", () => {
       res.writeHead(429, { "content-type": "application/json", "x-ratelimit-reset": past }).end('{"errors":[]}');
     };
     seen = [];
-    await rejectionOf(patient.get("i-1"));
+    await rejectionOf(patient.list());
     // Steps of 250, 500, 1000, 2000 ms (half random) fit at most 5 retries in 3 s; a fixed short step would fit 12 or more.
     expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen.length).toBeLessThanOrEqual(6);
@@ -236,10 +236,10 @@ describe("the retry note", () => {
       res.writeHead(calls < 3 ? 503 : 400, { "content-type": "application/json" });
       res.end(JSON.stringify({ errors: [{ message: "no" }] }));
     };
-    const error = await rejectionOf(patient.get("i-1"));
+    const error = await rejectionOf(patient.list());
     expect(calls).toBe(3);
     expect(error.message).toMatch(
-      /^Unable to read SendGrid Segment integration i-1: HTTP 400 Bad Request: no \(gave up after 3 attempts in \d+\.\d s\)/,
+      /^Unable to list SendGrid integrations: HTTP 400 Bad Request: no \(gave up after 3 attempts in \d+\.\d s\)/,
     );
     expect(error.message).not.toContain("budget");
   });

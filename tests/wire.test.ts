@@ -246,7 +246,7 @@ describe.each(DOORS)("%s", (_name, start) => {
 
   describe.each(MALFORMED)("a 2xx whose body is %s", (body) => {
     // A create answer whose id was rewritten (foreign-id) cannot be told from a true one without a
-    // GET after every create: the README states this limit. Read and update do detect it.
+    // read-back after every create: docs/reliability.md states this limit. Read and update do detect it.
     it.skipIf(body === "foreign-id")(
       "create: the integration was committed, so it is found and adopted: tracked once, no orphan",
       async () => {

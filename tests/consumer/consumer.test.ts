@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProviderServer } from "../support/engine.cjs";
 import { API_KEY, WRITE_KEY, WRITE_KEY_2 } from "../support/fixtures";
@@ -95,6 +95,22 @@ describe("the packed tarball", () => {
     expect(Object.keys(manifest.dependencies).sort()).toEqual(["commander", "got", "p-limit", "valibot"]);
     expect(files).toContain("package/dist/cli/main.js");
     expect(manifest.peerDependencies).toHaveProperty("@pulumi/pulumi");
+  });
+
+  it("holds every page the README and the docs link to (on npm too), except the examples, which stay in the repository", () => {
+    const files = new Set(execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean));
+    const pages = [...files].filter((f) => /^package\/(README|docs\/[^/]+)\.md$/.test(f));
+    expect(pages.length).toBeGreaterThan(5);
+    const missing: string[] = [];
+    for (const page of pages) {
+      const text = execFileSync("tar", ["-xzOf", tarball, page], { encoding: "utf8" });
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue; // https:, mailto:
+        const file = posix.normalize(posix.join(posix.dirname(page), target!));
+        if (!file.startsWith("package/examples/") && !files.has(file)) missing.push(`${page} -> ${target}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
 
