@@ -26,13 +26,19 @@ const ALL_FIELDS = [
   "properties.destinationRegion",
 ];
 
+/**
+ * Adopt integration `importId` for `desired`. When the listing proves it absent, and `absentIsGone`
+ * (the caller knows it may have been deleted on purpose: a replacement's delete), undefined: the
+ * caller creates instead. Otherwise its absence fails, and nothing is created.
+ */
 export async function adoptIntegration(
   client: IntegrationsClient,
   importId: string,
   desired: IntegrationInputs,
   holdings: Holdings,
   settling: Settling,
-): Promise<IdentifiedWireIntegration> {
+  absentIsGone = false,
+): Promise<IdentifiedWireIntegration | undefined> {
   const scope = scopeOf(desired);
   const place = { account: desired.account, onBehalfOf: desired.onBehalfOf };
   const subject = `SendGrid Segment integration from importId ${importId}`;
@@ -47,7 +53,12 @@ export async function adoptIntegration(
       desired.properties.writeKey,
     ]);
     if (!findIn(listing, importId)) {
-      const why = notProof(listing, undefined);
+      // The question is this key's place: the listing is made with it, whatever account it is.
+      const why = notProof(listing, { sameKey: true });
+      if (!why && absentIsGone) {
+        holdings.release(importId);
+        return undefined;
+      }
       const message = why
         ? `integration ${importId} is not listed in ${describePlace(place)}, and the listing cannot prove it does not exist (${why}); nothing was created`
         : `no integration ${importId} in ${describePlace(place)}; nothing was created`;

@@ -111,6 +111,14 @@ const limiters = new Map<string, LimitFunction>();
 const limiterKey = (settings: Settings, apiKey: string) =>
   createHash("sha256").update(`${settings.baseUrl}\0${apiKey}`).digest("hex");
 
+/**
+ * What state records of the API key that last saw an integration (`sendgridKeyDigest`, a Pulumi
+ * secret): a one-way digest, so state can tell the same key from another without holding it. A key
+ * belongs to one SendGrid account for good, so a listing made with the same key is that account's.
+ */
+export const keyDigest = (apiKey: string): string =>
+  createHash("sha256").update(`pulumi-sendgrid-segment key\0${apiKey}`).digest("hex").slice(0, 32);
+
 /** Plain http (loopback only, see config.ts) goes direct: never to a proxy from the environment. */
 const directHttp = new HttpAgent({ keepAlive: true });
 
@@ -137,6 +145,11 @@ export class IntegrationsClient {
     /** The settings this client was made from: host, region, and where each was set (for messages). */
     readonly settings: Settings,
   ) {}
+
+  /** The digest of this client's API key (see `keyDigest`). */
+  get keyDigest(): string {
+    return keyDigest(this.apiKey);
+  }
 
   /**
    * How long a server may still be working on a request after its attempt timed out: one

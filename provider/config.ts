@@ -227,9 +227,18 @@ export function resolveSettings(
   const base = get("apiBaseUrl");
   const baseUrl = base ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
 
+  const apiKey = get("apiKey");
+  if (apiKey && apiKey.value !== "" && !API_KEY_TEXT.test(apiKey.value)) {
+    // A key copied with its line break (`cat key | pulumi config set`) would fail every request
+    // with a bare ERR_INVALID_CHAR: say which setting, without quoting it.
+    throw new ConfigurationError(
+      `Invalid ${apiKey.from}: it holds a space, line break or other character no API key has ` +
+        `(${describeText(apiKey.value)}); set the key alone`,
+    );
+  }
   return {
     ...(account !== undefined ? { account } : {}),
-    apiKey: get("apiKey")?.value,
+    apiKey: apiKey?.value,
     region: regionName as Region,
     baseUrl,
     requestTimeoutMs: milliseconds(get("requestTimeoutMs"), DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000),
@@ -239,6 +248,9 @@ export function resolveSettings(
     sources,
   };
 }
+
+/** What an API key is made of: printable ASCII, no spaces (SendGrid's are `SG.<id>.<secret>`). */
+const API_KEY_TEXT = /^[\x21-\x7e]+$/;
 
 function milliseconds(setting: Found, fallback: number, min: number, max: number): number {
   if (!setting) return fallback;

@@ -290,11 +290,13 @@ function formatDetail(d: ApiErrorDetail): string {
 /**
  * The same error (class, code, fields) saying first what the user's operation was: "Unable to read
  * SendGrid Segment integration 5a1: listing its place failed: HTTP 503 ...". For an error raised by a
- * step the operation took on its way (listing the place it reads).
+ * step the operation took on its way (listing the place it reads). `secrets` are redacted again: a
+ * step shared by several operations (one listing serves every read of a place) redacted only what
+ * the first of them knew.
  */
-export function during<E extends Error>(error: E, doing: string, step: string): E {
+export function during<E extends Error>(error: E, doing: string, step: string, secrets: readonly string[] = []): E {
   if (!(error instanceof SendGridError)) return error;
-  const inner = error.message.replace(/^Unable to [^:]*: /, "");
+  const inner = redact(error.message, secrets).replace(/^Unable to [^:]*: /, "");
   const message = clip(`Unable to ${doing}: ${step} failed: ${inner}`, MAX_MESSAGE_LENGTH);
   const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error) as E;
   Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });

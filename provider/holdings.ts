@@ -26,6 +26,10 @@ export class Holdings {
   private readonly queues = new Map<string, LimitFunction>();
   /** Ids this deployment deleted (a replacement's delete, a destroy). */
   private readonly deleted = new Set<string>();
+  /** The places (places.ts `placeKey`) where this deployment deleted an integration. */
+  private readonly deletedPlaces = new Set<string>();
+  /** Ids a resource that stays keeps: its diff asked for no replacement. */
+  private readonly kept = new Set<string>();
 
   /** A resource in state points to `id`. */
   seen(id: string): void {
@@ -54,15 +58,36 @@ export class Holdings {
     this.held.delete(id);
   }
 
-  /** This deployment deleted `id` (so a create that names it next is the replacement of its holder). */
-  deletedNow(id: string): void {
+  /** This deployment deleted `id` in `place` (so a create that names it next is the replacement of its holder). */
+  deletedNow(id: string, place: string): void {
     this.release(id);
     this.deleted.add(id);
+    this.deletedPlaces.add(place);
   }
 
   /** Whether this deployment deleted `id`. */
   deletedHere(id: string): boolean {
     return this.deleted.has(id);
+  }
+
+  /** Whether this deployment deleted an integration in `place` (a `placeKey`). */
+  deletedIn(place: string): boolean {
+    return this.deletedPlaces.has(place);
+  }
+
+  /**
+   * A resource's diff asked for no replacement: it stays, holding `id`, through this deployment (the
+   * engine deletes a resource only when it is gone from the program or replaced, and neither is
+   * diffed so: step_generator.go at pulumi/pulumi 1b59498). A delete of `id` in this deployment is
+   * then another resource's whose state points at the same integration.
+   */
+  keep(id: string): void {
+    this.kept.add(id);
+  }
+
+  /** Whether a resource that stays holds `id` (see `keep`). */
+  isKept(id: string): boolean {
+    return this.kept.has(id);
   }
 
   /**

@@ -12,7 +12,6 @@ import {
   accountExists,
   DEFAULT_NAMESPACE,
   howToConfigure,
-  type Region,
   resolveSettings,
   type Settings,
   type StackConfig,
@@ -21,7 +20,7 @@ import { type Control, UNBOUNDED } from "./control";
 import { diffIntegration, type IntegrationDiff, keepUnchanged } from "./diff";
 import { ConfigurationError, during } from "./errors";
 import { Holdings } from "./holdings";
-import { assertAbsent, describePlace, findIn, Listings, type Place } from "./places";
+import { assertAbsent, describePlace, findIn, type Holder, Listings, type Place, placeKey } from "./places";
 import { createReconciled, deleteReconciled, patchReconciled, type Settling } from "./reconcile";
 import {
   type CheckFailure,
@@ -53,21 +52,43 @@ export interface ReadResult {
 /** Whether check's `olds` come from state (a resource that exists), not a first create's `{}`. */
 const hasState = (olds: Props | undefined) => Object.keys(olds ?? {}).some((key) => key !== PROVIDER_KEY);
 
-/** Outputs for a resource in state: its id, the ids and importId state already had, this state version. */
-function toOutputs(live: IntegrationOutputs, id: string, state: Props, region: Region): IntegrationOutputs {
+/**
+ * Outputs for a resource in state: its id, the ids and importId state already had, the region and
+ * key that saw it now, this state version.
+ */
+function toOutputs(live: IntegrationOutputs, id: string, state: Props, client: IntegrationsClient): IntegrationOutputs {
   return {
     ...live,
     integrationId: id,
     userId: live.userId || String(state.userId ?? ""),
     ...(typeof state.importId === "string" ? { importId: state.importId } : {}),
-    sendgridRegion: region,
-    stateVersion: STATE_VERSION,
+    ...sawIt(client),
   };
 }
 
+/** What outputs record of the client that saw the integration: its region, its key's digest, this state version. */
+const sawIt = (client: IntegrationsClient) => ({
+  sendgridRegion: client.settings.region,
+  sendgridKeyDigest: client.keyDigest,
+  stateVersion: STATE_VERSION,
+});
+
+/** What ties a listing made by `client` to the account that holds the integration in `props` (places.ts). */
+const holderOf = (props: Props, client: IntegrationsClient): Holder => ({
+  userId: stateUserId(props),
+  sameKey: typeof props.sendgridKeyDigest === "string" && props.sendgridKeyDigest === client.keyDigest,
+});
+
 /** A resource's inputs from its outputs (what refresh and import give the engine as inputs). */
 export function inputsOf(outs: IntegrationOutputs): Props {
-  const { integrationId: _id, userId: _user, stateVersion: _version, sendgridRegion: _region, ...inputs } = outs;
+  const {
+    integrationId: _id,
+    userId: _user,
+    stateVersion: _version,
+    sendgridRegion: _region,
+    sendgridKeyDigest: _digest,
+    ...inputs
+  } = outs;
   return inputs;
 }
 
@@ -236,7 +257,9 @@ export class IntegrationOperations {
       settings = undefined; // bad settings: the operation that needs them says what is wrong
     }
     if (settings) assertRegion(olds, settings, known, `diff ${describeId(id)}`);
-    return diffIntegration(olds, news, ignoreChanges);
+    const diff = diffIntegration(olds, news, ignoreChanges);
+    if (diff.replaces.length === 0) this.holdings.keep(id); // this resource stays, holding id
+    return diff;
   }
 
   /**
@@ -253,6 +276,7 @@ export class IntegrationOperations {
         integrationId: importId ?? UNKNOWN,
         userId: UNKNOWN,
         sendgridRegion: this.regionOrUnknown(inputs.account),
+        sendgridKeyDigest: UNKNOWN,
         stateVersion: STATE_VERSION,
       },
     };
@@ -300,15 +324,27 @@ export class IntegrationOperations {
       `create SendGrid Segment integration ${JSON.stringify(desired.label)}`,
     );
     const settling = this.settling(control);
-    const live = importId
-      ? await adoptIntegration(sendgrid, importId, desired, this.holdings, settling)
-      : await createReconciled(sendgrid, desired, this.holdings, settling);
+    // A delete-before-replace in this place (`--replace` of a resource replaced before, whose
+    // integration was never importId's) may have deleted what importId names, as the replacement
+    // of this very resource: a proven absence then creates, and says so.
+    const replacing = this.holdings.deletedIn(placeKey(placeOf(desired)));
+    let live = importId
+      ? await adoptIntegration(sendgrid, importId, desired, this.holdings, settling, replacing)
+      : undefined;
+    if (importId && !live) {
+      control.warn?.(
+        `importId ${importId} names no integration any more, and this deployment has just deleted one in ` +
+          `${describePlace(placeOf(desired))} to replace a resource: taken for this resource's replacement, a new ` +
+          "integration is created. importId only matters for a resource's first create: remove it from the program",
+      );
+      importId = undefined;
+    }
+    live ??= await createReconciled(sendgrid, desired, this.holdings, settling);
     // The client has validated the answer: it carries the integration's id.
     const outs: IntegrationOutputs = {
       ...fromWire(live, desired),
       ...(importId ? { importId } : {}),
-      sendgridRegion: sendgrid.settings.region,
-      stateVersion: STATE_VERSION,
+      ...sawIt(sendgrid),
     };
     return { id: outs.integrationId, outs };
   }
@@ -340,14 +376,17 @@ export class IntegrationOperations {
     const sendgrid = await this.clientOfState(known, props, doing);
     const listing = await this.listings
       .get(sendgrid, placeOf(known), control, this.keys(known))
-      .catch((error) => Promise.reject(during(error, doing, `listing ${describePlace(placeOf(known))}`)));
+      .catch((error) =>
+        Promise.reject(during(error, doing, `listing ${describePlace(placeOf(known))}`, [...this.writeKeys])),
+      );
     const live = findIn(listing, id);
     if (!live) {
-      assertAbsent(listing, id, stateUserId(props), "read");
+      // An import asks whether this key's place has it: the listing is made with that key.
+      assertAbsent(listing, id, imported ? { sameKey: true } : holderOf(props, sendgrid), "read");
       this.holdings.release(id);
       return { id: "", props: {} };
     }
-    const outs = toOutputs(fromWire(live, known), id, props, sendgrid.settings.region);
+    const outs = toOutputs(fromWire(live, known), id, props, sendgrid);
     if (!diffIntegration(props, { ...outs }).changes) return { id, props: outs };
     return { id, props: outs, inputs: inputsOf(outs) };
   }
@@ -377,10 +416,12 @@ export class IntegrationOperations {
     if (!fields.includes("label")) {
       const listing = await this.listings
         .get(sendgrid, placeOf(desired), control, this.keys(desired, old))
-        .catch((error) => Promise.reject(during(error, doing, `listing ${describePlace(placeOf(desired))}`)));
+        .catch((error) =>
+          Promise.reject(during(error, doing, `listing ${describePlace(placeOf(desired))}`, [...this.writeKeys])),
+        );
       const live = findIn(listing, id);
       if (!live) {
-        assertAbsent(listing, id, stateUserId(olds), "update");
+        assertAbsent(listing, id, holderOf(olds, sendgrid), "update");
         throw new ConfigurationError(
           `Unable to ${doing}: it no longer exists in ${describePlace(placeOf(desired))} (deleted outside Pulumi?). ` +
             "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again",
@@ -396,14 +437,14 @@ export class IntegrationOperations {
       [...fields, "label"],
       scope,
       settling,
-      stateUserId(olds),
+      holderOf(olds, sendgrid),
     );
     // Outputs change only where this update changed something: a field it did not change keeps what
     // state had, even where the answer shows another live value. The engine keeps the old inputs for
     // fields under ignoreChanges, and the dynamic provider is never told which they are: outputs that
     // took a live value there would differ from those inputs, and the next up would "correct" it. A
     // change made outside Pulumi shows at the next refresh, as any drift does.
-    const outs = toOutputs(fromWire(updated, patched), id, olds, sendgrid.settings.region);
+    const outs = toOutputs(fromWire(updated, patched), id, olds, sendgrid);
     return { outs: keepUnchanged(outs, olds, fields) };
   }
 
@@ -423,10 +464,26 @@ export class IntegrationOperations {
       );
       return;
     }
+    if (this.holdings.isKept(id)) {
+      control.warn?.(
+        `Integration ${id} was not deleted: a resource this deployment keeps (its diff asked for no replacement) ` +
+          "points at it too: a resource renamed without an alias whose old and new names both ended up in state, or " +
+          "the resumed replacement of an interrupted delete-before-replace, which deleted it then. Only this entry " +
+          "is dropped from state",
+      );
+      return;
+    }
     const known = toIntegrationInputs(props);
     const sendgrid = await this.clientOfState(known, props, `delete ${describeId(id)}`);
-    await deleteReconciled(sendgrid, id, placeOf(known), this.scope(known), this.settling(control), stateUserId(props));
-    this.holdings.deletedNow(id);
+    await deleteReconciled(
+      sendgrid,
+      id,
+      placeOf(known),
+      this.scope(known),
+      this.settling(control),
+      holderOf(props, sendgrid),
+    );
+    this.holdings.deletedNow(id, placeKey(placeOf(known)));
   }
 }
 

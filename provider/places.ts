@@ -36,31 +36,49 @@ export const findIn = (listing: Listing, id: string): IdentifiedWireIntegration 
   listing.integrations.find((i) => i.integration_id === id);
 
 /**
- * Why `listing` does not prove that `id` is absent from its place, or undefined when it does: a
- * listed entry without an id may be that integration, and entries that all belong to another
- * SendGrid user than the one that owns the integration (`userId`, from state) show the key is
- * another account's, where the integration could never be listed.
+ * What ties a listing to the account that holds an integration, from its state: the SendGrid user
+ * that owns it (`userId`), and whether the API key listing now is the one that last saw it (state's
+ * `sendgridKeyDigest` against the key's digest: a key belongs to one account for good).
  */
-export function notProof(listing: Listing, userId: string | undefined): string | undefined {
+export interface Holder {
+  userId?: string | undefined;
+  sameKey: boolean;
+}
+
+/**
+ * Why `listing` does not prove that an integration is absent from its place, or undefined when it
+ * does. A listed entry without an id may be that integration. The listing must come from the
+ * holder's account: an entry owned by the holder's user shows it does, and entries that all belong
+ * to another user show the key is another account's. A listing that shows no owner (empty, or
+ * without user ids) is the holder's account's only when it was made with the key that last saw
+ * the integration: another key (rotated, or another account's) with nothing to compare proves nothing.
+ */
+export function notProof(listing: Listing, holder: Holder): string | undefined {
   if (listing.unidentified > 0) {
     return `${listing.unidentified} listed integration${listing.unidentified === 1 ? " carries" : "s carry"} no id, so any of them may be it`;
   }
   const owners = new Set(listing.integrations.map((i) => i.user_id).filter((u): u is string => !!u));
-  if (userId && owners.size > 0 && !owners.has(userId)) {
+  if (holder.userId && owners.has(holder.userId)) return undefined;
+  if (holder.userId && owners.size > 0) {
     return (
-      `the integrations listed belong to SendGrid user ${[...owners].join(", ")}, not to user ${userId} that owns it: ` +
+      `the integrations listed belong to SendGrid user ${[...owners].join(", ")}, not to user ${holder.userId} that owns it: ` +
       "the API key may be another account's"
     );
   }
-  return undefined;
+  if (holder.sameKey) return undefined;
+  return (
+    "the list shows no integration of the account that owns it, and the API key is not the one that last saw it " +
+    "(a key changed since, or another account's), so the list may be another account's. If it was deleted in SendGrid, " +
+    "`pulumi state delete <its URN>` drops it from state; if the key is another account's, set back the key that created it"
+  );
 }
 
 /**
  * Throws, unless `listing` proves `id` absent (see `notProof`): an error that says nothing was
  * changed and that the integration may still exist.
  */
-export function assertAbsent(listing: Listing, id: string, userId: string | undefined, doing: string): void {
-  const why = notProof(listing, userId);
+export function assertAbsent(listing: Listing, id: string, holder: Holder, doing: string): void {
+  const why = notProof(listing, holder);
   if (why) {
     throw new UnprovenError(
       `Unable to ${doing} ${describeId(id)}: it is not in the list of its place, but that does not prove it is gone (${why}); nothing was changed`,

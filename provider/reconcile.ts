@@ -34,10 +34,12 @@ import {
   UnprovenError,
 } from "./errors";
 import type { Holdings } from "./holdings";
-import { describePlace, findIn, type Listings, notProof, type Place } from "./places";
+import { describePlace, findIn, type Holder, type Listings, notProof, type Place } from "./places";
 import { neverSent } from "./retry";
 import { INTEGRATION_LIMIT, type IntegrationInputs } from "./types";
-import { fromWire, type IdentifiedWireIntegration, toWire, toWirePatch } from "./wire";
+import { fromWire, type IdentifiedWireIntegration, keyVerdict, toWire, toWirePatch } from "./wire";
+
+export { type KeyVerdict, keyVerdict } from "./wire";
 
 /** POSTs at most this many times, with a reconciliation between each. */
 export const MAX_CREATE_ATTEMPTS = 3;
@@ -103,9 +105,11 @@ async function attemptCreates(
     }
     settling.listings.changed(placeOf(desired));
     let found = await findMatches(client, desired, holdings, failure, settling);
-    if (found.proven.length === 0 && found.possible.length === 0 && mayStillCommit(failure)) {
-      // The answer did not come from the server: it may still be working on the POST. Give it one
-      // request timeout to finish, and look again, before anything is sent a second time.
+    const made = answeredSuccess(failure);
+    if (found.proven.length === 0 && found.possible.length === 0 && (made || mayStillCommit(failure))) {
+      // The answer did not come from the server: it may still be working on the POST. Or the server
+      // said it created it, and the list does not show it yet. Give it one request timeout, and
+      // look again, before anything is sent a second time.
       await settleWait(client, failure, desired, settling);
       found = await findMatches(client, desired, holdings, failure, settling);
     }
@@ -113,6 +117,16 @@ async function attemptCreates(
       return { integration: found.proven[0]!, adopted: true };
     const candidates = [...found.proven, ...found.possible];
     if (candidates.length > 0) throw ambiguous(failure, desired, found);
+    if (made) {
+      // A 2xx is the server's word that it was created: never POSTed again.
+      throw new AmbiguousCreateError(
+        `${cause(failure)}. SendGrid answered that it created it, yet listing ${describePlace(placeOf(desired))} ` +
+          `does not show it, also after waiting: nothing was sent again. Look for ${JSON.stringify(clip(desired.label, 80))} ` +
+          "in SendGrid and adopt it (importId, or `pulumi import` with the plugin) before re-running",
+        [],
+        secretsOf(desired),
+      );
+    }
     if (attempt >= MAX_CREATE_ATTEMPTS) {
       throw new AmbiguousCreateError(
         `${cause(failure)}. Checked after ${attempt} attempts: no such integration exists, nothing to clean up`,
@@ -179,6 +193,10 @@ export function mayStillCommit(error: unknown): boolean {
   return error instanceof ApiError && error.status >= 500 && (!error.fromSendGrid || GATEWAY.has(error.status));
 }
 
+/** A 2xx that could not be used: the server created it, whatever the answer's body. */
+const answeredSuccess = (error: unknown): boolean =>
+  (error instanceof ResponseError || error instanceof ApiError) && error.status >= 200 && error.status < 300;
+
 /** Statuses only something in front of the server answers: it gave up waiting, the server may not have. */
 const GATEWAY = new Set([502, 504, 520, 521, 522, 523, 524]);
 
@@ -199,7 +217,7 @@ export async function patchReconciled(
   fields: readonly string[],
   scope: Scope,
   settling: Settling,
-  userId?: string,
+  holder: Holder = { sameKey: true },
 ): Promise<IdentifiedWireIntegration> {
   const control = settling.control ?? UNBOUNDED;
   const place = placeOf(desired);
@@ -208,7 +226,7 @@ export async function patchReconciled(
   } catch (error) {
     if (!mayHaveCommitted(error) && !isNotFoundAnswer(error)) throw error;
     settling.listings.changed(place);
-    const live = await listedAfter("update", client, id, place, error as Error, settling, scope, userId);
+    const live = await listedAfter("update", client, id, place, error as Error, settling, scope, holder);
     if (isNotFoundAnswer(error)) throw routeMismatch("update", id, client, error as ApiError);
     if (differences(live, desired).some((field) => fields.includes(field))) throw error;
     return live;
@@ -229,7 +247,7 @@ export async function deleteReconciled(
   place: Place,
   scope: Scope,
   settling: Settling,
-  userId?: string,
+  holder: Holder,
 ): Promise<void> {
   const control = settling.control ?? UNBOUNDED;
   try {
@@ -252,7 +270,7 @@ export async function deleteReconciled(
       if (isNotFoundAnswer(error)) throw routeMismatch("delete", id, client, error as ApiError);
       throw error;
     }
-    const why = notProof(listing, userId);
+    const why = notProof(listing, holder);
     if (why) {
       throw new UnprovenError(
         `${cause(error as Error)}. It may have been deleted, but listing ${describePlace(place)} does not prove it (${why}); state still holds it`,
@@ -298,12 +316,12 @@ async function listedAfter(
   failure: Error,
   settling: Settling,
   scope: Scope,
-  userId: string | undefined,
+  holder: Holder,
 ): Promise<IdentifiedWireIntegration> {
   const listing = await listPlace(doing, client, id, place, failure, settling, scope);
   const live = findIn(listing, id);
   if (live) return live;
-  const why = notProof(listing, userId);
+  const why = notProof(listing, holder);
   if (why) {
     throw new UnprovenError(
       `${cause(failure)}. Integration ${id} is not listed in ${describePlace(place)}, but that does not prove it is gone (${why})`,
@@ -330,25 +348,6 @@ const keysOf = (scope: Scope): string[] => (scope.writeKeys ?? []).filter((k): k
 const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];
 /** The failure's own message, kept short enough that what follows it always shows. */
 const cause = (failure: Error) => clip(failure.message, 500);
-
-/** A live write key against a declared one: shown and equal, shown and different, or not shown. */
-export type KeyVerdict = "same" | "different" | "unseen";
-
-/**
- * What a live write key shows of a declared one. Missing or empty shows nothing. A masked key
- * (`*` in it) shows only its visible parts, which can prove it different (they do not fit the
- * declared key) but never the same. A key shown whole is compared whole.
- */
-export function keyVerdict(live: unknown, declared: string | undefined): KeyVerdict {
-  if (typeof live !== "string" || live === "") return "unseen";
-  if (typeof declared !== "string") return "unseen";
-  if (!live.includes("*")) return live === declared ? "same" : "different";
-  const parts = live.split(/\*+/);
-  const head = parts[0]!;
-  const tail = parts.at(-1)!;
-  const fits = declared.startsWith(head) && declared.endsWith(tail) && head.length + tail.length <= declared.length;
-  return fits ? "unseen" : "different";
-}
 
 /**
  * The fields (as `diff.ts` names them) on which a live integration, as far as it shows itself,

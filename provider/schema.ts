@@ -216,7 +216,11 @@ export const OUTPUT_DESCRIPTIONS = {
   userId: "The SendGrid account (user) that owns the integration.",
   sendgridRegion:
     'The SendGrid region whose API holds the integration ("global" or "eu"), recorded when it was created or read: the provider refuses to act on it from another region.',
+  sendgridKeyDigest:
+    "A one-way digest of the API key that last saw the integration (a secret): only a list made with the same key, or one showing the owner's integrations, proves the integration gone.",
 } as const;
+
+export { SECRET_OUTPUTS } from "./types";
 
 /** A copy without `undefined` anywhere: a gRPC Struct cannot hold it. */
 export function withoutUndefined<T>(value: T): T {

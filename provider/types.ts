@@ -71,7 +71,8 @@ export interface IntegrationInputs {
 /**
  * The shape of the outputs this release writes. 0.1.0 and 0.2.0 wrote none (version 1); 2 added
  * `stateVersion` itself; 3 added `sendgridRegion`, the region whose API holds the integration
- * (0.3.0, which reads up to 2, refuses to act on it rather than look for it in the wrong region).
+ * (0.3.0, which reads up to 2, refuses to act on it rather than look for it in the wrong region),
+ * and `sendgridKeyDigest` (optional: state without it proves absence only by its owner, `userId`).
  * Code that meets state newer than this acts on nothing (see `assertReadableState`).
  */
 export const STATE_VERSION = 3;
@@ -87,9 +88,17 @@ export interface IntegrationOutputs extends IntegrationInputs {
   importId?: string;
   /** The SendGrid region whose API holds the integration, recorded when it was created or read. */
   sendgridRegion?: (typeof SENDGRID_REGIONS)[number];
+  /**
+   * A digest of the API key that last saw the integration (created, read or updated it): a listing
+   * with the same key is its account's (places.ts `notProof`). Kept secret.
+   */
+  sendgridKeyDigest?: string;
   /** The state shape's version (`STATE_VERSION` when written by this release). */
   stateVersion?: number;
 }
+
+/** The output-only fields that are secrets (the model's secret inputs are marked in the model). */
+export const SECRET_OUTPUTS = ["sendgridKeyDigest"] as const;
 
 /** Events as a set: unique and in a stable order, so reordering is never a change. */
 export function normalizeEvents(events: readonly EmailEvent[]): EmailEvent[] {

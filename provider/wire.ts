@@ -181,10 +181,13 @@ export function fromApi(wire: IdentifiedWireIntegration): ApiIntegration {
 export function fromWire(wire: IdentifiedWireIntegration, known: IntegrationInputs): IntegrationOutputs {
   const api = fromApi(wire);
   const liveKey = api.properties.writeKey;
+  // A masked key whose visible parts do not fit the known one is another key: it stays as shown,
+  // so the difference is seen (refresh reports drift, the next up writes the declared key back).
+  const keepKnown = isMaskedWriteKey(liveKey) && keyVerdict(liveKey, known.properties.writeKey) !== "different";
   const outputs: IntegrationOutputs = {
     ...api,
     properties: {
-      writeKey: isMaskedWriteKey(liveKey) ? known.properties.writeKey : (liveKey as string),
+      writeKey: keepKnown ? known.properties.writeKey : (liveKey as string),
       destinationRegion: api.properties.destinationRegion ?? known.properties.destinationRegion,
     },
   };
@@ -196,8 +199,28 @@ export function fromWire(wire: IdentifiedWireIntegration, known: IntegrationInpu
 /**
  * Whether a write key in a response is not the real key. The spec does not say whether GET
  * returns it in full, masked or not at all; a key that is missing, empty or contains `*` is
- * treated as masked, so refresh keeps the known key instead of reporting drift.
+ * treated as masked, so refresh keeps the known key instead of reporting drift (unless its visible
+ * parts show another key: `fromWire`).
  */
 export function isMaskedWriteKey(key: unknown): boolean {
   return typeof key !== "string" || key.length === 0 || key.includes("*");
+}
+
+/** A live write key against a declared one: shown and equal, shown and different, or not shown. */
+export type KeyVerdict = "same" | "different" | "unseen";
+
+/**
+ * What a live write key shows of a declared one. Missing or empty shows nothing. A masked key
+ * (`*` in it) shows only its visible parts, which can prove it different (they do not fit the
+ * declared key) but never the same. A key shown whole is compared whole.
+ */
+export function keyVerdict(live: unknown, declared: string | undefined): KeyVerdict {
+  if (typeof live !== "string" || live === "") return "unseen";
+  if (typeof declared !== "string") return "unseen";
+  if (!live.includes("*")) return live === declared ? "same" : "different";
+  const parts = live.split(/\*+/);
+  const head = parts[0]!;
+  const tail = parts.at(-1)!;
+  const fits = declared.startsWith(head) && declared.endsWith(tail) && head.length + tail.length <= declared.length;
+  return fits ? "unseen" : "different";
 }

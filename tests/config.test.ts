@@ -46,6 +46,18 @@ describe("configuration", () => {
     expect(s).toMatchObject({ apiKey: "SG.from-config", region: "global", requestTimeoutMs: 5000 });
   });
 
+  it("rejects an API key holding a space or line break (a key pasted with its newline), naming the setting, never the key", () => {
+    const key = "SG.abc.def-DO-NOT-LEAK-77";
+    for (const bad of [`${key}\n`, ` ${key}`, `SG.abc def`, `${key}\u00e9`]) {
+      expect(() => resolveSettings(stack({ "sendgrid:apiKey": bad }), {})).toThrow(
+        /^Invalid sendgrid:apiKey: it holds a space, line break or other character no API key has \(a string of \d+ characters\); set the key alone$/,
+      );
+    }
+    expect(() => resolveSettings(stack({}), { SENDGRID_API_KEY: `${key}\r\n` })).toThrow(/Invalid SENDGRID_API_KEY/);
+    expect(resolveSettings(stack({ "sendgrid:apiKey": key }), {}).apiKey).toBe(key);
+    expect(resolveSettings(stack({ "sendgrid:apiKey": "" }), {}).apiKey).toBeUndefined(); // unset, as ever
+  });
+
   it("rejects an unknown region, naming the setting it came from", () => {
     expect(() => resolveSettings(stack({ "sendgrid:region": "us" }), {})).toThrow(
       'Invalid sendgrid:region: expected "global" or "eu", got a string of 2 characters',

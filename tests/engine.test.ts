@@ -37,6 +37,18 @@ afterAll(async () => {
   expect(server.stderr).not.toContain(WRITE_KEY);
 });
 
+/**
+ * The next deployment (`pulumi refresh`, `destroy`: each its own engine run): the provider
+ * process ends and a new one starts, configured the same, as the engine starts one per run.
+ */
+async function nextDeployment(): Promise<void> {
+  await server.stop();
+  expect(server.stderr).not.toContain(API_KEY);
+  expect(server.stderr).not.toContain(WRITE_KEY);
+  server = await startProviderServer({ programDir: REPO });
+  await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+}
+
 describe("engine protocol against the real dynamic-provider server", () => {
   let id: string;
   let state: Record<string, any>;
@@ -172,6 +184,7 @@ describe("engine protocol against the real dynamic-provider server", () => {
   });
 
   it("Read: one list of the place; drift made outside Pulumi comes back", async () => {
+    await nextDeployment(); // a refresh
     emulator.requests.length = 0;
     emulator.integrations()[0]!.label = "Changed in the UI";
     const res = await server.read("prod-events", id, state);
@@ -185,6 +198,7 @@ describe("engine protocol against the real dynamic-provider server", () => {
   });
 
   it("Delete: one DELETE ?ids=<id>; then Read reports it gone and Delete again succeeds, each proven by the list", async () => {
+    await nextDeployment(); // a destroy
     emulator.requests.length = 0;
     await server.delete("prod-events", id, state);
     expect(emulator.integrations()).toEqual([]);
@@ -271,7 +285,18 @@ describe("upgrades", () => {
   it("state written by release 0.1.0 is refreshed, diffed, updated and deleted without replacement", async () => {
     const fixture = loadStateFixture("0.1.0");
     expect(fixture.outputs.__provider).toBe(fixture.inputs.__provider);
-    await runUpgrade(server, emulator, fixture, serializedProvider);
+    // The upgrade's first run (a refresh, then an up), and the destroy that ends it: a new provider process each.
+    await nextDeployment();
+    const destroying = await startProviderServer({ programDir: REPO });
+    try {
+      await runUpgrade(server, emulator, fixture, serializedProvider, async () => {
+        await destroying.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+        return destroying;
+      });
+    } finally {
+      await destroying.stop();
+    }
+    expect(destroying.stderr).not.toContain(API_KEY);
   });
 
   it("one process, two shims (0.1.0's and this release's): one deployment, one set of holdings (issue 22)", async () => {

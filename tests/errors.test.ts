@@ -4,6 +4,7 @@ import {
   AmbiguousCreateError,
   ApiError,
   clip,
+  during,
   isNotFound,
   MAX_MESSAGE_LENGTH,
   RequestError,
@@ -34,6 +35,19 @@ describe("redact", () => {
 
   it("redacts a 4- or 5-character secret whole", () => {
     expect(redact("pin 1234 here", ["1234"])).toBe("pin [redacted] here");
+  });
+});
+
+describe("during", () => {
+  it("says the operation first, and redacts again what the caller knows (a shared listing redacted only the first reader's keys)", () => {
+    const shared = new RequestError("list", "SendGrid integrations", `echoed ${WRITE_KEY} back`, []);
+    const error = during(shared, "read SendGrid Segment integration x1", "listing the account", [WRITE_KEY]);
+    expect(error.message).toBe(
+      "Unable to read SendGrid Segment integration x1: listing the account failed: echoed [redacted] back",
+    );
+    expect(error).toBeInstanceOf(RequestError);
+    expect(shared.message).toContain(WRITE_KEY.slice(3, 12)); // the shared one is left as it was
+    expect(during(shared, "read x", "listing").message).toContain(WRITE_KEY.slice(3, 12)); // nothing known, nothing redacted
   });
 });
 

@@ -26,6 +26,25 @@ describe("Holdings", () => {
     expect(h.adoptedHere("x")).toBe(true);
   });
 
+  it("a delete releases the id and records it, and its place; only that place", () => {
+    const h = new Holdings();
+    h.seen("a");
+    h.deletedNow("a", "place-1");
+    expect(h.isHeld("a")).toBe(false);
+    expect(h.deletedHere("a")).toBe(true);
+    expect(h.deletedHere("b")).toBe(false);
+    expect(h.deletedIn("place-1")).toBe(true);
+    expect(h.deletedIn("place-2")).toBe(false);
+  });
+
+  it("an id a staying resource keeps (its diff asked for no replacement) is kept, and only that id", () => {
+    const h = new Holdings();
+    expect(h.isKept("a")).toBe(false);
+    h.keep("a");
+    expect(h.isKept("a")).toBe(true);
+    expect(h.isKept("b")).toBe(false);
+  });
+
   it("an empty id is never held", () => {
     const h = new Holdings();
     h.seen("");

@@ -220,6 +220,36 @@ describe("stalls, size and echoes", () => {
     expect(error.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
   });
 
+  it("one listing shared by two reads: each error is redacted with every key known when it fails, not only the first reader's", async () => {
+    const slow = await startEmulator({ apiKeys: [API_KEY], allowEchoFault: true, latencyMs: 300 });
+    const configureFor = async () => {
+      provider.newDeployment();
+      await provider.configure(
+        configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": slow.url }) as never,
+      );
+    };
+    try {
+      await configureFor();
+      // b first: a list's echo quotes the place's first integration, b's key.
+      const b = await provider.create(
+        await checked({ label: "B", properties: { writeKey: WRITE_KEY_2, destinationRegion: "US" } }),
+      );
+      const a = await provider.create(await checked({ label: "A" }));
+      await configureFor(); // a refresh: a new deployment, which has seen no key yet
+      slow.inject({ kind: "echo", method: "GET" });
+      const first = rejectionOf(provider.read(a.id, a.outs)); // lists the place, knowing a's key only
+      await new Promise((r) => setTimeout(r, 100));
+      const second = rejectionOf(provider.read(b.id, b.outs)); // shares that list
+      for (const error of await Promise.all([first, second])) {
+        expect(error.message).toContain("write_key=[redacted]");
+        expectNoSecretPart(error.message);
+      }
+      expect(slow.requests.filter((r) => r.method === "GET")).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it.each(["create", "read", "update", "delete"] as const)(
     "%s: echoed credentials are redacted whole and in part",
     async (operation) => {

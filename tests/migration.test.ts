@@ -58,6 +58,12 @@ describe("moving a stack from the dynamic provider to the plugin", () => {
     expect(diff.replaces).toEqual([]);
   });
 
+  /** The plugin's next run (a deployment of its own: the provider configured anew), state carried over. */
+  const nextRun = async (engine: SimEngine) => {
+    await native.configureArgs({ apiKey: secret(API_KEY), apiBaseUrl: emulator.url });
+    return engine.next(withEngineSecrets(native));
+  };
+
   it("the first native diff shows no change, nothing is sent, and the plugin manages it afterwards", async () => {
     const before = new SimEngine(dynamic, { __provider: provider });
     await before.up("events", args());
@@ -66,18 +72,21 @@ describe("moving a stack from the dynamic provider to the plugin", () => {
     emulator.requests.length = 0;
 
     // The state the engine carries over under the alias: the dynamic resource's inputs and outputs.
-    const after = new SimEngine(withEngineSecrets(native));
+    let after = new SimEngine(withEngineSecrets(native));
     for (const [name, entry] of before.state) after.state.set(name, entry);
     expect(after.state.get("events")!.outputs.__provider).toBe(provider);
     expect(await after.up("events", args())).toBe("same");
     expect(await after.up("sub", args({ onBehalfOf: "brand-sub", label: "Subuser" }))).toBe("same");
     expect(emulator.requests).toEqual([]);
 
-    // The plugin then refreshes (state loses the serialized provider), updates and deletes them.
+    // The plugin then refreshes (state loses the serialized provider), updates and deletes them: a run each.
+    after = await nextRun(after);
     expect(await after.refresh("events")).toBe("refreshed");
     expect(after.state.get("events")!.outputs.__provider).toBeUndefined();
+    after = await nextRun(after);
     expect(await after.up("events", args({ label: "Moved" }))).toBe("update");
     expect(emulator.integrations().find((i) => i.integration_id === ids[0])!.label).toBe("Moved");
+    after = await nextRun(after);
     await after.destroy("events");
     await after.destroy("sub");
     expect(emulator.integrations()).toEqual([]);
@@ -93,13 +102,14 @@ describe("moving a stack from the dynamic provider to the plugin", () => {
     });
     const before = new SimEngine(dynamic, { __provider: provider });
     await before.up("adopted", args({ importId: ui.integration_id, filters: { emailEvents: ["open"] } }));
-    const after = new SimEngine(withEngineSecrets(native));
+    let after = new SimEngine(withEngineSecrets(native));
     for (const [name, entry] of before.state) after.state.set(name, entry);
     emulator.requests.length = 0;
     expect(await after.up("adopted", args({ importId: ui.integration_id, filters: { emailEvents: ["open"] } }))).toBe(
       "same",
     );
     expect(emulator.requests).toEqual([]);
+    after = await nextRun(after);
     await after.destroy("adopted");
   });
 });

@@ -213,13 +213,26 @@ describe("plugin info and configuration", () => {
   });
 });
 
+/**
+ * The engine's next run (`pulumi up`, `refresh`, `destroy`: one deployment each, which registers a
+ * resource at most once): the plugin configured anew, as a new deployment's provider, state carried over.
+ */
+async function nextRun(engine: SimEngine): Promise<SimEngine> {
+  await client.configureArgs(settings());
+  return engine.next(client);
+}
+
 describe("the resource, as the engine drives it", () => {
   it("the lifecycle scenario the dynamic provider's engine test runs: one API call per operation", async () => {
-    await runLifecycle(withEngineSecrets(client), emulator, "");
+    // The destroy is a deployment of its own: the plugin configured anew (a new provider).
+    await runLifecycle(withEngineSecrets(client), emulator, "", "lifecycle", async () => {
+      await client.configureArgs(settings());
+      return withEngineSecrets(client);
+    });
   });
 
   it("create → diff → update → refresh → delete, the write key a secret in every output", async () => {
-    const engine = new SimEngine(client);
+    let engine = new SimEngine(client);
     expect(await engine.up("prod", args())).toBe("create");
     const [id] = liveIds();
     const state = engine.state.get("prod")!;
@@ -228,20 +241,25 @@ describe("the resource, as the engine drives it", () => {
     expect(reveal(state.outputs).plain.properties).toEqual({ writeKey: WRITE_KEY, destinationRegion: "US" });
     expect(state.outputs).toMatchObject({ integrationId: id, label: "Prod events", stateVersion: 3 });
 
+    engine = await nextRun(engine);
     expect(await engine.up("prod", args({ filters: { emailEvents: ["click", "open", "open"] } }))).toBe("same");
+    engine = await nextRun(engine);
     expect(await engine.up("prod", args({ label: "Renamed" }))).toBe("update");
     expect(emulator.integrations()[0]!.label).toBe("Renamed");
     expect(isSecret(engine.state.get("prod")!.outputs.properties)).toBe(true);
 
+    engine = await nextRun(engine);
     expect(await engine.refresh("prod")).toBe("refreshed");
+    engine = await nextRun(engine);
     await engine.destroy("prod");
     expect(liveIds()).toEqual([]);
   });
 
   it("an input a program made secret stays secret in every output (create, update, refresh)", async () => {
-    const engine = new SimEngine(client);
+    let engine = new SimEngine(client);
     await engine.up("prod", args({ label: secret("Hidden label") }));
     expect(engine.state.get("prod")!.outputs.label).toEqual(secret("Hidden label"));
+    engine = await nextRun(engine);
     await engine.up("prod", args({ label: secret("Hidden too") }));
     expect(engine.state.get("prod")!.outputs.label).toEqual(secret("Hidden too"));
     const { id, inputs, outputs } = engine.state.get("prod")!;
@@ -521,6 +539,35 @@ describe("the rest of the protocol", () => {
 });
 
 describe("Invoke: listSegmentIntegrations", () => {
+  it.each([
+    ["masked", false],
+    ["omitted", true],
+  ] as const)(
+    "lists answers whose write key is %s (region omitted: %s): what the schema allows is carried, nothing crashes (issue 23)",
+    async (writeKeyMode, omitRegion) => {
+      emulator.seed({
+        label: "Hidden",
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: WRITE_KEY, destination_region: "EU" },
+      });
+      emulator.setMode({ writeKeyMode, omitRegion });
+      try {
+        const res = await client.invoke(LIST_TOKEN, {});
+        expect(res.failures).toEqual([]);
+        expect(res.return!.integrations).toEqual([
+          expect.objectContaining({
+            label: "Hidden",
+            properties: omitRegion ? {} : { destinationRegion: "EU" },
+          }),
+        ]);
+        expect(JSON.stringify(res)).not.toContain(WRITE_KEY.slice(-4));
+      } finally {
+        emulator.setMode({ writeKeyMode: "full", omitRegion: false });
+      }
+    },
+  );
+
   it("lists without write keys", async () => {
     const engine = new SimEngine(client);
     await engine.up("prod", args());

@@ -84,8 +84,17 @@ describe("the package schema", () => {
 
   it("outputs: the ids beside every input; the dynamic type as an alias", () => {
     expect(Object.keys(resource.properties).sort()).toEqual(
-      [...Object.keys(integrationSchema.entries), "integrationId", "userId", "sendgridRegion"].sort(),
+      [
+        ...Object.keys(integrationSchema.entries),
+        "integrationId",
+        "userId",
+        "sendgridRegion",
+        "sendgridKeyDigest",
+      ].sort(),
     );
+    // The API key's digest is kept secret, like the write key.
+    expect(resource.properties.sendgridKeyDigest.secret).toBe(true);
+    expect(resource.properties.sendgridRegion.secret).toBeUndefined();
     expect(resource.required).toEqual(expect.arrayContaining(["integrationId", "userId", "label", "destination"]));
     expect(resource.aliases).toEqual([{ type: DYNAMIC_TYPE }]);
   });

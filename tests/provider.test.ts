@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
+import { keyDigest } from "../provider/client";
 import * as provider from "../provider/dynamic";
 import { PACKAGE_VERSION, versionFrom } from "../provider/package";
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
@@ -55,6 +56,7 @@ describe("create", () => {
       filters: { emailEvents: ["click", "delivered", "open"] },
       properties: { writeKey: WRITE_KEY, destinationRegion: "US" },
       sendgridRegion: "global",
+      sendgridKeyDigest: keyDigest(API_KEY),
       stateVersion: 3,
     });
   });
@@ -173,7 +175,12 @@ describe("read (refresh)", () => {
     const { id: readId, props, inputs } = await provider.read(id, state);
     expect(readId).toBe(id);
     // nothing drifted: the empty key is not a change, userId kept; the state version is recorded
-    expect(props).toEqual({ ...state, sendgridRegion: "global", stateVersion: 3 });
+    expect(props).toEqual({
+      ...state,
+      sendgridRegion: "global",
+      sendgridKeyDigest: keyDigest(API_KEY),
+      stateVersion: 3,
+    });
     expect(inputs).toBeUndefined();
   });
 

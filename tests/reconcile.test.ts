@@ -7,7 +7,7 @@ import { resolveSettings } from "../provider/config";
 import * as provider from "../provider/dynamic";
 import { ApiError, ConfigurationError, RequestError, ResponseError } from "../provider/errors";
 import { Holdings } from "../provider/holdings";
-import { Listings } from "../provider/places";
+import { Listings, notProof } from "../provider/places";
 import {
   createReconciled,
   differences,
@@ -18,7 +18,7 @@ import {
   sameIntegration,
 } from "../provider/reconcile";
 import { toIntegrationInputs } from "../provider/schema";
-import type { IdentifiedWireIntegration, WireIntegration } from "../provider/wire";
+import { fromWire, type IdentifiedWireIntegration, type WireIntegration } from "../provider/wire";
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY } from "./support/fixtures";
 
 let emulator: Emulator;
@@ -123,6 +123,43 @@ describe("sameIntegration: a live integration is ours only if every field matche
     const { id } = await provider.create(await checked());
     expect(id).not.toBe(near.integration_id);
     expect(calls()).toEqual(["POST 503", "GET 200", "POST 201"]);
+  });
+});
+
+describe("what a listing proves about an absent id (places.ts notProof)", () => {
+  const listing = (owners: (string | undefined)[], unidentified = 0) => ({
+    integrations: owners.map((user_id, i) => ({
+      ...live({ integration_id: `i${i}` }),
+      ...(user_id ? { user_id } : {}),
+    })),
+    unidentified,
+  });
+  it("an entry of the owner proves it, whatever the key", () => {
+    expect(notProof(listing(["u1", "u2"]), { userId: "u1", sameKey: false })).toBeUndefined();
+  });
+  it("entries all of another owner prove nothing, even with the same key", () => {
+    expect(notProof(listing(["u2"]), { userId: "u1", sameKey: true })).toMatch(
+      /belong to SendGrid user u2, not to user u1/,
+    );
+  });
+  it("an empty list (or one without owners) proves it only with the key that last saw it", () => {
+    for (const shown of [listing([]), listing([undefined])]) {
+      expect(notProof(shown, { userId: "u1", sameKey: true })).toBeUndefined();
+      expect(notProof(shown, { userId: "u1", sameKey: false })).toMatch(/the API key is not the one that last saw it/);
+      expect(notProof(shown, { sameKey: false })).toMatch(/pulumi state delete/);
+    }
+  });
+  it("a listed entry without an id proves nothing, whoever lists it", () => {
+    expect(notProof(listing(["u1"], 1), { userId: "u1", sameKey: true })).toMatch(/1 listed integration carries no id/);
+    expect(notProof(listing([], 2), { sameKey: true })).toMatch(/2 listed integrations carry no id/);
+  });
+});
+
+describe("fromWire: a masked key", () => {
+  it("that fits the known key keeps it; one whose visible part shows another key stays as shown (drift)", () => {
+    expect(fromWire(live({}, { write_key: `****${WRITE_KEY.slice(-4)}` }), ours).properties.writeKey).toBe(WRITE_KEY);
+    expect(fromWire(live({}, { write_key: "" }), ours).properties.writeKey).toBe(WRITE_KEY);
+    expect(fromWire(live({}, { write_key: "****zz99" }), ours).properties.writeKey).toBe("****zz99");
   });
 });
 
@@ -524,6 +561,19 @@ describe("issue 23: the same integration only on visible fields", () => {
       expect(calls()).toEqual([`POST ${status}`, "GET 200"]);
     },
   );
+
+  it("a 2xx the list does not show (after waiting too) is never POSTed again: the server said it created it", async () => {
+    const { client, waits, sleep } = await direct();
+    // A 201 whose body is no integration, and nothing was made (a proxy's or a broken server's answer).
+    emulator.inject({ kind: "status", status: 201, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+    expect(error.message).toContain("SendGrid answered that it created it, yet listing the account does not show it");
+    expect(error.message).toContain("nothing was sent again");
+    expect(waits).toEqual([300]);
+    expect(calls()).toEqual(["POST 201", "GET 200", "GET 200"]);
+    expect(emulator.integrations()).toEqual([]);
+  });
 
   it("a gateway's 524 before the origin commits: it waits one request timeout, lists again, then POSTs", async () => {
     const { client, waits, sleep } = await direct();

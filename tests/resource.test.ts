@@ -115,7 +115,10 @@ describe("SegmentIntegration", () => {
       transformations: [capture],
       additionalSecretOutputs: ["label", "properties"],
     });
-    expect(seen.map((o) => o.additionalSecretOutputs)).toStrictEqual([["properties"], ["label", "properties"]]);
+    expect(seen.map((o) => o.additionalSecretOutputs)).toStrictEqual([
+      ["properties", "sendgridKeyDigest"],
+      ["label", "properties", "sendgridKeyDigest"],
+    ]);
   });
 
   it("requires args, naming the resource", () => {

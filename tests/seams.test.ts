@@ -129,6 +129,7 @@ describe.each(DOORS)("%s", (name, startDoor) => {
   });
   beforeEach(async () => {
     emulator.clearFaults();
+    emulator.setMode({ writeKeyMode: "full", omitRegion: false, patchLabelDefault: false });
     for (const account of emulator.accounts().keys()) for (const id of liveIds(account)) emulator.remove(id, account);
     engine = undefined as never;
     await deployment();
@@ -199,8 +200,9 @@ describe.each(DOORS)("%s", (name, startDoor) => {
     it.each([
       ["the resource option kept", { deleteBeforeReplace: true }, []],
       // Resumed without it, the engine takes the create-before-delete branch and deletes the old
-      // (already deleted) resource again at the end (step_generator.go:2159-2165): a 404 the list settles.
-      ["the option dropped", {}, ["DELETE 404"]],
+      // (already deleted) resource again at the end (step_generator.go:2159-2165). Its diff asked for
+      // no replacement, so the provider takes it for a resource that stays: that delete is skipped, and said.
+      ["the option dropped", {}, []],
     ] as const)(
       "a delete-before-replace whose create failed is recreated by the next up (PendingReplacement), %s",
       async (_, resume, deletes) => {
@@ -218,6 +220,11 @@ describe.each(DOORS)("%s", (name, startDoor) => {
         expect(liveIds()).toEqual([now.id]);
         expect(sent().filter((s) => s.startsWith("DELETE"))).toEqual(deletes);
         expect(engine.leftovers).toEqual([]);
+        if (!("deleteBeforeReplace" in resume)) {
+          expect(warnings().join("\n")).toContain(
+            `Integration ${uiId} was not deleted: a resource this deployment keeps`,
+          );
+        }
       },
     );
 
@@ -239,6 +246,44 @@ describe.each(DOORS)("%s", (name, startDoor) => {
       const now = engine.state.get("adopted")!;
       expect(now.id).not.toBe(uiId);
       expect(liveIds()).toEqual([now.id]);
+    });
+
+    it("`--replace` with delete-before-replace after an earlier replacement: importId names nothing any more, so it creates, saying so", async () => {
+      const uiId = await adopted();
+      // A diff-driven replacement first: a new integration in the subuser; the adopted one deleted.
+      expect(await engine.up("adopted", args({ importId: uiId, onBehalfOf: "brand-sub" }))).toBe("replace");
+      await deployment();
+      const replaced = engine.state.get("adopted")!.id;
+      // Check without olds (no Diff), Delete first, then Create with the program's importId.
+      expect(
+        await engine.up("adopted", args({ importId: uiId, onBehalfOf: "brand-sub" }), {
+          replace: true,
+          deleteBeforeReplace: true,
+        }),
+      ).toBe("replace");
+      const now = engine.state.get("adopted")!;
+      expect(now.id).not.toBe(replaced);
+      expect(liveIds("brand-sub")).toEqual([now.id]);
+      expect(warnings().join("\n")).toContain(`importId ${uiId} names no integration any more`);
+    });
+
+    it("a resource renamed without an alias whose old name stayed in state (no delete phase ran): the old name's delete keeps what the new one holds", async () => {
+      const ui = seedUi();
+      expect(await engine.up("old", args({ importId: ui.integration_id }))).toBe("create");
+      await deployment();
+      // The renamed resource adopts it too; the run stops before its delete phase (another step
+      // failed, or \`--target new\`): both names are in state, pointing at one integration.
+      expect(await engine.register("new", args({ importId: ui.integration_id }))).toBe("create");
+      expect(engine.state.get("new")!.id).toBe(ui.integration_id);
+      await deployment();
+      // The next up declares "new" (same) and deletes "old".
+      expect(await engine.register("new", args({ importId: ui.integration_id }))).toBe("same");
+      await engine.deletePhase(["old"]);
+      expect(liveIds()).toEqual([ui.integration_id]);
+      expect(engine.state.get("new")!.id).toBe(ui.integration_id);
+      expect(engine.state.has("old")).toBe(false);
+      expect(sent().filter((s) => s.startsWith("DELETE"))).toEqual([]);
+      expect(warnings().join("\n")).toContain(`Integration ${ui.integration_id} was not deleted`);
     });
 
     it("importId added to a resource that already exists changes nothing (and adopts nothing)", async () => {
@@ -364,8 +409,11 @@ describe.each(DOORS)("%s", (name, startDoor) => {
 
     it("delete through a proxy's HTML 404 fails; the integration stays live and in state", async () => {
       await engine.up("r", args());
+      await deployment();
       emulator.inject({ kind: "html", status: 404, method: "DELETE" });
-      await rejectionOf(engine.destroy("r"));
+      const error = await rejectionOf(engine.destroy("r"));
+      expect(error.message).toContain("HTTP 404");
+      expect(error.message).toMatch(/apiBaseUrl/);
       expect(liveIds()).toEqual([engine.state.get("r")!.id]);
     });
 
@@ -396,6 +444,67 @@ describe.each(DOORS)("%s", (name, startDoor) => {
       await engine.up("r", args());
       expect(liveIds()).toEqual([engine.state.get("r")!.id]);
       expect(sent().filter((s) => s.startsWith("POST"))).toHaveLength(1);
+    });
+
+    it("another account's key (or host), whose list is empty, proves nothing: refresh and destroy fail saying what may exist; nothing is dropped", async () => {
+      await engine.up("r", args());
+      const id = engine.state.get("r")!.id;
+      const otherKey = "SG.another-account-key-0000-9f8e";
+      const other = await startEmulator({ apiKeys: [otherKey] }); // another account: its place is empty
+      try {
+        const elsewhere = { "sendgrid:apiKey": otherKey, "sendgrid:apiBaseUrl": other.url };
+        await deployment(elsewhere);
+        const refreshed = await rejectionOf(engine.refresh("r"));
+        expect(refreshed.message).toContain("does not prove it is gone");
+        expect(refreshed.message).toContain("the API key is not the one that last saw it");
+        expect(refreshed.message).not.toContain(otherKey.slice(3, 20));
+        expect(engine.state.get("r")!.id).toBe(id);
+        await deployment(elsewhere);
+        const destroyed = await rejectionOf(engine.destroy("r"));
+        expect(destroyed.message).toContain("does not prove it");
+        expect(engine.state.get("r")!.id).toBe(id);
+        expect(other.requests.map((r) => r.method)).toEqual(["GET", "DELETE", "GET"]);
+      } finally {
+        await other.close();
+      }
+      expect(liveIds()).toEqual([id]); // still live where it was made
+      // With the key that made it, the same empty place proves it gone.
+      emulator.remove(id);
+      await deployment();
+      expect(await engine.refresh("r")).toBe("gone");
+    });
+
+    it("state that does not record the key (written before 0.4.0): an empty list proves nothing, one showing the owner does", async () => {
+      await engine.up("r", args());
+      const entry = engine.state.get("r")!;
+      const { sendgridKeyDigest: _digest, ...older } = entry.outputs;
+      engine.state.set("r", { ...entry, outputs: older });
+      emulator.remove(entry.id);
+      await deployment();
+      expect((await rejectionOf(engine.refresh("r"))).message).toContain("does not prove it is gone");
+      // Another integration of the same owner in the place: the list is that account's.
+      seedUi();
+      await deployment();
+      expect(await engine.refresh("r")).toBe("gone");
+    });
+
+    it("a write key changed in the UI to another source's, shown masked: refresh shows the drift and the next up writes the declared key back", async () => {
+      await engine.up("r", args());
+      const id = engine.state.get("r")!.id;
+      emulator.seed({ ...live(id)!, properties: { write_key: WRITE_KEY_2, destination_region: "US" } }); // out of band
+      emulator.setMode({ writeKeyMode: "masked" });
+      try {
+        await deployment();
+        expect(await engine.refresh("r")).toBe("refreshed");
+        const key = engine.state.get("r")!.inputs.properties.writeKey;
+        expect(key).not.toBe(WRITE_KEY);
+        expect(key).toBe(`${"*".repeat(WRITE_KEY_2.length - 4)}${WRITE_KEY_2.slice(-4)}`);
+        await deployment();
+        expect(await engine.up("r", args())).toBe("update");
+        expect(live(id)!.properties.write_key).toBe(WRITE_KEY);
+      } finally {
+        emulator.setMode({ writeKeyMode: "full" });
+      }
     });
 
     it("refresh of many resources in one place lists it once", async () => {
@@ -482,6 +591,7 @@ describe.each(DOORS)("%s", (name, startDoor) => {
   describe("update sends what changed, and what ignoreChanges keeps is kept (issue 22)", () => {
     it("a label-only change PATCHes the label alone, not the write key", async () => {
       await engine.up("r", args());
+      await deployment();
       emulator.requests.length = 0;
       expect(await engine.up("r", args({ label: "Renamed" }))).toBe("update");
       expect(emulator.requests.map((r) => r.fields)).toEqual([["label"]]);
@@ -539,18 +649,19 @@ describe.each(DOORS)("%s", (name, startDoor) => {
       const entry = engine.state.get("r")!;
       expect(entry.outputs.stateVersion).toBe(3);
       engine.state.set("r", { ...entry, outputs: { ...entry.outputs, stateVersion: 4 } });
-      await deployment();
+      // Each its own deployment (a run acts on a resource once).
       for (const run of [
         () => engine.up("r", args({ label: "x" })),
         () => engine.refresh("r"),
         () => server.update("r", entry.id, { ...entry.outputs, stateVersion: 4 }, entry.inputs),
         () => engine.destroy("r"),
       ]) {
+        await deployment();
         const error = await rejectionOf(run());
         expect(error.message).toContain("written by a newer pulumi-sendgrid-segment (state version 4");
         expect(error.message).toContain("Upgrade pulumi-sendgrid-segment");
+        expect(emulator.requests).toEqual([]);
       }
-      expect(emulator.requests).toEqual([]);
       expect(liveIds()).toEqual([entry.id]);
     });
   });
@@ -559,11 +670,16 @@ describe.each(DOORS)("%s", (name, startDoor) => {
     it("an integration recorded in one region, under a provider now in the other: preview fails saying what to do, nothing sent", async () => {
       await engine.up("r", args());
       expect(engine.state.get("r")!.outputs.sendgridRegion).toBe("global");
-      await deployment({ "sendgrid:region": "eu" }); // the base URL stays the emulator's
+      const eu = { "sendgrid:region": "eu" }; // the base URL stays the emulator's
+      await deployment(eu);
       const error = await rejectionOf(engine.up("r", args()));
       expect(error.message).toContain('it lives in SendGrid region "global", but the account now uses region "eu"');
+      expect(emulator.requests).toEqual([]);
+      await deployment(eu);
       const refresh = await rejectionOf(engine.refresh("r"));
       expect(refresh.message).toContain("Set the region back");
+      expect(emulator.requests).toEqual([]);
+      await deployment(eu);
       const destroy = await rejectionOf(engine.destroy("r"));
       expect(destroy.message).toContain("Nothing was changed");
       expect(emulator.requests).toEqual([]);

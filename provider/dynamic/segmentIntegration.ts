@@ -3,7 +3,13 @@
  * Segment source. A thin class over `pulumi.dynamic.Resource`; the behaviour lives in `dynamic.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { type Destination, type DestinationRegion, DYNAMIC_RESOURCE_TYPE, type EmailEvent } from "../types";
+import {
+  type Destination,
+  type DestinationRegion,
+  DYNAMIC_RESOURCE_TYPE,
+  type EmailEvent,
+  SECRET_OUTPUTS,
+} from "../types";
 import { provider } from "./shim";
 
 export interface SegmentIntegrationFiltersArgs {
@@ -95,7 +101,11 @@ export class SegmentIntegration extends pulumi.dynamic.Resource {
       props,
       {
         ...opts,
-        additionalSecretOutputs: [...new Set([...(opts?.additionalSecretOutputs ?? []), "properties"])],
+        // The engine marks these outputs secret in state (step_executor.go continueExecuteStep,
+        // pulumi/pulumi 1b59498): the write key's properties and the API key's digest.
+        additionalSecretOutputs: [
+          ...new Set([...(opts?.additionalSecretOutputs ?? []), "properties", ...SECRET_OUTPUTS]),
+        ],
       },
       "sendgrid",
       "SegmentIntegration",

@@ -7,7 +7,7 @@
 import type * as v from "valibot";
 import { getDescription } from "valibot";
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET_MS, type Field, settingNames } from "../config";
-import { fieldMeta, integrationSchema, OUTPUT_DESCRIPTIONS } from "../schema";
+import { fieldMeta, integrationSchema, OUTPUT_DESCRIPTIONS, SECRET_OUTPUTS } from "../schema";
 import { DYNAMIC_RESOURCE_TYPE } from "../types";
 
 /** The package and plugin name (distinct from the existing `sendgrid` packages). */
@@ -161,7 +161,10 @@ export function packageSchema(version: string): Json {
   const inputs = objectOf(integrationSchema.entries as unknown as Record<string, v.GenericSchema>, "", out);
   const outputProperties: Record<string, Json> = {
     ...Object.fromEntries(
-      Object.entries(OUTPUT_DESCRIPTIONS).map(([key, description]) => [key, { type: "string", description }]),
+      Object.entries(OUTPUT_DESCRIPTIONS).map(([key, description]) => [
+        key,
+        { type: "string", description, ...(SECRET_OUTPUTS.includes(key as never) ? { secret: true } : {}) },
+      ]),
     ),
     ...inputs.properties,
   };

@@ -3,7 +3,7 @@
  * secret value as an object with Pulumi's signature key, and expects the provider to mark secret
  * outputs the same way. The model says which fields are secret (`properties`).
  */
-import { fieldMeta, integrationSchema } from "../schema";
+import { fieldMeta, integrationSchema, SECRET_OUTPUTS } from "../schema";
 import { isRecord } from "../types";
 
 /** Pulumi's special signature key and the value that marks a secret. */
@@ -34,10 +34,13 @@ export function reveal(props: Record<string, unknown>): { plain: Record<string, 
   return { plain, secrets };
 }
 
-/** The model's secret fields (`properties`, with the write key). */
-const MODEL_SECRETS = Object.entries(integrationSchema.entries)
-  .filter(([, field]) => fieldMeta(field).secret)
-  .map(([key]) => key);
+/** The model's secret fields (`properties`, with the write key) and secret outputs (the key's digest). */
+const MODEL_SECRETS = [
+  ...Object.entries(integrationSchema.entries)
+    .filter(([, field]) => fieldMeta(field).secret)
+    .map(([key]) => key),
+  ...SECRET_OUTPUTS,
+];
 
 /** Marks the model's secret fields, and `also` (keys that arrived secret), as secrets (top level only). */
 export function conceal(props: Record<string, unknown>, also: Iterable<string>): Record<string, unknown> {

@@ -180,17 +180,27 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     expect(dirname(fromConsumer.resolve("pulumi-sendgrid-segment/emulator"))).toContain(join(dir, "node_modules"));
     const { startEmulator } = fromConsumer("pulumi-sendgrid-segment/emulator");
     const emulator = await startEmulator({ apiKeys: [API_KEY] });
-    const server = await startProviderServer({ programDir: dir, node: NODE });
+    // Each destroy is a deployment of its own: a new provider process, as the engine starts it.
+    const processes = [await startProviderServer({ programDir: dir, node: NODE })];
+    const nextDeployment = async () => {
+      const next = await startProviderServer({ programDir: dir, node: NODE });
+      processes.push(next);
+      await next.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+      return next;
+    };
+    const server = processes[0]!;
     try {
       await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
-      await runLifecycle(server, emulator, provider, `${kind}-prod`);
-      await runUpgrade(server, emulator, loadStateFixture("0.1.0"), provider);
+      await runLifecycle(server, emulator, provider, `${kind}-prod`, nextDeployment);
+      await runUpgrade(server, emulator, loadStateFixture("0.1.0"), provider, nextDeployment);
     } finally {
-      await server.stop();
+      for (const p of processes) await p.stop();
       await emulator.close();
     }
-    expect(server.stderr).not.toContain(API_KEY);
-    expect(server.stderr).not.toContain(WRITE_KEY_2);
+    for (const p of processes) {
+      expect(p.stderr).not.toContain(API_KEY);
+      expect(p.stderr).not.toContain(WRITE_KEY_2);
+    }
   });
 
   // Issue 25: with Node's environment proxy on (NODE_USE_ENV_PROXY=1 and HTTP_PROXY, Node 24's
@@ -216,9 +226,13 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     const { startEmulator } = fromConsumer("pulumi-sendgrid-segment/emulator");
     const emulator = await startEmulator({ apiKeys: [API_KEY] });
     const server = await startProviderServer({ programDir: dir, node: NODE, env });
+    const destroying = await startProviderServer({ programDir: dir, node: NODE, env });
     try {
       await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
-      await runLifecycle(server, emulator, provider, `${kind}-proxy`);
+      await runLifecycle(server, emulator, provider, `${kind}-proxy`, async () => {
+        await destroying.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+        return destroying;
+      });
       expect(seen).toEqual([]);
       // The control: Node's own agent, in the same environment.
       const control = execFileSync(
@@ -236,6 +250,7 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
       if (Number(nodeVersion.slice(1).split(".")[0]) >= 24) expect(proxied).toBe(true);
     } finally {
       await server.stop();
+      await destroying.stop();
       await emulator.close();
       proxy.close();
     }

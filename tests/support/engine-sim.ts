@@ -102,6 +102,8 @@ export class SimEngine {
   failed = false;
   /** Resources this run deleted before recreating them (a delete-before-replace: sg.go `sg.deletes`). */
   private readonly deletedThisRun = new Set<string>();
+  /** The URNs this run registered (sg.go `sg.urns`). */
+  private readonly registered = new Set<string>();
   /** Warnings the engine prints (a `pulumi import` check failure is one: step.go:2161-2185). */
   readonly warnings: string[] = [];
   readonly extra: Props;
@@ -141,6 +143,11 @@ export class SimEngine {
    * (sg.go continueStepsFromImport → continueStepsFromRefresh → continueStepsFromDiff).
    */
   async register(name: string, args: Props, options: UpOptions = {}): Promise<Step> {
+    // A run registers each URN once: a second registration is an error (sg.go:276-288 generateURN).
+    if (this.registered.has(name)) {
+      throw new EngineError(`Duplicate resource URN '${name}'; try giving it a unique name`);
+    }
+    this.registered.add(name);
     try {
       return await this.generate(name, args, options);
     } catch (error) {
@@ -403,6 +410,11 @@ export class SimEngine {
   async destroy(name: string): Promise<void> {
     const old = this.state.get(name);
     if (!old) throw new Error(`no resource ${name} in state`);
+    // The delete phase deletes only what this run did not operate on (sg.go:2423 GenerateDeletes,
+    // `!sg.isOperatedOn(res.URN)`): a resource the run registered is never deleted by it.
+    if (this.registered.has(name)) {
+      throw new Error(`harness: ${name} was registered in this run; a run that deletes it does not declare it`);
+    }
     if (old.external) {
       this.state.delete(name); // discarded, no RPC (step.go:659-660)
       return;

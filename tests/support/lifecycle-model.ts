@@ -89,12 +89,14 @@ export interface Real {
 const output = (real: Real) => [...real.printed, real.current.output()].join("\n");
 
 /**
- * The CLI acts on a resource at most once per deployment, and each command (`up`, `refresh`,
- * `destroy`) is a deployment of its own, with its own provider process. So a step on a resource
- * already acted on in this process starts a new deployment first.
+ * The CLI acts on a resource at most once per deployment (sg.go:276-288 generateURN), each command
+ * (`up`, `refresh`, `destroy`) is a deployment of its own, with its own provider process, and a
+ * deployment never deletes a resource it registered (sg.go:2423 GenerateDeletes). So a step on a
+ * resource this deployment already registered or acted on starts a new deployment first, whose
+ * program declares every other resource in state.
  */
 async function deploymentFor(real: Real, ...names: string[]) {
-  if (names.some((n) => real.touched.has(n))) await restart(real);
+  if (names.some((n) => real.touched.has(n))) await restart(real, names);
   for (const n of names) real.touched.add(n);
 }
 
@@ -201,6 +203,8 @@ async function withFaults(
     if (Array.isArray(deleted)) for (const id of deleted) model.mayBeGone.add(id);
   } catch (error) {
     failure = error as Error;
+    // A sequence the engine never runs is the model's bug, not a fault's effect: stop at once.
+    if (/^Duplicate resource URN|^harness:/.test(failure.message)) throw failure;
   }
   real.emulator.clearFaults();
   await settleLateCommits(faults);
@@ -234,11 +238,13 @@ function accountForNew(model: Model, real: Real, before: Set<string>, failure: E
  * integration was deleted outside Pulumi), the refresh comes first, as the error says.
  */
 async function healed(model: Model, real: Real, failure: Error, heal: () => Promise<unknown>) {
-  await restart(real);
+  // Targeted runs (`--target`): they declare none of the other resources, so the heal may act on any.
+  const targeted = () => restart(real, [...real.engine.state.keys()]);
+  await targeted();
   const before = new Set(liveMap(real.emulator).keys());
   if (/Run `pulumi refresh`/.test(failure.message)) {
     for (const name of [...real.engine.state.keys()]) await real.engine.refresh(name);
-    await restart(real);
+    await targeted();
   }
   try {
     await heal();
@@ -535,7 +541,7 @@ class ProviderReplaced implements Cmd {
   async run(model: Model, real: Real) {
     const old = real.engine.state.get(this.name);
     if (!old) return;
-    await restart(real);
+    await restart(real, [this.name]);
     real.touched.add(this.name);
     const previous = await real.start();
     try {
@@ -633,8 +639,11 @@ class NewDeployment implements Cmd {
   toString = () => "new deployment";
 }
 
-/** A new engine run: the previous provider process ends, a fresh one starts; state carries over. */
-async function restart(real: Real) {
+/**
+ * A new engine run: the previous provider process ends, a fresh one starts; state carries over.
+ * Its program declares every resource in state but `except` (the ones the command acts on next).
+ */
+async function restart(real: Real, except: readonly string[] = []) {
   const previous = real.current as Deployment | undefined;
   if (previous) {
     await previous.stop();
@@ -646,7 +655,11 @@ async function restart(real: Real) {
   real.engine = real.engine ? real.engine.next(current.door, run) : new SimEngine(current.door, run);
   real.touched.clear();
   // A deployment's program declares every resource in state: the engine checks and diffs each.
-  await real.engine.registerUnchanged();
+  const declared = [...real.engine.state.keys()].filter(
+    (n) => !except.includes(n) && !real.engine.state.get(n)!.external,
+  );
+  await real.engine.registerUnchanged(except);
+  for (const n of declared) real.touched.add(n);
 }
 
 const nameArb = fc.constantFrom(...NAMES);
