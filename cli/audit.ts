@@ -3,7 +3,7 @@
  * SendGrid, per account and subuser, and say what needs attention: drift, integrations gone from
  * SendGrid, live integrations nobody manages (each costing one of the 10 per account), and
  * creates that an interrupted `pulumi up` left pending, with the live integrations that match
- * them and the exact recovery steps.
+ * them (or may: see `pendingVerdict`) and the exact recovery steps.
  *
  * Pure: the caller reads the export and lists live integrations. Write keys are compared when
  * state holds them in plaintext (`--show-secrets`) and the API returns them, and never printed.
@@ -11,6 +11,7 @@
 import { diffIntegration } from "../provider/diff";
 import type { SegmentIntegrationInfo } from "../provider/list";
 import { PACKAGE, RESOURCE_TOKEN } from "../provider/native/schema";
+import { keyVerdict } from "../provider/reconcile";
 import { DYNAMIC_RESOURCE_TYPE, normalizeEvents } from "../provider/types";
 import { isMaskedWriteKey } from "../provider/wire";
 import { declare, literal, renderDeclaration } from "./generate";
@@ -96,7 +97,19 @@ export interface GroupReport extends Place {
   heldTwice: { id: string; holders: { stack: string; name: string; urn: string }[] }[];
   /** Live, in none of the given stacks' state. */
   unmanaged: { id: string; label: string; declaration: string }[];
-  pendingCreates: { stack: string; name: string; urn: string; matches: string[]; steps: string[] }[];
+  /**
+   * `matches`: live integrations proven to be what the pending create was making (every field
+   * shown on both sides, and equal). `possibleMatches`: those whose shown fields agree but whose
+   * write key (or region) is not shown on both sides: they may be it, or another Segment source's.
+   */
+  pendingCreates: {
+    stack: string;
+    name: string;
+    urn: string;
+    matches: string[];
+    possibleMatches: string[];
+    steps: string[];
+  }[];
 }
 
 export interface AuditReport {
@@ -377,13 +390,31 @@ export function auditPlace(
     if (holders.length > 1) report.heldTwice.push({ id, holders });
   }
   const unclaimed = () => live.filter((l) => !claimed.has(l.integrationId));
-  for (const p of state.pendingCreates.filter(here)) {
-    const matches = unclaimed()
-      .filter((l) => matchesPending(p, l))
-      .map((l) => l.integrationId);
-    for (const id of matches) claimed.add(id);
-    report.pendingCreates.push({ stack: p.stack, name: p.name, urn: p.urn, matches, steps: recoverySteps(p, matches) });
+  // Proven matches first, each kept for one pending create; then the possible ones among the rest,
+  // offered to every pending create they may be (none of them is proven to be theirs).
+  const pending = state.pendingCreates.filter(here).map((p) => {
+    const matches = unclaimed().filter((l) => pendingVerdict(p, l).verdict === "same");
+    for (const l of matches) claimed.add(l.integrationId);
+    return { p, matches };
+  });
+  const offered = new Set<string>();
+  for (const { p, matches } of pending) {
+    const possible = unclaimed().flatMap((l) => {
+      const { verdict, hidden } = pendingVerdict(p, l);
+      return verdict === "maybe" ? [{ id: l.integrationId, hidden }] : [];
+    });
+    for (const { id } of possible) offered.add(id);
+    const ids = matches.map((l) => l.integrationId);
+    report.pendingCreates.push({
+      stack: p.stack,
+      name: p.name,
+      urn: p.urn,
+      matches: ids,
+      possibleMatches: possible.map(({ id }) => id),
+      steps: recoverySteps(p, ids, possible),
+    });
   }
+  for (const id of offered) claimed.add(id);
   const rest = unclaimed();
   const declarations = declare(rest);
   const unmanaged = rest.map((l, i) => ({
@@ -399,6 +430,8 @@ export function auditPlace(
  * "the same integration" (diff's, `diffIntegration`). The deliberate difference: what state holds
  * encrypted (no `--show-secrets`) and a write key the API masks are not compared, so the live side
  * takes state's value there. Account and subuser are the same by where the live one was listed.
+ * For drift only: what was not compared is no drift, but never makes a pending create's match
+ * (`pendingVerdict`).
  */
 function views(s: StateIntegration, l: LiveIntegration): [Record<string, unknown>, Record<string, unknown>] {
   const keyHidden = s.writeKey === undefined || isMaskedWriteKey(l.writeKey);
@@ -437,8 +470,45 @@ function driftOf(s: StateIntegration, l: LiveIntegration): DriftedField[] {
   );
 }
 
-/** What a pending create would have made: the same integration (region and key when state knows them). */
-const matchesPending = (p: StateIntegration, l: LiveIntegration): boolean => !diffIntegration(...views(p, l)).changes;
+/** A field of a pending create that one side does not show, and which side: the export, or SendGrid. */
+interface Hidden {
+  field: "write key" | "region";
+  by: "export" | "SendGrid";
+}
+
+/**
+ * Whether a live integration is what a pending create was making, on the fields both sides show
+ * (issue 23): "same" when every field is shown and equal; "maybe" when the shown ones are equal
+ * but the write key or the region is not shown on both sides (the export holds it encrypted, or
+ * the API masks or leaves it out); "other" when a shown field differs. A masked or missing key is
+ * never the same as a declared one (`keyVerdict`: its visible parts can only prove it different).
+ */
+function pendingVerdict(
+  p: StateIntegration,
+  l: LiveIntegration,
+): { verdict: "same" | "maybe" | "other"; hidden: Hidden[] } {
+  const hidden: Hidden[] = [];
+  const key = keyVerdict(l.writeKey, p.writeKey);
+  if (key === "unseen") hidden.push({ field: "write key", by: p.writeKey === undefined ? "export" : "SendGrid" });
+  const liveRegion = l.properties.destinationRegion;
+  if (p.destinationRegion === undefined) hidden.push({ field: "region", by: "export" });
+  else if (liveRegion === undefined) hidden.push({ field: "region", by: "SendGrid" });
+  const regionShown = p.destinationRegion !== undefined && liveRegion !== undefined;
+  // diff's notion of "the same integration" on the shown fields; the key is `keyVerdict`'s.
+  const view = (label: string, destination: string, emailEvents: string[], region?: string) => ({
+    label,
+    destination,
+    filters: { emailEvents },
+    properties: { destinationRegion: regionShown ? region : undefined },
+  });
+  const differs =
+    key === "different" ||
+    diffIntegration(
+      view(p.label, p.destination, p.emailEvents, p.destinationRegion),
+      view(l.label, l.destination, l.filters.emailEvents, liveRegion),
+    ).changes;
+  return { verdict: differs ? "other" : hidden.length ? "maybe" : "same", hidden };
+}
 
 /**
  * A word for a shell command line: as it is when it holds only characters no shell treats
@@ -450,22 +520,67 @@ export const shellArg = (word: string): string =>
 
 const stackFlag = (stackRef: string) => (stackRef ? ` --stack ${shellArg(stackRef)}` : "");
 
-function recoverySteps(p: StateIntegration, matches: string[]): string[] {
+function recoverySteps(p: StateIntegration, matches: string[], possible: { id: string; hidden: Hidden[] }[]): string[] {
   const stack = stackFlag(p.stackRef);
   const why = p.door === "dynamic" ? " (the CLI cannot import it for a dynamic resource)" : "";
   const clear = `pulumi refresh --clear-pending-creates${stack}: drop the pending create from state${why}`;
-  if (matches.length === 0) {
+  if (matches.length === 0 && possible.length === 0) {
     return [clear, `nothing was created in SendGrid; \`pulumi up${stack}\` creates "${p.name}"`];
   }
-  if (matches.length === 1) {
-    return [clear, `${adoption(p, matches[0]!, stack)}: it adopts that integration instead of creating a duplicate`];
+  if (matches.length === 0) {
+    const ids = possible.map(({ id }) => id);
+    const which = ids.length === 1 ? ids[0]! : "<the one whose write key it is>";
+    return [
+      clear,
+      `${notProven(p, possible)} Before adopting, check the ${unseenFields(possible)} in SendGrid: adopting sets every field, ` +
+        "the write key included, so adopting another Segment source's integration would take it over",
+      `only if its write key is the one "${p.name}" declares: ${adoption(p, which, stack)}; if not, ` +
+        `\`pulumi up${stack}\` creates "${p.name}"`,
+    ];
   }
-  return [
-    clear,
-    `${matches.length} live integrations match "${p.name}" (${matches.join(", ")}): keep one, delete the others in SendGrid`,
-    adoption(p, "<the one you kept>", stack),
-  ];
+  const steps =
+    matches.length === 1
+      ? [clear, `${adoption(p, matches[0]!, stack)}: it adopts that integration instead of creating a duplicate`]
+      : [
+          clear,
+          `${matches.length} live integrations match "${p.name}" (${matches.join(", ")}): keep one, delete the others in SendGrid`,
+          adoption(p, "<the one you kept>", stack),
+        ];
+  if (possible.length > 0) {
+    steps.push(
+      `besides, ${notProven(p, possible)} Check the ${unseenFields(possible)} in SendGrid before deleting any: ` +
+        "an integration of another Segment source is not a duplicate",
+    );
+  }
+  return steps;
 }
+
+/** "N live integrations may be "name" (ids): ..., but the export holds the write key encrypted (...)." */
+function notProven(p: StateIntegration, possible: { id: string; hidden: Hidden[] }[]): string {
+  const hidden = possible.flatMap((c) => c.hidden);
+  const by = (side: Hidden["by"]) => unseenFields([{ hidden: hidden.filter((h) => h.by === side) }]);
+  const [inExport, inSendGrid] = [by("export"), by("SendGrid")];
+  const reasons = [
+    ...(inExport
+      ? [
+          `the export holds the ${inExport} encrypted (re-export with \`pulumi stack export --show-secrets\` ` +
+            `to compare ${inExport.includes(" and ") ? "them" : "it"})`,
+        ]
+      : []),
+    ...(inSendGrid ? [`SendGrid masks or leaves out the ${inSendGrid}`] : []),
+  ];
+  const n = possible.length;
+  return (
+    `${n} live integration${n === 1 ? "" : "s"} may be "${p.name}" (${possible.map(({ id }) => id).join(", ")}): ` +
+    `label, destination and events agree, but ${reasons.join(", and ")}.`
+  );
+}
+
+/** The fields that some possible match hides: "write key", "region", or "write key and region". */
+const unseenFields = (possible: { hidden: Hidden[] }[]): string =>
+  (["write key", "region"] as const)
+    .filter((field) => possible.some((c) => c.hidden.some((h) => h.field === field)))
+    .join(" and ");
 
 /**
  * How to adopt a live integration for a pending create: `importId` in the dynamic door; the
@@ -538,7 +653,14 @@ export function renderAudit(report: AuditReport): string {
       );
     }
     for (const p of g.pendingCreates) {
-      const found = p.matches.length ? `live matches: ${shown(p.matches.join(", "))}` : "no live match";
+      const found = [
+        p.matches.length
+          ? `live matches: ${shown(p.matches.join(", "))}`
+          : p.possibleMatches.length
+            ? "no proven live match"
+            : "no live match",
+        ...(p.possibleMatches.length ? [`possible matches, not proven: ${shown(p.possibleMatches.join(", "))}`] : []),
+      ].join("; ");
       out.push(
         `  pending create ${named({ ...p, id: undefined })}: an interrupted \`pulumi up\` may have created it; ${found}. To recover:`,
       );

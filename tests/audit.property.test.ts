@@ -261,8 +261,20 @@ describe("no string from an export or an answer reaches the terminal unescaped",
 
   it("renderAudit on reports made from hostile exports and answers: only the lines its structure has", () => {
     fc.assert(
-      fc.property(caseArb, fc.array(liveItem, { maxLength: 3 }), (c, items) => {
+      fc.property(caseArb, fc.array(liveItem, { maxLength: 3 }), hostile, (c, items, twinId) => {
         const state = parseStackExport(exportOf(c));
+        // The pending create's twin with a masked key: a possible match, listed under a hostile id.
+        const [p] = state.pendingCreates;
+        const twin = {
+          integrationId: twinId,
+          userId: "1",
+          label: p!.label,
+          destination: p!.destination as "Segment",
+          filters: { emailEvents: p!.emailEvents as ["open"] },
+          properties: { destinationRegion: p!.destinationRegion as "US" },
+          onBehalfOf: c.onBehalfOf,
+          writeKey: "****",
+        };
         const live = items.map((i) => ({
           integrationId: i.integration_id,
           userId: i.user_id,
@@ -273,7 +285,10 @@ describe("no string from an export or an answer reaches the terminal unescaped",
           onBehalfOf: c.onBehalfOf,
           writeKey: i.write_key,
         }));
-        const group = auditPlace({ onBehalfOf: c.onBehalfOf }, state, live);
+        const group = auditPlace({ onBehalfOf: c.onBehalfOf }, state, [...live, twin]);
+        if (twinId !== c.id && !items.some((i) => i.integration_id === twinId)) {
+          for (const pending of group.pendingCreates) expect(pending.possibleMatches).toContain(twinId);
+        }
         const report: AuditReport = {
           clean: false,
           stacks: [state.stack, c.project],

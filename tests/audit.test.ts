@@ -409,11 +409,13 @@ describe("audit: both doors, and stacks told apart by organization, project and 
   it("a pending create of the plugin's: recovery by the `import` option or `pulumi import`, a subuser's with its place in the id", async () => {
     const parentMatch = seed(global, "Pending", ["bounce"]);
     const subMatch = seed(global, "Pending", ["bounce"], WRITE_KEY, "sub");
+    // --show-secrets: the write keys are compared, so the live ones are proven matches (issue 23).
+    const properties = plaintext({ writeKey: WRITE_KEY, destinationRegion: "US" });
     const state = stackExport(
       [],
       [
-        { name: "pend", label: "Pending", events: ["bounce"] },
-        { name: "pend-sub", label: "Pending", events: ["bounce"], onBehalfOf: "sub" },
+        { name: "pend", label: "Pending", events: ["bounce"], properties },
+        { name: "pend-sub", label: "Pending", events: ["bounce"], onBehalfOf: "sub", properties },
       ],
       [],
       { door: "native" },
@@ -671,9 +673,20 @@ describe("audit", () => {
     const account = `pending-${n}`;
     const ids = Array.from({ length: n }, () => seed(eu, "Pending", ["bounce", "delivered"], WRITE_KEY, account));
     seed(eu, "Pending", ["bounce"], WRITE_KEY, account); // different events: not a match, but unmanaged
+    // --show-secrets: a match needs the write key shown on both sides (issue 23).
+    const properties = plaintext({ writeKey: WRITE_KEY, destinationRegion: "US" });
     const state = stackExport(
       [],
-      [{ name: "pend", label: "Pending", events: ["delivered", "bounce"], account: "eu-brand", onBehalfOf: account }],
+      [
+        {
+          name: "pend",
+          label: "Pending",
+          events: ["delivered", "bounce"],
+          account: "eu-brand",
+          onBehalfOf: account,
+          properties,
+        },
+      ],
     );
     const { json, stdout, code } = await audit(state, "--json");
     expect(code).toBe(2);
@@ -708,7 +721,8 @@ describe("audit", () => {
       { stack: PROD, name: "prod-events", id: "5a1234" },
     ]);
     const pending = json.groups.find((g: { onBehalfOf?: string }) => g.onBehalfOf === "staging").pendingCreates[0];
-    expect(pending).toMatchObject({ name: "staging-events", matches: [staging] });
+    // The sample's write key is encrypted: the live twin may be it, but is not proven to be (issue 23).
+    expect(pending).toMatchObject({ name: "staging-events", matches: [], possibleMatches: [staging] });
   });
 
   it("other interrupted operations say to refresh; named accounts and subusers are checked too", async () => {
@@ -1148,31 +1162,63 @@ describe("audit's parts", () => {
         stack: "prod",
         name: "p",
         urn: pending.urn,
-        matches: ["same-key", "masked-key"],
+        // A masked key is never the same as a declared one: that one may be it, not proven (issue 23).
+        matches: ["same-key"],
+        possibleMatches: ["masked-key"],
         steps: [
           "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
-          '2 live integrations match "p" (same-key, masked-key): keep one, delete the others in SendGrid',
-          'add `importId: "<the one you kept>"` to the declaration of "p", then `pulumi up --stack prod`',
+          'add `importId: "same-key"` to the declaration of "p", then `pulumi up --stack prod`: it adopts that integration instead of creating a duplicate',
+          'besides, 1 live integration may be "p" (masked-key): label, destination and events agree, but SendGrid masks or ' +
+            "leaves out the write key. Check the write key in SendGrid before deleting any: an integration of another " +
+            "Segment source is not a duplicate",
         ],
       },
     ]);
     expect(report.unmanaged.map((u) => u.id)).toStrictEqual(["label", "destination", "events", "region", "key"]);
-    // Unknown region and key match anything with the same label, destination and events.
+    // Unknown region and key: anything with the same label, destination and events may be it, none is proven.
     const loose = auditPlace({}, stateOf([], [integration({ name: "p", stackRef: "" })]), [live("x", {}, "EU")]);
+    expect(loose.pendingCreates[0]).toMatchObject({ matches: [], possibleMatches: ["x"] });
     expect(loose.pendingCreates[0]?.steps).toStrictEqual([
       "pulumi refresh --clear-pending-creates: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
-      'add `importId: "x"` to the declaration of "p", then `pulumi up`: it adopts that integration instead of creating a duplicate',
+      '1 live integration may be "p" (x): label, destination and events agree, but the export holds the write key and ' +
+        "region encrypted (re-export with `pulumi stack export --show-secrets` to compare them). Before adopting, check " +
+        "the write key and region in SendGrid: adopting sets every field, the write key included, so adopting another " +
+        "Segment source's integration would take it over",
+      'only if its write key is the one "p" declares: add `importId: "x"` to the declaration of "p", then `pulumi up`; ' +
+        'if not, `pulumi up` creates "p"',
     ]);
+    // Several possible ones: the one to adopt is for the user to find; a possible one is offered to
+    // every pending create it may be, and is not also reported as unmanaged.
+    const two = auditPlace(
+      {},
+      stateOf([], [integration({ name: "p", writeKey: "wk-p" }), integration({ name: "q", writeKey: "wk-q" })]),
+      [live("y", { writeKey: "****" }), live("z", {})],
+    );
+    expect(two.pendingCreates.map((c) => [c.matches, c.possibleMatches])).toStrictEqual([
+      [[], ["y", "z"]],
+      [[], ["y", "z"]],
+    ]);
+    expect(two.pendingCreates[0]?.steps.slice(1)).toStrictEqual([
+      '2 live integrations may be "p" (y, z): label, destination and events agree, but the export holds the region ' +
+        "encrypted (re-export with `pulumi stack export --show-secrets` to compare it), and SendGrid masks or leaves " +
+        "out the write key. Before adopting, check the write key and region in SendGrid: adopting sets every field, " +
+        "the write key included, so adopting another Segment source's integration would take it over",
+      'only if its write key is the one "p" declares: add `importId: "<the one whose write key it is>"` to the ' +
+        'declaration of "p", then `pulumi up --stack prod`; if not, `pulumi up --stack prod` creates "p"',
+    ]);
+    expect(two.unmanaged).toStrictEqual([]);
   });
 
   it("recovers a pending create per door: the plugin's import (its id naming the place), importId in the dynamic door", () => {
+    // Region and write key shown on both sides (--show-secrets): the live ones are proven matches.
+    const shown = { destinationRegion: "US", writeKey: "wk-p" };
     const stepsFor = (fields: Partial<StateIntegration>, matches = ["m1"], providers?: Map<string, string>) => {
-      const pending = integration({ name: "p", ...fields });
+      const pending = integration({ name: "p", ...shown, ...fields });
       const place = placeOf(pending, providers);
       return auditPlace(
         place,
         stateOf([], [pending]),
-        matches.map((id) => live(id)),
+        matches.map((id) => live(id, { writeKey: "wk-p" })),
         providers,
       ).pendingCreates[0]!.steps;
     };
@@ -1205,7 +1251,9 @@ describe("audit's parts", () => {
     );
     expect(stepsFor({ door: "native", account: "eu" })[1]).toBe(`${importOption("eu:m1", cli("eu:m1"))}${adopts}`);
     // A name a shell would read is quoted in the command, and shown as it is elsewhere.
-    const odd = auditPlace({}, stateOf([], [integration({ name: "a b", door: "native" })]), [live("m1")]);
+    const odd = auditPlace({}, stateOf([], [integration({ name: "a b", door: "native", ...shown })]), [
+      live("m1", { writeKey: "wk-p" }),
+    ]);
     expect(odd.pendingCreates[0]!.steps[1]).toContain(
       "pulumi import sendgrid-segment:index:SegmentIntegration 'a b' m1",
     );
@@ -1232,7 +1280,7 @@ describe("audit's parts", () => {
       { drifted: [{ stack: "prod", name: "a", id: "1", fields: [] }] },
       { gone: [{ stack: "prod", name: "a", id: "1" }] },
       { unmanaged: [{ id: "1", label: "L", declaration: "" }] },
-      { pendingCreates: [{ stack: "prod", name: "a", urn: "u", matches: [], steps: [] }] },
+      { pendingCreates: [{ stack: "prod", name: "a", urn: "u", matches: [], possibleMatches: [], steps: [] }] },
       { heldTwice: [{ id: "1", holders: [] }] },
     ]) {
       expect(needsAttention({ ...base, ...finding }), JSON.stringify(finding)).toBe(true);
@@ -1292,8 +1340,10 @@ describe("audit's parts", () => {
           ],
           unmanaged: [],
           pendingCreates: [
-            { stack: "prod", name: "d", urn: "u", matches: [], steps: ["first", "second"] },
-            { stack: "prod", name: "e", urn: "u", matches: ["4", "5"], steps: ["only"] },
+            { stack: "prod", name: "d", urn: "u", matches: [], possibleMatches: [], steps: ["first", "second"] },
+            { stack: "prod", name: "e", urn: "u", matches: ["4", "5"], possibleMatches: [], steps: ["only"] },
+            { stack: "prod", name: "f", urn: "u", matches: [], possibleMatches: ["6", "7"], steps: ["check"] },
+            { stack: "prod", name: "g", urn: "u", matches: ["8"], possibleMatches: ["9"], steps: ["adopt"] },
           ],
         },
         unmanaged,
@@ -1322,6 +1372,10 @@ describe("audit's parts", () => {
         "    2. second",
         "  pending create e, stack prod: an interrupted `pulumi up` may have created it; live matches: 4, 5. To recover:",
         "    1. only",
+        "  pending create f, stack prod: an interrupted `pulumi up` may have created it; no proven live match; possible matches, not proven: 6, 7. To recover:",
+        "    1. check",
+        "  pending create g, stack prod: an interrupted `pulumi up` may have created it; live matches: 8; possible matches, not proven: 9. To recover:",
+        "    1. adopt",
         "  held twice    7: managed by x (stack prod) and y (stack staging); a destroy of either deletes it for all. Keep it in one: `pulumi state delete '<urn>'` in the others (urn:x, urn:y)",
         'default account, subuser "sub":',
         '  unmanaged     "Made in UI" (u1): live, not in these stacks\' state. Adopt it with:',
@@ -1350,5 +1404,119 @@ describe("audit's parts", () => {
       "default account, parent:\n  not checked: HTTP 401\n" +
         "Nothing was checked: no account or subuser could be read (see above), so this says nothing about SendGrid.\n",
     );
+  });
+});
+
+// Issue 23, item 3: "the same integration" only on visible fields. A pending create whose write key
+// the export holds encrypted (no --show-secrets), or whose live twin's key SendGrid masks or leaves
+// out, is never matched on it: adopting PATCHes every field, the write key included, so a wrong
+// match would take over another Segment source's integration.
+describe("audit: a pending create matches only on fields both sides show (issue 23)", () => {
+  const DECLARED_KEY = "wk_declared_source_abcd";
+  const OTHER_KEY = "wk_another_segment_source_9999";
+  const DUPLICATE = "instead of creating a duplicate";
+  const pendingIn = (properties: unknown, door: DoorName = "dynamic") =>
+    parseStackExport(
+      stackExport([], [{ name: "events", label: "Events", events: ["open"], properties }], [], { door }),
+    );
+  const liveOne = (id: string, writeKey: string | undefined, region?: "US" | "EU"): LiveIntegration => ({
+    integrationId: id,
+    userId: "1",
+    label: "Events",
+    destination: "Segment",
+    filters: { emailEvents: ["open"] },
+    properties: region ? { destinationRegion: region } : {},
+    ...(writeKey !== undefined ? { writeKey } : {}),
+  });
+  const recovery = (state: StackState, live: LiveIntegration[]) => {
+    const group = auditPlace({}, state, live);
+    expect(group.pendingCreates).toHaveLength(1);
+    return { group, pending: group.pendingCreates[0]! };
+  };
+
+  it("encrypted properties, another source's key, region EU: not a match", () => {
+    // The whole of `properties` encrypted (the usual export): neither key nor region can be compared.
+    const whole = recovery(pendingIn(encrypted), [liveOne("other-source-1", OTHER_KEY, "EU")]);
+    expect(whole.pending).toMatchObject({ matches: [], possibleMatches: ["other-source-1"] });
+    expect(whole.pending.steps.join("\n")).not.toContain(DUPLICATE);
+    // Adopting it is advised only on condition: never as the way out.
+    expect(whole.pending.steps[2]).toMatch(
+      /^only if its write key is the one "events" declares: add `importId: "other-source-1"`/,
+    );
+    // The key encrypted, the region shown (US): a region that visibly differs rules it out altogether.
+    const regionShown = recovery(pendingIn({ writeKey: encrypted, destinationRegion: "US" }, "native"), [
+      liveOne("other-source-1", OTHER_KEY, "EU"),
+    ]);
+    expect(regionShown.pending).toMatchObject({ matches: [], possibleMatches: [] });
+    expect(regionShown.pending.steps[1]).toBe(
+      'nothing was created in SendGrid; `pulumi up --stack prod` creates "events"',
+    );
+    expect(regionShown.group.unmanaged.map((u) => u.id)).toStrictEqual(["other-source-1"]);
+  });
+
+  it("encrypted key, the same region: a possible candidate, with the advice to check the key before adopting", () => {
+    const live = [liveOne("other-source-1", OTHER_KEY, "EU")];
+    for (const door of ["dynamic", "native"] as const) {
+      const { group, pending } = recovery(pendingIn({ writeKey: encrypted, destinationRegion: "EU" }, door), live);
+      expect(pending.matches).toStrictEqual([]);
+      expect(pending.possibleMatches).toStrictEqual(["other-source-1"]);
+      const steps = pending.steps.join("\n");
+      expect(steps).toContain("check the write key in SendGrid");
+      expect(steps).toContain("pulumi stack export --show-secrets");
+      expect(steps).not.toContain(DUPLICATE);
+      // Reported under the pending create, not also as unmanaged.
+      expect(group.unmanaged).toStrictEqual([]);
+    }
+    // The whole of `properties` encrypted: the region cannot be compared either, and the advice says so.
+    const { pending } = recovery(pendingIn(encrypted), live);
+    expect(pending).toMatchObject({ matches: [], possibleMatches: ["other-source-1"] });
+    expect(pending.steps.join("\n")).toContain("check the write key and region in SendGrid");
+  });
+
+  it("a masked live key against a declared one: possible, not a match; a mask that does not fit rules it out", () => {
+    const state = pendingIn(plaintext({ writeKey: DECLARED_KEY, destinationRegion: "US" }));
+    const { pending } = recovery(state, [
+      liveOne("masked", "****abcd", "US"),
+      liveOne("missing", undefined, "US"),
+      liveOne("misfit", "****wxyz", "US"),
+    ]);
+    expect(pending.matches).toStrictEqual([]);
+    expect(pending.possibleMatches).toStrictEqual(["masked", "missing"]);
+    const steps = pending.steps.join("\n");
+    expect(steps).toContain("check the write key in SendGrid");
+    expect(steps).not.toContain("--show-secrets"); // the export shows it: SendGrid is what hides it
+    expect(steps).not.toContain(DUPLICATE);
+  });
+
+  it("both keys shown and equal: a match, adopted as before", () => {
+    const state = pendingIn(plaintext({ writeKey: DECLARED_KEY, destinationRegion: "US" }));
+    const { group, pending } = recovery(state, [
+      liveOne("same", DECLARED_KEY, "US"),
+      liveOne("other", OTHER_KEY, "US"),
+    ]);
+    expect(pending).toStrictEqual({
+      stack: PROD,
+      name: "events",
+      urn: urn("events"),
+      matches: ["same"],
+      possibleMatches: [],
+      steps: [
+        "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
+        `add \`importId: "same"\` to the declaration of "events", then \`pulumi up --stack prod\`: it adopts that integration ${DUPLICATE}`,
+      ],
+    });
+    expect(group.unmanaged.map((u) => u.id)).toStrictEqual(["other"]);
+  });
+
+  it("through the command: JSON keeps `matches` and adds `possibleMatches`; the text says it is not proven", async () => {
+    const id = seed(global, "Events", ["open"], OTHER_KEY);
+    const state = stackExport([], [{ name: "events", label: "Events", events: ["open"] }]);
+    const { json, code } = await audit(state, "--json");
+    expect(code).toBe(2);
+    expect(json.groups[0].pendingCreates[0]).toMatchObject({ matches: [], possibleMatches: [id] });
+    const { stdout } = await audit(state);
+    expect(stdout).toContain(`no proven live match; possible matches, not proven: ${id}. To recover:`);
+    expect(stdout).not.toContain(DUPLICATE);
+    expect(stdout).not.toContain(OTHER_KEY);
   });
 });
