@@ -20,7 +20,7 @@
 // `npm run build:plugin` (dist/plugin/bin), or --plugin <command> (e.g. "node dist/provider/native/main.js").
 // Prints a table, writes the figures as JSON (--out, default bench/results.json).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -130,6 +130,19 @@ const timed = async (fn) => {
   const t = performance.now();
   const result = await fn();
   return { ms: performance.now() - t, result };
+};
+
+/**
+ * CPU time (user + system, ms) a process has used: /proc/<pid>/stat on Linux (clock ticks of
+ * 10 ms), undefined elsewhere. Unlike wall time, it barely moves with the machine's other load.
+ */
+const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 };
 
 /** Child processes to end however the benchmark ends (they would hold its output open). */
@@ -245,6 +258,11 @@ async function overhead(provider) {
   const server = await startProviderServer({ programDir: REPO });
   await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
   const native = await startNative(emulator.url);
+  // Deletes run in a destroy's own provider process, as the engine runs them: it never deletes a
+  // resource in the run that diffed it (step_generator.go GenerateDeletes at pulumi/pulumi 1b59498).
+  const serverDestroyer = await startProviderServer({ programDir: REPO });
+  await serverDestroyer.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+  const nativeDestroyer = await startNative(emulator.url);
   const { default: got } = await import("got");
   const bare = got.extend({
     prefixUrl: emulator.url,
@@ -265,11 +283,21 @@ async function overhead(provider) {
 
   const minimal = await minimalProvider(emulator.url, API_KEY);
   // The engine's calls per step: Check + Create; Read; Diff + Update; Delete.
-  const viaProvider = async (provider, server) => {
+  // Each phase's CPU time in the provider's own process, per operation (the second half of the result).
+  const cpu = {};
+  const measured = async (key, server, run) => {
+    const before = cpuMs(server.pid);
+    const result = await run();
+    const after = cpuMs(server.pid);
+    if (before !== undefined && after !== undefined) (cpu[key] ??= []).push((after - before) / N);
+    return result;
+  };
+  const viaProvider = async (provider, server, door, destroyer) => {
     const state = new Array(N);
     const phase = {};
+    const timedCpu = (op, run) => measured(`${door} ${op}`, server, () => timed(run));
     phase.create = (
-      await timed(() =>
+      await timedCpu("create", () =>
         pool(N, C, async (i) => {
           const checked = await server.check(`r${i}`, {}, news(provider, i));
           const created = await server.create(`r${i}`, checked.inputs);
@@ -277,9 +305,11 @@ async function overhead(provider) {
         }),
       )
     ).ms;
-    phase.read = (await timed(() => pool(N, C, (i) => server.read(`r${i}`, state[i].id, state[i].properties)))).ms;
+    phase.read = (
+      await timedCpu("read", () => pool(N, C, (i) => server.read(`r${i}`, state[i].id, state[i].properties)))
+    ).ms;
     phase.update = (
-      await timed(() =>
+      await timedCpu("update", () =>
         pool(N, C, async (i) => {
           const desired = (
             await server.check(`r${i}`, state[i].properties, news(provider, i, { label: `Bench ${i} v2` }))
@@ -289,7 +319,11 @@ async function overhead(provider) {
         }),
       )
     ).ms;
-    phase.delete = (await timed(() => pool(N, C, (i) => server.delete(`r${i}`, state[i].id, state[i].properties)))).ms;
+    phase.delete = (
+      await measured(`${door} delete`, destroyer, () =>
+        timed(() => pool(N, C, (i) => destroyer.delete(`r${i}`, state[i].id, state[i].properties))),
+      )
+    ).ms;
     return phase;
   };
   const viaBare = async () => {
@@ -321,9 +355,9 @@ async function overhead(provider) {
   };
 
   const paths = {
-    provider: () => viaProvider(provider, server),
-    minimal: () => viaProvider(minimal, server),
-    native: () => viaProvider(undefined, native),
+    provider: () => viaProvider(provider, server, "provider", serverDestroyer),
+    minimal: () => viaProvider(minimal, server, "minimal", serverDestroyer),
+    native: () => viaProvider(undefined, native, "native", nativeDestroyer),
     bare: viaBare,
   };
   for (const run of Object.values(paths)) await run(); // warm every path once (JIT, connections)
@@ -355,6 +389,8 @@ async function overhead(provider) {
   const nativeRssKiB = peakRssKiB(native.pid);
   await server.stop();
   await native.stop();
+  await serverDestroyer.stop();
+  await nativeDestroyer.stop();
   emulator.stop();
   const ops = {};
   for (const op of ["create", "read", "update", "delete"]) {
@@ -372,6 +408,9 @@ async function overhead(provider) {
       minimalRatio: round(m / b, 3),
       nativeRatio: round(n / b, 3),
       nativeToDynamic: round(n / p, 3),
+      // CPU ms per operation in each door's provider process (median over the rounds, warm-up left out).
+      providerCpuMs: cpu[`provider ${op}`] ? round(median(cpu[`provider ${op}`].slice(1)), 2) : null,
+      nativeCpuMs: cpu[`native ${op}`] ? round(median(cpu[`native ${op}`].slice(1)), 2) : null,
     };
   }
   return { ops, rssKiB, nativeRssKiB, grpcHop };
@@ -450,7 +489,12 @@ async function apiCalls(provider) {
     state.properties = (await server.update("a", state.id, state.properties, desired)).properties;
   });
   calls.refresh = await count(() => server.read("a", state.id, state.properties));
-  calls.delete = await count(() => server.delete("a", state.id, state.properties));
+  // A destroy is a deployment of its own, with its own provider process: the engine never deletes a
+  // resource in the run that diffed it (step_generator.go GenerateDeletes at pulumi/pulumi 1b59498).
+  const destroyer = await startProviderServer({ programDir: REPO });
+  await destroyer.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
+  calls.delete = await count(() => destroyer.delete("a", state.id, state.properties));
+  await destroyer.stop();
   await server.stop();
   await emulator.close();
   return calls;
@@ -721,11 +765,11 @@ lines.push(
 );
 lines.push("");
 lines.push(
-  "operation | provider (ms) | minimal provider (ms) | native plugin (ms) | bare (ms) | provider/bare | minimal/bare | provider/minimal | native/dynamic",
+  "operation | provider (ms) | minimal provider (ms) | native plugin (ms) | bare (ms) | provider/bare | minimal/bare | provider/minimal | native/dynamic | CPU ms/op dynamic | CPU ms/op native",
 );
 for (const [op, r] of Object.entries(results.overhead.ops)) {
   lines.push(
-    `${op} | ${r.providerMs} | ${r.minimalProviderMs} | ${r.nativeMs} | ${r.bareMs} | ${r.ratio} | ${r.minimalRatio} | ${r.ratioToMinimal} | ${r.nativeToDynamic}`,
+    `${op} | ${r.providerMs} | ${r.minimalProviderMs} | ${r.nativeMs} | ${r.bareMs} | ${r.ratio} | ${r.minimalRatio} | ${r.ratioToMinimal} | ${r.nativeToDynamic} | ${r.providerCpuMs} | ${r.nativeCpuMs}`,
   );
 }
 lines.push("");
