@@ -1,12 +1,14 @@
 // Layer 2: the provider's methods against the emulator over real HTTP.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { keyDigest } from "../provider/client";
 import * as provider from "../provider/dynamic";
 import { PACKAGE_VERSION, versionFrom } from "../provider/package";
+import { startFakeEngine } from "./support/engine.cjs";
 import { API_KEY, configureRequest, desired, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 
 let emulator: Emulator;
@@ -434,6 +436,71 @@ describe("configuration at deployment time", () => {
     process.env.SENDGRID_API_KEY = "SG.env-key-that-the-emulator-rejects";
     await created();
     expect(emulator.integrations()).toHaveLength(1);
+  });
+});
+
+describe("one deployment, configured once per serialized provider (cmd/dynamic-provider getProvider)", () => {
+  const settings = () => configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never;
+
+  /** An integration a resource of an earlier deployment created, adopted (importId) by a renamed resource now. */
+  async function adoptedByRename() {
+    const old = await created();
+    provider.newDeployment();
+    await provider.configure(settings());
+    const { inputs } = await provider.check({}, desired({ importId: old.id }));
+    const renamed = await provider.create(inputs);
+    expect(renamed.id).toBe(old.id);
+    emulator.requests.length = 0;
+    return old;
+  }
+
+  it("the same stack config again (another release's shim in the same process) keeps what the deployment holds", async () => {
+    const old = await adoptedByRename();
+    await provider.configure(settings()); // 0.1.0's shim, carried by the old resource's state
+    await provider.delete(old.id, old.outs);
+    expect(emulator.requests).toEqual([]); // the renamed resource holds it: nothing deleted
+    expect(emulator.integrations().map((i) => i.integration_id)).toEqual([old.id]);
+  });
+
+  it("another stack config makes new operations, which every method then uses", async () => {
+    await provider.configure(
+      configureRequest({ "sendgrid:apiKey": `${API_KEY}-wrong`, "sendgrid:apiBaseUrl": emulator.url }) as never,
+    );
+    const { inputs } = await provider.check({}, desired());
+    expect((await rejectionOf(provider.create(inputs))).message).toMatch(/HTTP 401 Unauthorized/);
+    await provider.configure(settings());
+    await provider.create(inputs);
+    expect(emulator.integrations()).toHaveLength(1);
+  });
+
+  it("run by the dynamic-provider runtime, warnings reach the engine's log before the operation answers", async () => {
+    const old = await created();
+    const engine = await startFakeEngine({ req: createRequire(__filename) });
+    // The runtime is `node <...>/@pulumi/pulumi/cmd/dynamic-provider/index.js <engine address>`.
+    const entry = join("node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
+    const { argv, mainModule } = process;
+    process.argv = [process.execPath, entry, engine.address];
+    process.mainModule = { filename: entry } as never;
+    vi.resetModules();
+    try {
+      const runtime: typeof provider = await import("../provider/dynamic");
+      await runtime.configure(settings());
+      const { inputs } = await runtime.check({}, desired({ importId: old.id }));
+      await runtime.create(inputs);
+      expect(engine.logs).toEqual([]);
+      await runtime.delete(old.id, old.outs);
+      expect(engine.logs).toEqual([
+        {
+          severity: 2,
+          message: expect.stringMatching(new RegExp(`^Integration ${old.id} was kept, not deleted: a resource created`)),
+          urn: "",
+        },
+      ]);
+    } finally {
+      process.argv = argv;
+      process.mainModule = mainModule;
+      await engine.close();
+    }
   });
 });
 
