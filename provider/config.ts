@@ -228,7 +228,7 @@ export function resolveSettings(
   const baseUrl = base ? checkBaseUrl(base.value, base.from) : REGION_HOSTS[regionName as Region];
 
   const apiKey = get("apiKey");
-  if (apiKey && apiKey.value !== "" && !API_KEY_TEXT.test(apiKey.value)) {
+  if (apiKey && !API_KEY_TEXT.test(apiKey.value)) {
     // A key copied with its line break (`cat key | pulumi config set`) would fail every request
     // with a bare ERR_INVALID_CHAR: say which setting, without quoting it.
     throw new ConfigurationError(

@@ -63,6 +63,9 @@ describe("configuration", () => {
       'Invalid sendgrid:region: expected "global" or "eu", got a string of 2 characters',
     );
     expect(() => resolveSettings(stack({}), { SENDGRID_REGION: "apac" })).toThrow(/Invalid SENDGRID_REGION/);
+    expect(() => resolveSettings(stack({ "sendgrid:region": "x" }), {})).toThrow(
+      /^Invalid sendgrid:region: expected "global" or "eu", got a string of 1 character$/,
+    );
   });
 
   it.each([
@@ -131,6 +134,10 @@ describe("configuration", () => {
     ["https://proxy.example.com/sendgrid", "https://proxy.example.com/sendgrid"],
     ["https://proxy.example.com/sendgrid/v3", "https://proxy.example.com/sendgrid"],
     ["http://127.0.0.1:8787/", "http://127.0.0.1:8787"],
+    // Slashes doubled by pasting a base and a path together, and a prefix that only starts like /v3.
+    ["https://api.sendgrid.com/v3//", "https://api.sendgrid.com"],
+    ["https://proxy.example.com///v3", "https://proxy.example.com"],
+    ["https://proxy.example.com/v3proxy/", "https://proxy.example.com/v3proxy"],
   ])("takes the base URL %s as SendGrid's docs write it, as the API root %s (issue 23)", (value, root) => {
     expect(resolveSettings(stack({ "sendgrid:apiBaseUrl": value }), {}).baseUrl).toBe(root);
   });
