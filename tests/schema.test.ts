@@ -138,6 +138,26 @@ describe("check: one failure per bad field, with its property path", () => {
     expect(JSON.stringify(failures).length).toBeLessThan(10_000);
   });
 
+  it("lists up to MAX_UNKNOWN_KEYS misspelled properties one by one, and counts the rest", () => {
+    const extras = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`extra${i}`, 1]));
+    const all = failuresOf({ ...valid(), ...extras(MAX_UNKNOWN_KEYS) });
+    expect(all.map((f) => f.property)).toEqual(Array.from({ length: MAX_UNKNOWN_KEYS }, (_, i) => `extra${i}`));
+    expect(failuresOf({ ...valid(), ...extras(MAX_UNKNOWN_KEYS + 1) }).at(-1)).toEqual({
+      property: "inputs",
+      reason: "and 1 more property that is not properties of SegmentIntegration",
+    });
+  });
+
+  it("names the field of the other bad values without any index, past [9] too", () => {
+    const events = [...Array.from({ length: 10 }, () => "open"), "nope", "bad"];
+    expect(failuresOf({ ...valid(), filters: { emailEvents: events } })).toEqual([
+      {
+        property: "filters.emailEvents[10]",
+        reason: `must be one of ${EMAIL_EVENTS.join(", ")}; got "nope" (and 1 more bad value in filters.emailEvents)`,
+      },
+    ]);
+  });
+
   it("rejects misspelled properties instead of ignoring them", () => {
     expect(props({ ...valid(), lable: "Prod" })).toEqual(["lable"]);
     expect(props({ ...valid(), properties: { writeKey: "wk_123456", destinationRegion: "US", region: "EU" } })).toEqual(
