@@ -284,6 +284,7 @@ class FailureList {
   private readonly byField = new Map<string, { failure: CheckFailure; more: number }>();
 
   add(property: string, reason: string): void {
+    // known gap StringLiteral: any text in place of the indexes groups the same fields, but for misspelled names quoted with "[<digits>]" inside, which this grouping itself gets wrong (it merges ["a b"] and ["a b[1]"]: reported, not changed here)
     const field = property.replace(/\[\d+\]/g, "");
     const seen = this.byField.get(field);
     if (!seen) this.byField.set(field, { failure: { property, reason }, more: 0 });
