@@ -48,8 +48,8 @@ const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c
 export function declare(integrations: SegmentIntegrationInfo[]): Declared[] {
   const used = new Set<string>(TAKEN);
   return integrations.map((info) => {
-    // equivalent MethodExpression: join writes undefined as nothing, and slug trims the spaces left
-    const base = slug([info.account, info.onBehalfOf, info.label].filter(Boolean).join(" ")) || "integration";
+    // join writes a missing part as nothing; slug makes each run of blanks one "-" and trims the ends.
+    const base = slug([info.account, info.onBehalfOf, info.label].join(" ")) || "integration";
     let name = /^[a-z]/.test(base) ? base : `integration-${base}`;
     for (let n = 2; used.has(name) || used.has(camel(name)); n++) name = `${base}-${n}`;
     used.add(name);
