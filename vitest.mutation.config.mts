@@ -15,6 +15,7 @@ export default defineConfig({
       "tests/answers.test.ts",
       "tests/provider.test.ts",
       "tests/adopt.test.ts",
+      "tests/operations.test.ts",
       "tests/reliability.test.ts",
       "tests/hostile.test.ts",
       "tests/resource.test.ts",

@@ -25,7 +25,7 @@ export class Holdings {
   /** One queue per distinct integration created in this deployment: at most one per create. */
   private readonly queues = new Map<string, LimitFunction>();
   /** Ids this deployment deleted (a replacement's delete, a destroy). */
-  private readonly deleted = new Set<string>();
+  private readonly deleted = new Set<string | undefined>();
   /** The places (places.ts `placeKey`) where this deployment deleted an integration. */
   private readonly deletedPlaces = new Set<string>();
   /** Ids a resource that stays keeps: its diff asked for no replacement. */
@@ -65,8 +65,8 @@ export class Holdings {
     this.deletedPlaces.add(place);
   }
 
-  /** Whether this deployment deleted `id`. */
-  deletedHere(id: string): boolean {
+  /** Whether this deployment deleted `id` (never an absent one). */
+  deletedHere(id: string | undefined): boolean {
     return this.deleted.has(id);
   }
 

@@ -76,7 +76,7 @@ const sawIt = (client: IntegrationsClient) => ({
 /** What ties a listing made by `client` to the account that holds the integration in `props` (places.ts). */
 const holderOf = (props: Props, client: IntegrationsClient): Holder => ({
   userId: stateUserId(props),
-  sameKey: typeof props.sendgridKeyDigest === "string" && props.sendgridKeyDigest === client.keyDigest,
+  sameKey: props.sendgridKeyDigest === client.keyDigest, // a digest is text: nothing else equals it
 });
 
 /** A resource's inputs from its outputs (what refresh and import give the engine as inputs). */
@@ -254,7 +254,7 @@ export class IntegrationOperations {
     try {
       settings = this.settingsOf(known.account);
     } catch {
-      settings = undefined; // bad settings: the operation that needs them says what is wrong
+      // bad settings (left undefined): the operation that needs them says what is wrong
     }
     if (settings) assertRegion(olds, settings, known, `diff ${describeId(id)}`);
     const diff = diffIntegration(olds, news, ignoreChanges);
@@ -268,12 +268,12 @@ export class IntegrationOperations {
    * settings can be read.
    */
   previewCreate(inputs: Props): { id: string; outs: Props } {
-    const importId = typeof inputs.importId === "string" && inputs.importId !== UNKNOWN ? inputs.importId : undefined;
     return {
       id: "",
       outs: {
         ...inputs,
-        integrationId: importId ?? UNKNOWN,
+        // An adoption's id is its importId (UNKNOWN itself while that is unknown).
+        integrationId: typeof inputs.importId === "string" ? inputs.importId : UNKNOWN,
         userId: UNKNOWN,
         sendgridRegion: this.regionOrUnknown(inputs.account),
         sendgridKeyDigest: UNKNOWN,
@@ -299,8 +299,8 @@ export class IntegrationOperations {
 
   private regionOrUnknown(account: unknown): string {
     if (account !== undefined && typeof account !== "string") return UNKNOWN;
-    if (account === UNKNOWN) return UNKNOWN;
     try {
+      // An account still unknown fails here too: UNKNOWN is no account name.
       return this.settingsOf(account as string | undefined).region;
     } catch {
       return UNKNOWN; // the create itself will say what is wrong with the settings
@@ -310,7 +310,7 @@ export class IntegrationOperations {
   async create(inputs: Props, control: Control = UNBOUNDED): Promise<{ id: string; outs: IntegrationOutputs }> {
     const desired = toIntegrationInputs(inputs);
     let importId = inputs.importId as string | undefined; // check has made it a string or left it out
-    if (importId && this.holdings.deletedHere(importId)) {
+    if (this.holdings.deletedHere(importId)) {
       // A delete-before-replace (`--replace`, or a resource that depends on one) deleted it a moment
       // ago: this create is that resource's replacement, which the engine re-checks without olds.
       control.warn?.(
@@ -500,14 +500,14 @@ export function parseImportId(importId: string): { id: string; onBehalfOf?: stri
     account = named[1];
     rest = named[2]!;
   }
-  const slash = rest.lastIndexOf("/");
-  const id = slash < 0 ? rest : rest.slice(slash + 1);
-  const onBehalfOf = slash < 0 ? undefined : rest.slice(0, slash);
+  const slash = rest.lastIndexOf("/"); // -1 without one: the id is all of it, and the subuser ""
+  const id = rest.slice(slash + 1);
+  const onBehalfOf = rest.slice(0, Math.max(slash, 0));
   return { id, ...(onBehalfOf ? { onBehalfOf } : {}), ...(account ? { account } : {}) };
 }
 
-const stateUserId = (props: Props): string | undefined =>
-  typeof props.userId === "string" && props.userId !== "" ? props.userId : undefined;
+/** State's userId; "" (an answer that showed none) is no owner either, as `notProof` reads it. */
+const stateUserId = (props: Props): string | undefined => (typeof props.userId === "string" ? props.userId : undefined);
 
 /**
  * Refuses to act on an integration recorded in another SendGrid region than the one its account's

@@ -1,6 +1,6 @@
 // Layer 1: diff — no API call; what updates in place and what replaces.
 import { describe, expect, it } from "vitest";
-import { diffIntegration } from "../provider/diff";
+import { diffIntegration, keepUnchanged } from "../provider/diff";
 import { UNKNOWN } from "../provider/schema";
 
 const state = () => ({
@@ -94,5 +94,82 @@ describe("diff: the event set, both ways", () => {
       "filters.emailEvents",
     ]);
     expect(diffIntegration({ ...state(), filters: {} }, { ...desired(), filters: {} }).changes).toBe(false);
+  });
+});
+
+describe("diff under ignoreChanges (the engine's paths, as the plugin receives them)", () => {
+  // Every in-place field changed: which of them each ignoreChanges list still shows.
+  const news = () => ({
+    ...desired(),
+    label: "Prod",
+    filters: { emailEvents: ["open"] },
+    properties: { writeKey: "wk_rotated", destinationRegion: "EU" },
+  });
+  const ALL = ["label", "filters.emailEvents", "properties.writeKey", "properties.destinationRegion"];
+  const without = (...paths: string[]) => ALL.filter((p) => !paths.includes(p));
+
+  it.each([
+    [[], ALL],
+    [["label"], without("label")],
+    [['["label"]'], without("label")],
+    [["properties"], without("properties.writeKey", "properties.destinationRegion")],
+    [["properties.writeKey"], without("properties.writeKey")],
+    [['properties["writeKey"]'], without("properties.writeKey")],
+    [['properties[ "writeKey" ]'], without("properties.writeKey")],
+    [["properties.*"], without("properties.writeKey", "properties.destinationRegion")],
+    [["*.writeKey"], without("properties.writeKey")],
+    [["*"], []],
+    [["label", 'filters["emailEvents"]'], without("label", "filters.emailEvents")],
+    [["prop", "labels", "properties.write"], ALL], // a name's prefix, or a longer name, is another name
+    [["filters.emailEvents[0]"], ALL], // one element of the list does not hide the list's other changes
+    [["filters.emailEvents[*]"], ALL],
+    [['filters["emailEvents"][0]'], ALL],
+  ])("%j leaves %j", (ignoreChanges, changed) => {
+    expect(diffIntegration(state(), news(), ignoreChanges)).toEqual({
+      changes: changed.length > 0,
+      changed,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
+  it("an ignored field that would replace neither changes nor replaces", () => {
+    const moved = { ...desired(), onBehalfOf: "subuser-a", destination: "Other" };
+    expect(diffIntegration(state(), moved, ["onBehalfOf"])).toMatchObject({ changed: ["destination"], replaces: ["destination"] });
+    expect(diffIntegration(state(), moved, ["onBehalfOf", "destination"]).changes).toBe(false);
+  });
+});
+
+describe("keepUnchanged: what an update did not change keeps state's value", () => {
+  const answer = () => ({
+    ...state(),
+    label: "Live label",
+    filters: { emailEvents: ["bounce"] },
+    properties: { writeKey: "wk_live_1", destinationRegion: "EU" },
+    stateVersion: 3,
+  });
+
+  it("every field not changed comes from state, nested ones beside their siblings; changed ones from the answer", () => {
+    expect(keepUnchanged(answer(), state(), ["properties.destinationRegion"])).toStrictEqual({
+      ...answer(),
+      label: "Untitled Integration",
+      filters: { emailEvents: ["click", "open"] },
+      properties: { writeKey: "wk_123456", destinationRegion: "EU" },
+    });
+    expect(keepUnchanged(answer(), state(), ["label", "filters.emailEvents"])).toStrictEqual({
+      ...answer(),
+      properties: { writeKey: "wk_123456", destinationRegion: "US" },
+    });
+  });
+
+  it("leaves the answer's value where state has none, and copies, never shares, state's", () => {
+    const olds = { ...state(), filters: {} };
+    const kept = keepUnchanged(answer(), olds, []);
+    expect(kept.filters).toStrictEqual({ emailEvents: ["bounce"] });
+    expect(kept).not.toHaveProperty("onBehalfOf");
+    const olds2 = state();
+    const fromState = keepUnchanged(answer(), olds2, []);
+    expect(fromState.filters.emailEvents).toEqual(["click", "open"]);
+    expect(fromState.filters.emailEvents).not.toBe(olds2.filters.emailEvents);
   });
 });
