@@ -25,7 +25,7 @@ import { createHash } from "node:crypto";
 import { Agent as HttpAgent } from "node:http";
 import type { Settings } from "./config";
 import { requireApiKey } from "./config";
-import { type Control, stoppedBy, UNBOUNDED } from "./control";
+import { type Control, type Stopped, stoppedBy, UNBOUNDED } from "./control";
 import {
   ApiError,
   ConfigurationError,
@@ -199,6 +199,7 @@ export class IntegrationsClient {
       retry: {
         calculateDelay: ({ attemptCount, error }) => {
           const context = (error.options.context as { call: CallContext }).call;
+          // equivalent ConditionalExpression: (for false) got destroys the request with its AbortError the moment the control fires, before any retry decision; going on only leaves the dead request a retry timer
           if (stoppedBy(context.control)) return 0; // a timeout or Cancel from outside: no more tries
           const deadline = context.control.deadline;
           const decision = decideRetry(
@@ -206,8 +207,8 @@ export class IntegrationsClient {
               attemptCount,
               method: error.options.method,
               // Only an HTTP error status counts as a status: a timeout or reset while reading a
-              // 2xx body is a network failure, retried as one.
-              status: error.name === "HTTPError" ? error.response?.statusCode : undefined,
+              // 2xx body is a network failure, retried as one. (got's HTTPError always has its response.)
+              status: error.name === "HTTPError" ? error.response!.statusCode : undefined,
               code: error.code,
               headers: error.response?.headers,
               startedAt: context.startedAt,
@@ -444,23 +445,21 @@ function toProviderError(
     message?: string;
     response?: { statusCode: number; body: unknown };
   };
-  const stopped = stoppedBy(context.control);
-  if (stopped && (e.name === "AbortError" || e.code === "ERR_ABORTED")) {
-    return new RequestError(
-      operation,
-      subject,
-      `${stopped.why} while the request was under way${retried}`,
-      secrets,
-      "ERR_ABORTED",
-    );
+  // got raises its AbortError (code ERR_ABORTED) only when the signal it was given, the control's,
+  // fired; the signal's reason says why.
+  if (e.name === "AbortError") {
+    const { why } = context.control.signal.reason as Stopped;
+    return new RequestError(operation, subject, `${why} while the request was under way${retried}`, secrets, "ERR_ABORTED");
   }
   // A timeout may carry a response whose body never finished: it is a timeout, not an answer.
   if (e.name === "TimeoutError") {
     return new RequestError(operation, subject, `request timed out (${e.message})${retried}`, secrets, "ETIMEDOUT");
   }
-  if (e.name === "HTTPError" && e.response && typeof e.response.statusCode === "number") {
-    return new ApiError(operation, subject, e.response.statusCode, e.response.body, secrets, retried, advice);
+  // got's HTTPError always carries the response whose status it is.
+  if (e.name === "HTTPError") {
+    return new ApiError(operation, subject, e.response!.statusCode, e.response!.body, secrets, retried, advice);
   }
+  // Stryker disable next-line StringLiteral: got gives every error it raises a code (ERR_GOT_REQUEST_ERROR at least)
   const code = e.code ?? "ERR_UNKNOWN";
   return new RequestError(
     operation,

@@ -1,10 +1,13 @@
 // The HTTP client against a hand-made server, for the answers the emulator does not give: exact
 // size limits, a chunked body, status 300, whitespace, and credentials echoed in headers.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import dns from "node:dns";
+import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { assertIntegrationId, IntegrationsClient, MAX_ANSWER_BYTES, scopeOf, USER_AGENT } from "../provider/client";
 import { resolveSettings } from "../provider/config";
+import { type Control, Stopped } from "../provider/control";
 import * as provider from "../provider/dynamic";
 import { InvalidIdError } from "../provider/errors";
 import { listIntegrations } from "../provider/list";
@@ -290,3 +293,225 @@ describe("one limiter per account, whoever calls (issue 23)", () => {
     expect(calls).toBe(11); // no retry: the budget was spent waiting
   });
 });
+
+describe("a list route that answers 404 (a wrong base URL)", () => {
+  it("is a configuration error naming the route and the setting; it says when the 404 was not even SendGrid's", async () => {
+    answer(404, JSON.stringify({ errors: [{ message: "not found", field: null }] }));
+    const error = await rejectionOf(client.list());
+    expect(error.code).toBe("ERR_SENDGRID_CONFIG");
+    expect(error.message).toBe(
+      `Unable to list SendGrid integrations: HTTP 404 at ${serverUrl()}/v3/marketing/integrations, the Integrations ` +
+        `API's list route: the API is not at ${serverUrl()}. Check sendgrid:apiBaseUrl (the API's root, e.g. ` +
+        "https://api.sendgrid.com); nothing was changed",
+    );
+    answer(404, "<html>404</html>", { "content-type": "text/html" });
+    expect((await rejectionOf(client.list())).message).toMatch(
+      /; nothing was changed \(the answer was not even in SendGrid's error shape\)$/,
+    );
+  });
+
+  it("never shows the API key, even one pasted into the base URL", async () => {
+    const misplaced = await clientWith({ "sendgrid:apiBaseUrl": `${serverUrl()}/${API_KEY}` });
+    answer(404, JSON.stringify({ errors: [{ message: "not found" }] }));
+    const error = await rejectionOf(misplaced.list());
+    expect(error.code).toBe("ERR_SENDGRID_CONFIG");
+    expectNoSecretPart(error.message);
+    expect(error.message).toContain(`HTTP 404 at ${serverUrl()}/[redacted]/v3/marketing/integrations`);
+  });
+});
+
+describe("one account's calls do not wait for another's", () => {
+  it("ten calls under way with one API key leave another key's call free to go", async () => {
+    const other = await clientWith({ "sendgrid:apiKey": "SG.another-account-key-0001" });
+    let release = () => undefined as void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let under = 0;
+    let most = 0;
+    seen = [];
+    handle = (req, res) => {
+      under++;
+      most = Math.max(most, under);
+      const done = () => {
+        under--;
+        res.writeHead(200, { "content-type": "application/json" }).end('{"result":[]}');
+      };
+      // The other account's call arriving frees them all; a second later they answer anyway.
+      if (req.headers.authorization !== `Bearer ${API_KEY}`) {
+        release();
+        done();
+      } else void Promise.race([released, new Promise((r) => setTimeout(r, 1000))]).then(done);
+    };
+    const busy = Array.from({ length: 10 }, () => client.list());
+    while (seen.length < 10) await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([...busy, other.list({}, { signal: new AbortController().signal })]);
+    expect(most).toBe(11); // the eleventh was the other account's, sent while the ten were under way
+  });
+});
+
+describe("the environment's proxy", () => {
+  it("plain http never goes through Node's global agent, where Node puts a proxy from the environment", async () => {
+    const original = http.globalAgent;
+    const proxied: string[] = [];
+    const envProxy = new http.Agent();
+    envProxy.createConnection = (options) => {
+      proxied.push(String(options.host));
+      throw new Error("sent through the global agent");
+    };
+    http.globalAgent = envProxy;
+    try {
+      answer(200, JSON.stringify({ result: [] }));
+      expect((await client.list()).integrations).toEqual([]);
+      expect(proxied).toEqual([]);
+    } finally {
+      http.globalAgent = original;
+    }
+  });
+});
+
+describe("a request stopped from outside (the engine's Cancel or custom timeout)", () => {
+  it("says why it stopped, while under way; its cause code is ERR_ABORTED", async () => {
+    const controller = new AbortController();
+    const control: Control = { signal: controller.signal };
+    seen = [];
+    handle = () => controller.abort(new Stopped("Pulumi cancelled the deployment")); // never answers
+    const error = await rejectionOf(client.list({}, control));
+    expect(error.message).toBe("Unable to list SendGrid integrations: Pulumi cancelled the deployment while the request was under way");
+    expect((error as { causeCode?: string }).causeCode).toBe("ERR_ABORTED");
+    expect(seen).toHaveLength(1);
+  });
+});
+
+describe("retries within an operation's own time limit (its custom timeout)", () => {
+  // Date.now stands still: no time passes between attempts for the budget, so each decision
+  // depends on the limits alone. Every first backoff step is 125 to 250 ms, the second 250 to 500.
+  const NOW = 1_900_000_000_000;
+  const frozen = async <T>(run: () => Promise<T>): Promise<T> => {
+    const now = vi.spyOn(Date, "now").mockReturnValue(NOW);
+    try {
+      return await run();
+    } finally {
+      now.mockRestore();
+    }
+  };
+  /** 503s, then (after `failures`) 200s: a call that retries long enough succeeds. */
+  const failingThen = (failures: number) => {
+    seen = [];
+    handle = (_req, res) => {
+      const failing = seen.length <= failures;
+      res.writeHead(failing ? 503 : 200, { "content-type": "application/json" });
+      res.end(failing ? JSON.stringify({ errors: [{ message: "busy" }] }) : '{"result":[]}');
+    };
+  };
+  const until = (ms: number): Control => ({ signal: new AbortController().signal, deadline: NOW + ms });
+
+  it("no retry fits in a time limit shorter than the first backoff step, however large the budget", async () => {
+    const patient = await clientWith({ "sendgrid:retryBudgetMs": "60000" });
+    failingThen(5);
+    const error = await frozen(() => rejectionOf(patient.list({}, until(100))));
+    expect(error.message).toBe("Unable to list SendGrid integrations: HTTP 503 Service Unavailable: busy");
+    expect(seen).toHaveLength(1);
+  });
+
+  it("retries until the time limit leaves no room, and says so when it is shorter than the budget", async () => {
+    const patient = await clientWith({ "sendgrid:retryBudgetMs": "60000" });
+    failingThen(5);
+    const error = await frozen(() => rejectionOf(patient.list({}, until(300))));
+    expect(error.message).toMatch(
+      /^Unable to list SendGrid integrations: HTTP 503 Service Unavailable: busy \(gave up after [23] attempts in 0\.0 s; the operation's custom timeout leaves no time for another\)$/,
+    );
+  });
+
+  it("blames the retry budget when it is no longer than the time limit", async () => {
+    const brief = await clientWith({ "sendgrid:retryBudgetMs": "300" });
+    for (const limit of [300, 60_000]) {
+      failingThen(5);
+      const error = await frozen(() => rejectionOf(brief.list({}, until(limit))));
+      expect(error.message, String(limit)).toMatch(
+        /^Unable to list SendGrid integrations: HTTP 503 Service Unavailable: busy \(gave up after [23] attempts in 0\.0 s; the retry budget \(sendgrid:retryBudgetMs\) is spent\)$/,
+      );
+    }
+  });
+});
+
+describe("network failures name the setting to check", () => {
+  /** Name resolution answers `code` for `host` (as the system resolver would), and as usual for any other. */
+  const resolving = async <T>(host: string, code: string, run: () => Promise<T>): Promise<T> => {
+    const real = dns.lookup;
+    const lookup = vi.spyOn(dns, "lookup").mockImplementation(((name: string, ...rest: unknown[]) => {
+      if (name !== host) return (real as (...a: unknown[]) => void)(name, ...rest);
+      const callback = rest.at(-1) as (error: Error) => void;
+      process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ${code} ${name}`), { code, hostname: name })));
+    }) as typeof dns.lookup);
+    try {
+      return await run();
+    } finally {
+      lookup.mockRestore();
+    }
+  };
+  const HOST = "api.no-such-host.example";
+  const SETTINGS = "sendgrid:apiBaseUrl, or sendgrid:region or SENDGRID_REGION";
+
+  it("a host that does not exist", async () => {
+    const lost = await clientWith({ "sendgrid:apiBaseUrl": `https://${HOST}` });
+    const error = await resolving(HOST, "ENOTFOUND", () => rejectionOf(lost.list()));
+    expect(error.message).toBe(
+      `Unable to list SendGrid integrations: request failed (ENOTFOUND): the host ${HOST} does not exist; check ${SETTINGS}`,
+    );
+    expect((error as { causeCode?: string }).causeCode).toBe("ENOTFOUND");
+  });
+
+  it("a host name that cannot be resolved for now", async () => {
+    const lost = await clientWith({ "sendgrid:apiBaseUrl": `https://${HOST}`, "sendgrid:retryBudgetMs": "0" });
+    const error = await resolving(HOST, "EAI_AGAIN", () => rejectionOf(lost.list()));
+    expect(error.message).toBe(
+      `Unable to list SendGrid integrations: request failed (EAI_AGAIN): the host ${HOST} could not be resolved ` +
+        `(no DNS answer); check the network, and ${SETTINGS}`,
+    );
+  });
+
+  it("a certificate the TLS handshake refuses: nothing was sent", async () => {
+    const tls = createTlsServer({ key: SELF_SIGNED.key, cert: SELF_SIGNED.cert }, (_req, res) => res.end("{}"));
+    await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+      const refused = await clientWith({ "sendgrid:apiBaseUrl": url });
+      const error = await rejectionOf(refused.list());
+      expect(error.message).toBe(
+        "Unable to list SendGrid integrations: request failed (DEPTH_ZERO_SELF_SIGNED_CERT): the TLS connection to " +
+          `127.0.0.1:${(tls.address() as AddressInfo).port} was refused; nothing was sent. Check sendgrid:apiBaseUrl, and any proxy or certificate settings`,
+      );
+    } finally {
+      tls.close();
+    }
+  });
+
+  it("other failures name no setting", async () => {
+    const closed = await clientWith({ "sendgrid:apiBaseUrl": "http://127.0.0.1:9", "sendgrid:retryBudgetMs": "0" });
+    expect((await rejectionOf(closed.list())).message).toBe(
+      "Unable to list SendGrid integrations: request failed (ECONNREFUSED)",
+    );
+  });
+});
+
+/** A throwaway self-signed certificate for 127.0.0.1 (valid 2000 to 2100): its key guards nothing. */
+const SELF_SIGNED = {
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgp2Ua9x38gi0sEZzD
+eJmpmjzUbx/nr/giip6ZXVsF1D+hRANCAAScZ7Z+BeFrfR4HDk/3CV+3enBDejIp
+CVgZbQOUjdoqxCzjrgz8uzoILIylKTZealx9t+fC4sW4dWusBMAHZIA7
+-----END PRIVATE KEY-----
+`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBXDCCAQKgAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w
+LjEwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM
+CTEyNy4wLjAuMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJxntn4F4Wt9HgcO
+T/cJX7d6cEN6MikJWBltA5SN2irELOOuDPy7OggsjKUpNl5qXH2358Lixbh1a6wE
+wAdkgDujQzBBMA8GA1UdEQQIMAaHBH8AAAEwDwYDVR0TAQH/BAUwAwEB/zAdBgNV
+HQ4EFgQU15v3v+kv4OJ97A39COCIOsihJ2YwCgYIKoZIzj0EAwIDSAAwRQIgXkdb
+vV1iJR4RuLKuKosV+30POcWHh9wbFkuS4kUMNkECIQD5BGrW0xjlhGgNDqxOYVAe
+5yhDAePsvnCKNQ60NPWpJA==
+-----END CERTIFICATE-----
+`,
+};
