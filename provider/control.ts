@@ -35,11 +35,10 @@ export function controlFor(
   what = "the operation",
   warn?: (message: string) => void,
 ): Control {
-  const signals = [cancel];
-  let deadline: number | undefined;
+  const told = warn ? { warn } : {};
   if (timeoutSeconds > 0) {
     const ms = Math.ceil(timeoutSeconds * 1000);
-    deadline = Date.now() + ms;
+    const deadline = Date.now() + ms;
     const timer = new AbortController();
     const seconds = Number.isInteger(timeoutSeconds) ? timeoutSeconds : timeoutSeconds.toFixed(1);
     const handle = setTimeout(
@@ -47,13 +46,9 @@ export function controlFor(
       ms,
     );
     handle.unref();
-    signals.push(timer.signal);
+    return { signal: AbortSignal.any([cancel, timer.signal]), deadline, ...told };
   }
-  return {
-    signal: signals.length === 1 ? cancel : AbortSignal.any(signals),
-    ...(deadline ? { deadline } : {}),
-    ...(warn ? { warn } : {}),
-  };
+  return { signal: cancel, ...told };
 }
 
 /** Why `control` stopped, or undefined while it has not. */
@@ -76,6 +71,3 @@ export async function sleep(ms: number, control: Control = UNBOUNDED): Promise<v
   }
 }
 
-/** Milliseconds left before the deadline (Infinity without one). */
-export const remaining = (control: Control, now = Date.now()): number =>
-  control.deadline === undefined ? Number.POSITIVE_INFINITY : control.deadline - now;

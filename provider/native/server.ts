@@ -51,7 +51,7 @@ const struct = (value: Record<string, unknown>) => structproto.Struct.fromJavaSc
 const ENGINE_MODULES: () => EngineModules = () => ({ grpc, engrpc, engproto }) as unknown as EngineModules;
 
 /** Whether a value is, or holds, one not known yet (preview). */
-const holdsUnknown = (value: unknown): boolean => value === UNKNOWN || String(JSON.stringify(value)).includes(UNKNOWN);
+const holdsUnknown = (value: unknown): boolean => String(JSON.stringify(value)).includes(UNKNOWN);
 const plain = (value: structproto.Struct | undefined): Props => (value ? (value.toJavaScript() as Props) : {});
 
 /**
@@ -66,7 +66,6 @@ export function configFrom(args: Props): StackConfig {
     // equivalent StringLiteral: a key without ":" has another namespace, so the name is never read
     const [namespace, name = ""] = key.split(":");
     const value = namespace === PACKAGE ? settings[name] : undefined;
-    // killed by hand ConditionalExpression: applied by hand, 16 tests of native.test.ts fail (Stryker reports it surviving)
     if (value === undefined || value === null || value === UNKNOWN) return undefined;
     return typeof value === "object" ? JSON.stringify(value) : String(value);
   };
@@ -110,20 +109,20 @@ export function checkConfig(news: Props): CheckFailure[] {
 
 /**
  * The SendGrid region each account of a (revealed) provider configuration would use: its setting,
- * else the environment's, else global (config.ts), as the provider resolves it; `undefined` for an
- * account whose settings are not known yet (preview) or not valid (CheckConfig says why).
+ * else the environment's, else global (config.ts), as the provider resolves it; none for an account
+ * whose settings are not known yet (preview) or not valid (CheckConfig says why).
  */
-function regionsOf(settings: Props): Map<string, string | undefined> {
+function regionsOf(settings: Props): Map<string, string> {
   const config = configFrom(settings);
-  const regions = new Map<string, string | undefined>();
+  const regions = new Map<string, string>();
   const accounts = holdsUnknown(settings.accounts) ? [] : safeAccounts(config);
   for (const account of [undefined, ...accounts]) {
-    const key = account ?? "";
-    const unknown = account === undefined ? holdsUnknown(settings.region) || holdsUnknown(settings.apiBaseUrl) : false;
+    // The default account's settings are the top-level ones (a named account's are its own).
+    if (account === undefined && (holdsUnknown(settings.region) || holdsUnknown(settings.apiBaseUrl))) continue;
     try {
-      regions.set(key, unknown ? undefined : resolveSettings(config, process.env, account, {}, PACKAGE).region);
+      regions.set(account ?? "", resolveSettings(config, process.env, account, {}, PACKAGE).region);
     } catch {
-      regions.set(key, undefined);
+      // not valid: no region (CheckConfig says why)
     }
   }
   return regions;
@@ -165,7 +164,7 @@ export function diffConfig(olds: Props, news: Props): { diffs: string[]; replace
   for (const [account, region] of before) {
     const now = after.get(account);
     // An account that is gone, or a region not known yet (preview), is no replacement (yet).
-    if (region === undefined || now === undefined || region === now) continue;
+    if (now === undefined || region === now) continue;
     replaces.add(account === "" ? "region" : "accounts");
   }
   return { diffs, replaces: [...replaces] };
@@ -236,7 +235,7 @@ export class SendGridSegmentProvider {
 
   /** Cancel: stops every operation under way (each says what may have happened), and any after. */
   cancel(why = "Pulumi cancelled the deployment"): void {
-    if (!this.cancelled.signal.aborted) this.cancelled.abort(new Stopped(why));
+    this.cancelled.abort(new Stopped(why)); // once: a signal aborted already keeps its first reason
   }
 
   readonly handlers = {
