@@ -28,6 +28,7 @@ export default defineConfig({
       "tests/generate.property.test.ts",
       "tests/accounts-provider.test.ts",
       "tests/client.test.ts",
+      "tests/controls.test.ts",
       "tests/native.test.ts",
       "tests/engine-traffic.test.ts",
       "tests/package-schema.test.ts",

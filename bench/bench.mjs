@@ -289,7 +289,10 @@ async function overhead(provider) {
     const before = cpuMs(server.pid);
     const result = await run();
     const after = cpuMs(server.pid);
-    if (before !== undefined && after !== undefined) (cpu[key] ??= []).push((after - before) / N);
+    if (before !== undefined && after !== undefined) {
+      cpu[key] ??= [];
+      cpu[key].push((after - before) / N);
+    }
     return result;
   };
   const viaProvider = async (provider, server, door, destroyer) => {

@@ -449,7 +449,13 @@ function toProviderError(
   // fired; the signal's reason says why.
   if (e.name === "AbortError") {
     const { why } = context.control.signal.reason as Stopped;
-    return new RequestError(operation, subject, `${why} while the request was under way${retried}`, secrets, "ERR_ABORTED");
+    return new RequestError(
+      operation,
+      subject,
+      `${why} while the request was under way${retried}`,
+      secrets,
+      "ERR_ABORTED",
+    );
   }
   // A timeout may carry a response whose body never finished: it is a timeout, not an answer.
   if (e.name === "TimeoutError") {

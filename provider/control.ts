@@ -70,4 +70,3 @@ export async function sleep(ms: number, control: Control = UNBOUNDED): Promise<v
     throwIfStopped(control);
   }
 }
-

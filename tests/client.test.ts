@@ -377,7 +377,9 @@ describe("a request stopped from outside (the engine's Cancel or custom timeout)
     seen = [];
     handle = () => controller.abort(new Stopped("Pulumi cancelled the deployment")); // never answers
     const error = await rejectionOf(client.list({}, control));
-    expect(error.message).toBe("Unable to list SendGrid integrations: Pulumi cancelled the deployment while the request was under way");
+    expect(error.message).toBe(
+      "Unable to list SendGrid integrations: Pulumi cancelled the deployment while the request was under way",
+    );
     expect((error as { causeCode?: string }).causeCode).toBe("ERR_ABORTED");
     expect(seen).toHaveLength(1);
   });
@@ -442,7 +444,9 @@ describe("network failures name the setting to check", () => {
     const lookup = vi.spyOn(dns, "lookup").mockImplementation(((name: string, ...rest: unknown[]) => {
       if (name !== host) return (real as (...a: unknown[]) => void)(name, ...rest);
       const callback = rest.at(-1) as (error: Error) => void;
-      process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ${code} ${name}`), { code, hostname: name })));
+      process.nextTick(() =>
+        callback(Object.assign(new Error(`getaddrinfo ${code} ${name}`), { code, hostname: name })),
+      );
     }) as typeof dns.lookup);
     try {
       return await run();

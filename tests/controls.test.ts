@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { controlFor, sleep, Stopped, stoppedBy, UNBOUNDED } from "../provider/control";
+import { controlFor, Stopped, sleep, stoppedBy, UNBOUNDED } from "../provider/control";
 import { EngineLink, type EngineModules, fromPulumi, Severity } from "../provider/engine";
 import { startFakeEngine } from "./support/engine.cjs";
 

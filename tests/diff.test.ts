@@ -135,7 +135,10 @@ describe("diff under ignoreChanges (the engine's paths, as the plugin receives t
 
   it("an ignored field that would replace neither changes nor replaces", () => {
     const moved = { ...desired(), onBehalfOf: "subuser-a", destination: "Other" };
-    expect(diffIntegration(state(), moved, ["onBehalfOf"])).toMatchObject({ changed: ["destination"], replaces: ["destination"] });
+    expect(diffIntegration(state(), moved, ["onBehalfOf"])).toMatchObject({
+      changed: ["destination"],
+      replaces: ["destination"],
+    });
     expect(diffIntegration(state(), moved, ["onBehalfOf", "destination"]).changes).toBe(false);
   });
 });

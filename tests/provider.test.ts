@@ -483,7 +483,7 @@ describe("one deployment, configured once per serialized provider (cmd/dynamic-p
     process.mainModule = { filename: entry } as never;
     vi.resetModules();
     try {
-      const runtime: typeof provider = await import("../provider/dynamic");
+      const runtime: typeof provider = await import("../provider/dynamic/index.js");
       await runtime.configure(settings());
       const { inputs } = await runtime.check({}, desired({ importId: old.id }));
       await runtime.create(inputs);
@@ -492,7 +492,9 @@ describe("one deployment, configured once per serialized provider (cmd/dynamic-p
       expect(engine.logs).toEqual([
         {
           severity: 2,
-          message: expect.stringMatching(new RegExp(`^Integration ${old.id} was kept, not deleted: a resource created`)),
+          message: expect.stringMatching(
+            new RegExp(`^Integration ${old.id} was kept, not deleted: a resource created`),
+          ),
           urn: "",
         },
       ]);
