@@ -28,10 +28,10 @@ import { requireApiKey } from "./config";
 import { type Control, type Stopped, stoppedBy, UNBOUNDED } from "./control";
 import {
   ApiError,
-  ConfigurationError,
   clip,
   type ErrorAdvice,
   InvalidIdError,
+  ListRouteError,
   type Operation,
   RequestError,
   ResponseError,
@@ -261,12 +261,14 @@ export class IntegrationsClient {
   }
 
   /** The list route itself is missing: the base URL is wrong (a path too many, another service). */
-  private noSuchRoute(subject: string, error: ApiError): ConfigurationError {
+  private noSuchRoute(subject: string, error: ApiError): ListRouteError {
     const { apiBaseUrl, baseUrl } = this.advice;
-    return new ConfigurationError(
+    const fix = `Check ${apiBaseUrl} (the API's root, e.g. https://api.sendgrid.com)`;
+    return new ListRouteError(
       `Unable to list ${subject}: HTTP 404 at ${baseUrl}/${PATH}, the Integrations API's list route: ` +
-        `the API is not at ${baseUrl}. Check ${apiBaseUrl} (the API's root, e.g. https://api.sendgrid.com); ` +
+        `the API is not at ${baseUrl}. ${fix}; ` +
         `nothing was changed${error.fromSendGrid ? "" : " (the answer was not even in SendGrid's error shape)"}`,
+      fix,
       [this.apiKey],
     );
   }

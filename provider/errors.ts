@@ -37,6 +37,20 @@ export class ConfigurationError extends SendGridError {
   }
 }
 
+/**
+ * The Integrations API's list route answered 404: the base URL is wrong (a path too many, another
+ * service). `fix` says which setting to check, for messages that must say more than the list's.
+ */
+export class ListRouteError extends ConfigurationError {
+  constructor(
+    message: string,
+    readonly fix: string,
+    secrets: readonly (string | undefined)[] = [],
+  ) {
+    super(message, secrets);
+  }
+}
+
 /** An integration id that could address something other than exactly one integration. */
 export class InvalidIdError extends SendGridError {
   constructor(id: unknown) {

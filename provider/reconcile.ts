@@ -27,6 +27,7 @@ import {
   ConfigurationError,
   ConflictError,
   clip,
+  ListRouteError,
   QuotaError,
   RequestError,
   ResponseError,
@@ -298,10 +299,21 @@ async function listPlace(
       ...(settling.writeKeys ?? []),
     ]);
   } catch (listFailure) {
-    if (listFailure instanceof ConfigurationError) throw listFailure; // the list route itself is wrong
+    // A delete that happened leaves state holding a gone integration, which the next run's update
+    // could not touch: a refresh drops it first (and keeps it if it is still there).
+    const next =
+      doing === "delete" ? "Run `pulumi refresh` (it drops the integration if it was deleted), then re-run" : "re-run";
+    if (listFailure instanceof ListRouteError) {
+      // The list route itself is wrong: a setting to fix; the write before it may still have happened.
+      throw new ConfigurationError(
+        `${cause(failure)}. It may have been ${doing}d, and listing ${describePlace(place)} to check found no list ` +
+          `route (HTTP 404): ${listFailure.fix}. State keeps integration ${id} as it was: once it is fixed, ${next}`,
+        scope.writeKeys,
+      );
+    }
     throw new UnprovenError(
       `${cause(failure)}. It may have been ${doing}d, and listing ${describePlace(place)} to check also failed ` +
-        `(${clip((listFailure as Error).message, 300)}); state keeps integration ${id} as it was: re-run`,
+        `(${clip((listFailure as Error).message, 300)}); state keeps integration ${id} as it was: ${next}`,
       scope.writeKeys,
     );
   }
