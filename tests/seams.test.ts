@@ -439,6 +439,35 @@ describe.each(DOORS)("%s", (name, startDoor) => {
       },
     );
 
+    // Found by the lifecycle model (FC_SEED=20261127): a `--replace` whose DELETE committed after the
+    // client gave up, and whose settling list met a proxy's HTML 404. The delete may have happened,
+    // so the error must not say "nothing was changed", and its advice must recover: refresh, re-run.
+    it("a --replace whose DELETE answer was lost and whose settling list 404s says the delete may have happened; refresh and up recover", async () => {
+      await engine.up("r", args());
+      const id = engine.state.get("r")!.id;
+      await deployment();
+      emulator.inject(
+        { kind: "late-commit", method: "DELETE", delayMs: TIMEOUT_MS * 1.2 },
+        { kind: "html", status: 404, method: "GET" },
+      );
+      const failed = await rejectionOf(engine.up("r", args(), { replace: true, deleteBeforeReplace: true }));
+      emulator.clearFaults();
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS)); // the late commit lands
+      expect(failed.message).toContain(`Unable to delete SendGrid Segment integration ${id}`);
+      expect(failed.message).toContain("It may have been deleted");
+      expect(failed.message).toMatch(/Check sendgrid(-segment)?:apiBaseUrl/);
+      expect(failed.message).toContain("Run `pulumi refresh`");
+      expect(failed.message).not.toContain("nothing was changed");
+      expect(liveIds()).toEqual([]); // it was deleted
+      expect(engine.state.get("r")!.id).toBe(id); // the engine keeps what it could not delete
+      // As the message says: refresh (the list proves it gone), then the same program again.
+      await deployment();
+      expect(await engine.refresh("r")).toBe("gone");
+      await deployment();
+      await engine.up("r", args());
+      expect(liveIds()).toEqual([engine.state.get("r")!.id]);
+    });
+
     it("a POST committed and answered with garbage (HPE_*): recognised by the list, one integration", async () => {
       emulator.inject({ kind: "commit-garbled", method: "POST" });
       await engine.up("r", args());
