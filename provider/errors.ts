@@ -45,6 +45,7 @@ export class ListRouteError extends ConfigurationError {
   constructor(
     message: string,
     readonly fix: string,
+    // Stryker disable next-line ArrayDeclaration: as above
     secrets: readonly (string | undefined)[] = [],
   ) {
     super(message, secrets);

@@ -7,6 +7,7 @@ import {
   clip,
   during,
   isNotFound,
+  ListRouteError,
   MAX_MESSAGE_LENGTH,
   RequestError,
   redact,
@@ -204,6 +205,18 @@ describe("every error is one bounded line", () => {
     const ambiguous = new AmbiguousCreateError(`lost ${WRITE_KEY.slice(2)}`, ["id1"], [WRITE_KEY]);
     expect(ambiguous.message).toBe("lost [redacted]");
     expect(ambiguous.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+  });
+});
+
+describe("a missing list route", () => {
+  it("is a configuration error that keeps the setting to fix beside its message, redacted", () => {
+    const fix = "Check apiBaseUrl (the API's root, e.g. https://api.sendgrid.com)";
+    const error = new ListRouteError(`Unable to list integrations: HTTP 404 (key ${API_KEY}). ${fix}`, fix, [API_KEY]);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.code).toBe("ERR_SENDGRID_CONFIG");
+    expect(error.name).toBe("ListRouteError");
+    expect(error.message).toBe(`Unable to list integrations: HTTP 404 (key [redacted]). ${fix}`);
+    expect(error.fix).toBe(fix);
   });
 });
 
