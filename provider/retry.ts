@@ -79,7 +79,8 @@ const FINAL_NEVER_SENT = [
 export const NEVER_SENT: readonly string[] = [...PASSING_NEVER_SENT, ...FINAL_NEVER_SENT];
 
 /** Whether a request that failed with this network error code provably never reached the server. */
-export const neverSent = (code: string | undefined): boolean => code !== undefined && NEVER_SENT.includes(code);
+export const neverSent = (code: string | undefined): boolean =>
+  (NEVER_SENT as readonly (string | undefined)[]).includes(code);
 
 /** A name that does not exist: retrying cannot help, and the host comes from a setting. */
 export const NO_SUCH_HOST = "ENOTFOUND";
@@ -155,6 +156,7 @@ export function decideRetry(
     delayMs = backoff(attempt.attemptCount, tuning, random);
   } else {
     // No answer: a network failure (got always gives one a code; an unknown one is not final).
+    // Stryker disable next-line StringLiteral: a code in none of the lists ("" too) is passing and not never-sent alike
     const failure = code ?? "ERR_UNKNOWN";
     if (!passing(failure)) return { delayMs: 0, reason: "final" };
     if (failure === DNS_TRY_AGAIN && attempt.attemptCount >= DNS_ATTEMPTS) return { delayMs: 0, reason: "final" };

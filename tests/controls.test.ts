@@ -210,7 +210,7 @@ describe("EngineLink: the engine's log", () => {
  * An engine whose health service answers each check when the test says how, and a link to it that
  * tells the test when it has handled an answer (grpc-js's own client, with the answer observed).
  */
-async function scriptedEngine() {
+async function scriptedEngine(Link: typeof EngineLink = EngineLink) {
   const checks: ((error: object | null, answer?: Buffer) => void)[] = [];
   let checkArrived: (() => void) | undefined;
   const server = new grpc.Server();
@@ -242,7 +242,7 @@ async function scriptedEngine() {
     }
   }
   const address = `127.0.0.1:${port}`;
-  const link = new EngineLink(address, () => ({ ...MODULES, grpc: { ...grpc, Client: Observed } }));
+  const link = new Link(address, () => ({ ...MODULES, grpc: { ...grpc, Client: Observed } }));
   const gone: string[] = [];
   return {
     address,
@@ -325,6 +325,34 @@ describe("EngineLink: the engine's health (as Go SDK plugins check it)", () => {
       } finally {
         await engine.close();
       }
+    }
+  });
+});
+
+// What the modules define as they load (helpers built as constants): loaded afresh inside each
+// test, so the test reads what that load made.
+describe("the controls and the engine link as their modules load", () => {
+  it("a control that has fired says why, and a wait on it throws that at once", async () => {
+    vi.resetModules();
+    const { controlFor, sleep, Stopped, stoppedBy } = await import("../provider/control.js");
+    const cancel = new AbortController();
+    const control = controlFor(cancel.signal, 600, "the delete");
+    expect(stoppedBy(control)).toBeUndefined();
+    const why = new Stopped("Pulumi cancelled the deployment");
+    cancel.abort(why);
+    expect(stoppedBy(control)).toBe(why);
+    await expect(sleep(60_000, control)).rejects.toBe(why);
+  });
+
+  it("an engine that answers SERVING is there", async () => {
+    vi.resetModules();
+    const engine = await scriptedEngine((await import("../provider/engine.js")).EngineLink);
+    try {
+      engine.watch();
+      await engine.answer(await engine.nextCheck(), null, SERVING);
+      expect(engine.gone).toEqual([]);
+    } finally {
+      await engine.close();
     }
   });
 });

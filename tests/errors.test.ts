@@ -1,11 +1,13 @@
 // Error messages: secrets redacted whole and in part before any cut; every message one bounded line.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   AmbiguousCreateError,
   ApiError,
+  ConfigurationError,
   clip,
   during,
   isNotFound,
+  ListRouteError,
   MAX_MESSAGE_LENGTH,
   RequestError,
   redact,
@@ -48,6 +50,31 @@ describe("during", () => {
     expect(error).toBeInstanceOf(RequestError);
     expect(shared.message).toContain(WRITE_KEY.slice(3, 12)); // the shared one is left as it was
     expect(during(shared, "read x", "listing").message).toContain(WRITE_KEY.slice(3, 12)); // nothing known, nothing redacted
+  });
+
+  it("an error that is not the provider's own (a bug) passes through as it is", () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'id')");
+    expect(during(bug, "read x", "listing the account")).toBe(bug);
+    expect(bug.message).toBe("Cannot read properties of undefined (reading 'id')");
+  });
+
+  it("only the step's own leading 'Unable to ...: ' is dropped, never one further in", () => {
+    const setting = new ConfigurationError("The apiBaseUrl setting is wrong. Unable to list integrations: HTTP 404");
+    expect(during(setting, "read x", "listing the account").message).toBe(
+      "Unable to read x: listing the account failed: The apiBaseUrl setting is wrong. Unable to list integrations: HTTP 404",
+    );
+  });
+
+  it("the copy's stack shows its class and new message, and both can be rewritten like any error's", () => {
+    const error = during(new RequestError("list", "integrations", "socket hang up", []), "read x", "listing");
+    expect(error.stack).toBe("RequestError: Unable to read x: listing failed: socket hang up");
+    error.message += " (at 09:00)";
+    error.stack = `RequestError: ${error.message}`;
+    expect(error.message).toBe("Unable to read x: listing failed: socket hang up (at 09:00)");
+    expect(error.stack).toBe("RequestError: Unable to read x: listing failed: socket hang up (at 09:00)");
+    expect(delete (error as { message?: string }).message).toBe(true);
+    expect(delete (error as { stack?: string }).stack).toBe(true);
+    expect(Object.hasOwn(error, "message")).toBe(false);
   });
 });
 
@@ -181,6 +208,18 @@ describe("every error is one bounded line", () => {
   });
 });
 
+describe("a missing list route", () => {
+  it("is a configuration error that keeps the setting to fix beside its message, redacted", () => {
+    const fix = "Check apiBaseUrl (the API's root, e.g. https://api.sendgrid.com)";
+    const error = new ListRouteError(`Unable to list integrations: HTTP 404 (key ${API_KEY}). ${fix}`, fix, [API_KEY]);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.code).toBe("ERR_SENDGRID_CONFIG");
+    expect(error.name).toBe("ListRouteError");
+    expect(error.message).toBe(`Unable to list integrations: HTTP 404 (key [redacted]). ${fix}`);
+    expect(error.fix).toBe(fix);
+  });
+});
+
 describe("only SendGrid's own 404 means gone", () => {
   const notFound = (body: unknown) => new ApiError("read", "SendGrid Segment integration x1", 404, body, []);
 
@@ -228,6 +267,11 @@ describe("text from an answer in an error", () => {
     const error = new ApiError("read", "X", 400, body, []);
     expect(error.message).toBe("Unable to read X: HTTP 400 Bad Request: fine\\u202e.exe\\u200b x\\u2028y \\u{e0041}");
   });
+
+  it("an invisible character below U+1000 (a soft hyphen, an Arabic letter mark) shows as a full four-digit escape", () => {
+    const error = new ApiError("read", "X", 400, { errors: [{ message: "pay\u00adload \u061cx" }] }, []);
+    expect(error.message).toBe("Unable to read X: HTTP 400 Bad Request: pay\\u00adload \\u061cx");
+  });
 });
 
 describe("state versions", () => {
@@ -248,5 +292,48 @@ describe("state versions", () => {
       /^Unable to update SendGrid Segment integration x1: its state was written by a newer pulumi-sendgrid-segment \(state version .+; \S+ reads up to 3\)\. Upgrade pulumi-sendgrid-segment in this program; nothing was changed$/,
     );
     expect(error?.message).toContain(`state version ${JSON.stringify(stateVersion)};`);
+  });
+});
+
+// What the module defines as it loads (the status names, the redaction mark, the helpers built as
+// constants): loaded afresh inside each test, so the test reads what that load made.
+describe("what an error message is made from, as the module loads", () => {
+  const fresh = async () => {
+    vi.resetModules();
+    return import("../provider/errors.js");
+  };
+
+  it("names every status SendGrid or a gateway answers with, and only the number for others", async () => {
+    const { ApiError } = await fresh();
+    const statusLine = (status: number) => new ApiError("read", "X", status, "", []).message.split(". ")[0];
+    expect([400, 401, 403, 404, 405, 418, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524].map(statusLine)).toEqual([
+      "Unable to read X: HTTP 400 Bad Request",
+      "Unable to read X: HTTP 401 Unauthorized",
+      "Unable to read X: HTTP 403 Forbidden",
+      "Unable to read X: HTTP 404 Not Found",
+      "Unable to read X: HTTP 405 Method Not Allowed",
+      "Unable to read X: HTTP 418",
+      "Unable to read X: HTTP 429 Too Many Requests",
+      "Unable to read X: HTTP 500 Internal Server Error",
+      "Unable to read X: HTTP 502 Bad Gateway",
+      "Unable to read X: HTTP 503 Service Unavailable",
+      "Unable to read X: HTTP 504 Gateway Timeout",
+      "Unable to read X: HTTP 520 Unknown Error (a gateway)",
+      "Unable to read X: HTTP 521 Web Server Is Down (a gateway)",
+      "Unable to read X: HTTP 522 Connection Timed Out (a gateway)",
+      "Unable to read X: HTTP 523 Origin Is Unreachable (a gateway)",
+      "Unable to read X: HTTP 524 A Timeout Occurred (a gateway)",
+    ]);
+  });
+
+  it("SendGrid's own 404 means gone", async () => {
+    const { ApiError, isNotFound } = await fresh();
+    expect(isNotFound(new ApiError("read", "x1", 404, { errors: [{ message: "not found" }] }, []))).toBe(true);
+  });
+
+  it("a secret shows as [redacted], in a message made one line", async () => {
+    const { redact, SendGridError } = await fresh();
+    expect(redact(`key ${WRITE_KEY}`, [WRITE_KEY])).toBe("key [redacted]");
+    expect(new SendGridError(`bad\nkey ${WRITE_KEY}`, "X", [WRITE_KEY]).message).toBe("bad key [redacted]");
   });
 });

@@ -1,5 +1,5 @@
 // The retry policy that drives got's retries (provider/retry.ts).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_RETRY,
   DNS_ATTEMPTS,
@@ -242,5 +242,57 @@ describe("network errors: sent or not", () => {
       expect(decide({ method: "POST", status })).toEqual({ delayMs: 0, reason: "ambiguous" });
     }
     expect(decide({ method: "GET", status: 501 })).toEqual({ delayMs: 0, reason: "final" });
+  });
+});
+
+// What the module defines as it loads (its lists of codes and methods, the default tuning, the
+// helpers built as constants): loaded afresh inside each test, so the test reads what that load made.
+describe("the policy as the module loads", () => {
+  const fresh = async () => {
+    vi.resetModules();
+    return import("../provider/retry.js");
+  };
+
+  it("GET, PATCH and DELETE are retried after a 503; POST is left to reconciliation", async () => {
+    const { decideRetry } = await fresh();
+    const after503 = (method: string) => decideRetry(attempt({ method, status: 503 }), tuning, NOW, () => 0);
+    expect(["GET", "PATCH", "DELETE", "POST"].map(after503)).toEqual([
+      { delayMs: 125 },
+      { delayMs: 125 },
+      { delayMs: 125 },
+      { delayMs: 0, reason: "ambiguous" },
+    ]);
+  });
+
+  it("a reset is retried for GET; a refused connection, never sent, for POST too; a name that does not exist never", async () => {
+    const { decideRetry, neverSent, NO_SUCH_HOST } = await fresh();
+    const failing = (method: string, code: string) => decideRetry(attempt({ method, code }), tuning, NOW, () => 0);
+    expect(failing("GET", "ECONNRESET")).toEqual({ delayMs: 125 });
+    expect(failing("POST", "ECONNREFUSED")).toEqual({ delayMs: 125 });
+    expect(neverSent("ECONNREFUSED")).toBe(true);
+    expect(neverSent("ECONNRESET")).toBe(false);
+    expect(failing("GET", NO_SUCH_HOST)).toEqual({ delayMs: 0, reason: "final" });
+    expect(failing("GET", "ENOTFOUND")).toEqual({ delayMs: 0, reason: "final" });
+  });
+
+  it(`a name that cannot be resolved for now stops after ${DNS_ATTEMPTS} tries`, async () => {
+    const { decideRetry, DNS_TRY_AGAIN } = await fresh();
+    const tryAgain = (attemptCount: number) =>
+      decideRetry(attempt({ code: DNS_TRY_AGAIN, attemptCount }), tuning, NOW, () => 0);
+    expect(DNS_TRY_AGAIN).toBe("EAI_AGAIN");
+    expect(tryAgain(DNS_ATTEMPTS - 1).delayMs).toBeGreaterThan(0);
+    expect(tryAgain(DNS_ATTEMPTS)).toEqual({ delayMs: 0, reason: "final" });
+  });
+
+  it("the default tuning: a 250 ms first step doubling up to 10 s, rate-limit jitter of at least 50 ms, 2 minutes in all", async () => {
+    const { decideRetry, DEFAULT_RETRY: defaults } = await fresh();
+    const at = (over: Partial<Parameters<typeof decideRetry>[0]>, now = NOW) =>
+      decideRetry(attempt(over), defaults, now, () => 1).delayMs;
+    expect(at({ status: 503 })).toBe(250);
+    expect(at({ status: 503, attemptCount: 3 })).toBe(1_000);
+    expect(at({ status: 503, attemptCount: 12 })).toBe(10_000);
+    expect(at({ status: 429, headers: { "retry-after": "0.2" } })).toBe(250);
+    expect(at({ status: 503 }, NOW + 119_750)).toBe(250);
+    expect(at({ status: 503 }, NOW + 119_751)).toBe(0);
   });
 });
