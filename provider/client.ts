@@ -496,7 +496,8 @@ function retryNote(context: CallContext, settings: Settings): string {
   const seconds = ((Date.now() - context.startedAt) / 1000).toFixed(1);
   const budget =
     context.stopReason === "budget"
-      ? context.control.deadline !== undefined && context.control.deadline - context.startedAt < settings.retryBudgetMs
+      ? // equivalent ConditionalExpression: (deadline !== undefined as true) without a deadline, undefined - startedAt is NaN and NaN < budget is false: the same answer
+        context.control.deadline !== undefined && context.control.deadline - context.startedAt < settings.retryBudgetMs
         ? "; the operation's custom timeout leaves no time for another"
         : `; the retry budget (${settings.retryBudgetSetting}) is spent`
       : "";

@@ -1,7 +1,14 @@
 // Answers are validated against the spec's Integration shape before anything reaches state.
 import { describe, expect, it } from "vitest";
 import { toIntegrationInputs } from "../provider/schema";
-import { fromWire, parseIntegration, parseIntegrationList, toWirePatch, UnusableAnswer } from "../provider/wire";
+import {
+  fromWire,
+  keyVerdict,
+  parseIntegration,
+  parseIntegrationList,
+  toWirePatch,
+  UnusableAnswer,
+} from "../provider/wire";
 
 const integration = {
   integration_id: "5a1234",
@@ -132,5 +139,14 @@ describe("toWirePatch: only the fields that change", () => {
     [["onBehalfOf", "account"], {}],
   ])("%j → %j", (fields, body) => {
     expect(toWirePatch(desired, fields)).toStrictEqual(body);
+  });
+});
+
+describe("keyVerdict: a live write key masked in several places", () => {
+  const DECLARED = "wk_DO_NOT_LEAK_prod_93ab";
+  it("is held against the declared key by its first and last visible parts", () => {
+    expect(keyVerdict("wk_D****prod****93ab", DECLARED)).toBe("unseen"); // fits: never proves the same key
+    expect(keyVerdict("wk_D****prod****00ff", DECLARED)).toBe("different"); // its end shows another key
+    expect(keyVerdict("zz_D****prod****93ab", DECLARED)).toBe("different"); // its start shows another key
   });
 });

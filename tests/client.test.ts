@@ -1,6 +1,7 @@
 // The HTTP client against a hand-made server, for the answers the emulator does not give: exact
 // size limits, a chunked body, status 300, whitespace, and credentials echoed in headers.
 import dns from "node:dns";
+import { readFileSync } from "node:fs";
 import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -519,3 +520,120 @@ vV1iJR4RuLKuKosV+30POcWHh9wbFkuS4kUMNkECIQD5BGrW0xjlhGgNDqxOYVAe
 -----END CERTIFICATE-----
 `,
 };
+
+// What the client module defines when it loads (the User-Agent, the keep-alive agent, the per-account
+// limiters, the subjects of messages, the answer schemas of wire.ts), seen through a module loaded
+// afresh inside the test: the module the other tests imported was loaded once, before any of them.
+describe("a client module loaded afresh", () => {
+  const fresh = async () => {
+    vi.resetModules();
+    const { IntegrationsClient: Client } = await import("../provider/client.js");
+    const { resolveSettings: resolve } = await import("../provider/config.js");
+    const { Stopped: FreshStopped } = await import("../provider/control.js");
+    const make = (apiKey = API_KEY) => {
+      const config: Record<string, string> = {
+        "sendgrid:apiKey": apiKey,
+        "sendgrid:apiBaseUrl": serverUrl(),
+        "sendgrid:retryBudgetMs": "0",
+      };
+      return Client.create(resolve((key) => config[key], {}));
+    };
+    return { make, Stopped: FreshStopped };
+  };
+
+  it("sends the package's name and version as User-Agent, the subuser, over one kept-alive connection", async () => {
+    const { make } = await fresh();
+    const fresher = await make();
+    answer(200, JSON.stringify({ result: [] }));
+    await fresher.list({ onBehalfOf: "sub" });
+    await fresher.list();
+    expect(seen).toHaveLength(2);
+    expect(seen[0]?.headers["user-agent"]).toBe(
+      `pulumi-sendgrid-segment/${JSON.parse(readFileSync("package.json", "utf8")).version} (+pulumi dynamic provider; node ${process.version})`,
+    );
+    expect(seen[0]?.headers["on-behalf-of"]).toBe("sub");
+    expect(seen[1]?.headers["on-behalf-of"]).toBeUndefined();
+    expect(seen[0]?.headers.connection).toBe("keep-alive");
+    expect(seen[1]?.socket).toBe(seen[0]?.socket); // the second request reused the first's connection
+  });
+
+  it("names what each call was about, and redacts the write key it sends from an answer quoting it", async () => {
+    const { make } = await fresh();
+    const fresher = await make();
+    answer(400, JSON.stringify({ errors: [{ field: "properties", message: `key ${WRITE_KEY} refused` }] }));
+    const created = await rejectionOf(fresher.create(body));
+    expect(created.message).toMatch(/^Unable to create SendGrid Segment integration "L": /);
+    expectNoSecretPart(created.message);
+    const updated = await rejectionOf(fresher.update("i-1", body));
+    expect(updated.message).toMatch(/^Unable to update SendGrid Segment integration i-1: /);
+    expectNoSecretPart(updated.message);
+  });
+
+  it("refuses answers that do not fit the API's integration shape", async () => {
+    const { make } = await fresh();
+    const fresher = await make();
+    const refused = async (answerBody: unknown) => {
+      answer(200, JSON.stringify(answerBody));
+      return (await rejectionOf(fresher.list())).message;
+    };
+    expect(await refused({ result: 5 })).toMatch(/result is a number, expected Array/);
+    expect(await refused({ result: [{ integration_id: "a/b" }] })).toMatch(
+      /result\[0\]\.integration_id is a string outside the allowed values/,
+    );
+    expect(await refused({ result: [{ filters: { email_events: ["nope"] } }] })).toMatch(
+      /result\[0\]\.filters\.email_events\[0\] is a string outside the allowed values, expected/,
+    );
+    expect(await refused({ result: [{ properties: { destination_region: "MARS" } }] })).toMatch(
+      /result\[0\]\.properties\.destination_region is a string outside the allowed values, expected/,
+    );
+  });
+
+  it("a key's digest: the same for the same key, another for another, never the key", async () => {
+    const { make } = await fresh();
+    const one = (await make()).keyDigest;
+    expect(one).toMatch(/^[0-9a-f]{32}$/);
+    expect((await make()).keyDigest).toBe(one);
+    expect((await make("SG.another-account-key-0001")).keyDigest).not.toBe(one);
+  });
+
+  it("a call stopped before it was sent says so, with its own code", async () => {
+    const { make, Stopped: FreshStopped } = await fresh();
+    const fresher = await make();
+    const controller = new AbortController();
+    controller.abort(new FreshStopped("Pulumi cancelled the deployment"));
+    seen = [];
+    const error = await rejectionOf(fresher.list({}, { signal: controller.signal }));
+    expect(error.message).toMatch(/nothing was sent/);
+    expect((error as { causeCode?: string }).causeCode).toBe("ERR_STOPPED_BEFORE_SENDING");
+    expect(seen).toHaveLength(0);
+  });
+
+  it("ten calls under way with one API key leave another key's call free to go", async () => {
+    const { make } = await fresh();
+    const mine = await make();
+    const other = await make("SG.another-account-key-0001");
+    let release = () => undefined as void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let under = 0;
+    let most = 0;
+    seen = [];
+    handle = (req, res) => {
+      under++;
+      most = Math.max(most, under);
+      const done = () => {
+        under--;
+        res.writeHead(200, { "content-type": "application/json" }).end('{"result":[]}');
+      };
+      if (req.headers.authorization !== `Bearer ${API_KEY}`) {
+        release();
+        done();
+      } else void Promise.race([released, new Promise((r) => setTimeout(r, 1000))]).then(done);
+    };
+    const busy = Array.from({ length: 10 }, () => mine.list());
+    while (seen.length < 10) await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([...busy, other.list()]);
+    expect(most).toBe(11);
+  });
+});

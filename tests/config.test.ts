@@ -1,5 +1,5 @@
 // Layer 1: configuration resolution (stack config over environment, regions, base URL safety).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { accountExists, isLoopback, requireApiKey, resolveSettings } from "../provider/config";
 
 const stack = (values: Record<string, string>) => (key: string) => values[key];
@@ -361,5 +361,111 @@ describe("named accounts", () => {
 
   it("the default account ignores sendgrid:accounts entirely", () => {
     expect(resolveSettings(accounts({ a: { apiKey: "SG.a" } }), {}).apiKey).toBeUndefined();
+  });
+});
+
+// What the module defines when it loads (the shapes of account names, field names and API keys, the
+// setting names, the messages' helpers), seen through a module loaded afresh inside each test: the
+// module the other tests imported was loaded once, before any of them.
+describe("a configuration module loaded afresh", () => {
+  const fresh = async () => {
+    vi.resetModules();
+    return await import("../provider/config.js");
+  };
+  const failure = (run: () => unknown) => {
+    try {
+      run();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "accepted";
+  };
+
+  it("reads each setting from its stack config key or SENDGRID_ environment variable", async () => {
+    const config = await fresh();
+    expect(config.resolveSettings(stack({}), {}).sources).toEqual({
+      apiKey: "sendgrid:apiKey or SENDGRID_API_KEY",
+      region: "sendgrid:region or SENDGRID_REGION",
+      apiBaseUrl: "sendgrid:apiBaseUrl or SENDGRID_API_BASE_URL",
+      requestTimeoutMs: "sendgrid:requestTimeoutMs or SENDGRID_REQUEST_TIMEOUT_MS",
+      retryBudgetMs: "sendgrid:retryBudgetMs or SENDGRID_RETRY_BUDGET_MS",
+    });
+    const env = {
+      SENDGRID_ACCOUNT_EU_BRAND_API_KEY: "SG.eu",
+      SENDGRID_ACCOUNT_EU_BRAND_REGION: "eu",
+      SENDGRID_ACCOUNT_EU_BRAND_REQUEST_TIMEOUT_MS: "5000",
+      SENDGRID_ACCOUNT_EU_BRAND_RETRY_BUDGET_MS: "0",
+    };
+    expect(config.resolveSettings(stack({}), env, "eu-brand")).toMatchObject({
+      account: "eu-brand",
+      apiKey: "SG.eu",
+      baseUrl: "https://api.eu.sendgrid.com",
+      requestTimeoutMs: 5000,
+      retryBudgetMs: 0,
+      retryBudgetSetting: "sendgrid:accounts.eu-brand.retryBudgetMs",
+      sources: {
+        apiKey: "SENDGRID_ACCOUNT_EU_BRAND_API_KEY",
+        apiBaseUrl: "sendgrid:accounts.eu-brand.apiBaseUrl or SENDGRID_ACCOUNT_EU_BRAND_API_BASE_URL",
+      },
+    });
+  });
+
+  it("says how to configure an account that is not", async () => {
+    const config = await fresh();
+    expect(failure(() => config.resolveSettings(stack({}), {}, "b2"))).toBe(
+      "No SendGrid account \"b2\" is configured: set it with `pulumi config set --secret --path 'sendgrid:accounts.b2.apiKey' <key>` (and region, apiBaseUrl as needed) or the SENDGRID_ACCOUNT_B2_API_KEY environment variable",
+    );
+  });
+
+  it("takes account names of 1 to 64 letters, digits, '-' or '_' that start with a letter", async () => {
+    const config = await fresh();
+    const env = (name: string) => ({ [`SENDGRID_ACCOUNT_${name.toUpperCase().replace(/-/g, "_")}_REGION`]: "eu" });
+    for (const name of ["a", "eu-brand", "Brand_2", `a${"b".repeat(63)}`]) {
+      expect(config.resolveSettings(stack({}), env(name), name).account, name).toBe(name);
+    }
+    for (const name of ["1abc", "-ab", "ab!", "a b", `a${"b".repeat(64)}`]) {
+      expect(
+        failure(() => config.resolveSettings(stack({}), env(name), name)),
+        name,
+      ).toBe(
+        `Invalid account (a string of ${name.length} character${name.length === 1 ? "" : "s"}): 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+      );
+      expect(
+        failure(() => config.resolveSettings(stack({ "sendgrid:accounts": JSON.stringify({ [name]: {} }) }), {}, "a")),
+      ).toBe(
+        `Invalid sendgrid:accounts: an account name (a string of ${name.length} characters) is not 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+      );
+    }
+  });
+
+  it("names a wrong field of an account only when it looks like a field name, never like a key", async () => {
+    const config = await fresh();
+    const fieldError = (field: string) =>
+      failure(() =>
+        config.resolveSettings(
+          stack({ "sendgrid:accounts": JSON.stringify({ a: { apiKey: "SG.a", [field]: 1 } }) }),
+          {},
+          "a",
+        ),
+      );
+    const rest = ": not a setting; an account has apiKey, region, apiBaseUrl, requestTimeoutMs, retryBudgetMs";
+    for (const field of ["regoin", "x", "apiKey2", `r${"e".repeat(31)}`]) {
+      expect(fieldError(field)).toBe(`Invalid sendgrid:accounts.a.${field}${rest}`);
+    }
+    for (const field of ["2fa", "api_key", "api-key", "key!", `r${"e".repeat(32)}`]) {
+      expect(fieldError(field)).toBe(
+        `Invalid sendgrid:accounts.a field (a string of ${field.length} characters)${rest}`,
+      );
+    }
+  });
+
+  it("refuses an API key with a space or line break at either end, without quoting it", async () => {
+    const config = await fresh();
+    expect(config.resolveSettings(stack({ "sendgrid:apiKey": "SG.ok-key" }), {}).apiKey).toBe("SG.ok-key");
+    for (const key of [" SG.ok-key", "SG.ok-key\n", "SG.ok key"]) {
+      expect(failure(() => config.resolveSettings(stack({ "sendgrid:apiKey": key }), {}))).toBe(
+        `Invalid sendgrid:apiKey: it holds a space, line break or other character no API key has (a string of ${key.length} characters); set the key alone`,
+      );
+    }
   });
 });
