@@ -1,12 +1,12 @@
 // The shared operations (provider/operations.ts) in-process, with what only the plugin sends the
 // dynamic provider's runtime cannot: preview answers, ignoreChanges, URNs, an import's id, and a
 // control with warnings; against the emulator. Also the listings cache (places.ts).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { keyDigest, type Listing } from "../provider/client";
 import { type Control, UNBOUNDED } from "../provider/control";
-import { IntegrationOperations, parseImportId } from "../provider/operations";
-import { Listings } from "../provider/places";
+import type * as Operations from "../provider/operations";
+import type * as Places from "../provider/places";
 import { UNKNOWN } from "../provider/schema";
 import { API_KEY, desired, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 
@@ -19,7 +19,17 @@ beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: [API_KEY, OTHER_KEY], allowEchoFault: true });
 });
 afterAll(() => emulator.close());
-beforeEach(() => {
+// Each test loads operations.ts (and places.ts) afresh: their module-level helpers (what outputs
+// record of the client, what ties a listing to its holder, which keys are known) are checked as
+// loaded for the test, not as loaded once for the file.
+let IntegrationOperations: typeof Operations.IntegrationOperations;
+let parseImportId: typeof Operations.parseImportId;
+let Listings: typeof Places.Listings;
+type IntegrationOperations = Operations.IntegrationOperations;
+beforeEach(async () => {
+  vi.resetModules();
+  ({ IntegrationOperations, parseImportId } = await import("../provider/operations.js"));
+  ({ Listings } = await import("../provider/places.js"));
   for (const [account, list] of emulator.accounts()) for (const i of list) emulator.remove(i.integration_id, account);
   emulator.clearFaults();
   emulator.requests.length = 0;
