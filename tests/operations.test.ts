@@ -117,7 +117,8 @@ describe("preview answers (the plugin's Create and Update with preview)", () => 
       sendgridKeyDigest: "d1",
       stateVersion: 2,
     };
-    const news = { ...desired({ label: "Renamed" }), integrationId: "other", userId: "u2" };
+    // A changed importId is no change once adopted: state's stays.
+    const news = { ...desired({ label: "Renamed", importId: "another-id" }), integrationId: "other", userId: "u2" };
     expect(ops.previewUpdate(olds, news)).toStrictEqual({
       outs: { ...olds, label: "Renamed", stateVersion: 3 },
     });
@@ -650,6 +651,22 @@ describe("write keys are redacted from a shared listing's errors, whoever made t
     const error = await rejectionOf(ops.create(desired()));
     expect(error.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
     redacted(error);
+  });
+
+  it("a key checked while a shared listing was under way is redacted from the update that shares it", async () => {
+    other();
+    const ops = deployment();
+    const { id, outs } = await created(ops);
+    emulator.inject({ kind: "echo", method: "GET" });
+    const reading = rejectionOf(ops.read(id, outs)); // lists the place, before the other key is known
+    await new Promise((resolve) => setImmediate(resolve));
+    await ops.check({}, otherInputs());
+    // The update keeps its label: it shares the read's listing (one GET), and its failure.
+    const updating = rejectionOf(ops.update(id, outs, desired({ filters: { emailEvents: ["bounce"] } })));
+    const [readError, updateError] = await Promise.all([reading, updating]);
+    expect(emulator.requests.map((r) => r.method)).toEqual(["GET"]);
+    redacted(readError);
+    redacted(updateError);
   });
 
   it("the adopting resource's own key is redacted from the adoption's listing", async () => {
