@@ -25,11 +25,13 @@ afterAll(() => emulator.close());
 let IntegrationOperations: typeof Operations.IntegrationOperations;
 let parseImportId: typeof Operations.parseImportId;
 let Listings: typeof Places.Listings;
+let describePlace: typeof Places.describePlace;
+let notProof: typeof Places.notProof;
 type IntegrationOperations = Operations.IntegrationOperations;
 beforeEach(async () => {
   vi.resetModules();
   ({ IntegrationOperations, parseImportId } = await import("../provider/operations.js"));
-  ({ Listings } = await import("../provider/places.js"));
+  ({ Listings, describePlace, notProof } = await import("../provider/places.js"));
   for (const [account, list] of emulator.accounts()) for (const i of list) emulator.remove(i.integration_id, account);
   emulator.clearFaults();
   emulator.requests.length = 0;
@@ -393,6 +395,11 @@ describe("what proves an integration gone: its owner listed, or the key that las
     expect(await readWith(API_KEY, "", API_KEY)).toStrictEqual({ id: "", props: {} });
   });
 
+  it("a userId that is not text (state edited by hand) is no owner either: the key decides", async () => {
+    fromUi();
+    expect(await readWith(API_KEY, 1000001, API_KEY)).toStrictEqual({ id: "", props: {} });
+  });
+
   it("a delete proven by the same key's empty listing is done; by another key's, it fails and keeps state", async () => {
     const ops = deployment();
     const { id, outs } = await created(ops);
@@ -673,6 +680,27 @@ describe("write keys are redacted from a shared listing's errors, whoever made t
     const ui = fromUi("", WRITE_KEY); // listed first, with the key the program declares
     emulator.inject({ kind: "echo", method: "GET" });
     redacted(await rejectionOf(deployment().create({ ...desired(), importId: ui.integration_id })));
+  });
+});
+
+describe("places in messages, and what a listing proves (places.ts)", () => {
+  it("names the account, the subuser, both, or neither", () => {
+    expect(describePlace({})).toBe("the account");
+    expect(describePlace({ onBehalfOf: "sub-a" })).toBe('subuser "sub-a"');
+    expect(describePlace({ account: "eu" })).toBe('account "eu"');
+    expect(describePlace({ account: "eu", onBehalfOf: "sub-a" })).toBe('account "eu", subuser "sub-a"');
+  });
+
+  it("a listing whose entries all belong to other users names each of them, and the owner", () => {
+    const entry = (id: string, user: string) => ({ integration_id: id, user_id: user }) as never;
+    const listing: Listing = {
+      integrations: [entry("i1", "111"), entry("i2", "222"), entry("i3", "111")],
+      unidentified: 0,
+    };
+    expect(notProof(listing, { userId: "999", sameKey: true })).toBe(
+      "the integrations listed belong to SendGrid user 111, 222, not to user 999 that owns it: the API key may be another account's",
+    );
+    expect(notProof(listing, { userId: "222", sameKey: false })).toBeUndefined();
   });
 });
 
