@@ -37,7 +37,7 @@ export async function adoptIntegration(
   desired: IntegrationInputs,
   holdings: Holdings,
   settling: Settling,
-  absentIsGone = false,
+  absentIsGone: boolean,
 ): Promise<IdentifiedWireIntegration | undefined> {
   const scope = scopeOf(desired);
   const place = { account: desired.account, onBehalfOf: desired.onBehalfOf };

@@ -241,10 +241,12 @@ export class IntegrationOperations {
     id: string,
     olds: Props,
     news: Props,
+    // Stryker disable next-line ArrayDeclaration: a default path that names no field (as a mutant's text) ignores nothing, as no path does
     ignoreChanges: readonly string[] = [],
     urn?: string,
   ): Promise<IntegrationDiff> {
     this.fromState(id, olds, "diff");
+    // equivalent ConditionalExpression: a typeof always true only adds non-text ids, which check never looks up (it looks up a checked, string importId)
     if (typeof olds.importId === "string" && !this.declaredInState.has(olds.importId)) {
       this.declaredInState.set(olds.importId, urn);
     }
@@ -402,6 +404,7 @@ export class IntegrationOperations {
     olds: Props,
     news: Props,
     control: Control = UNBOUNDED,
+    // Stryker disable next-line ArrayDeclaration: a default path that names no field (as a mutant's text) ignores nothing, as no path does
     ignoreChanges: readonly string[] = [],
   ): Promise<{ outs: IntegrationOutputs }> {
     this.fromState(id, olds, "update");

@@ -1,5 +1,5 @@
 // Bringing existing integrations under management: importId, and refresh correcting inputs.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { diffIntegration } from "../provider/diff";
 import * as provider from "../provider/dynamic";
@@ -176,9 +176,15 @@ describe("adoption happens once, and never twice for one integration (issue 16)"
   });
 
   it("an adoption PATCHes every field to the declared state", async () => {
+    // The provider loaded afresh for this test: which fields adoption sets is module-level.
+    vi.resetModules();
+    const fresh: typeof provider = await import("../provider/dynamic/index.js");
+    await fresh.configure(
+      configureRequest({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url }) as never,
+    );
     const ui = fromUi();
-    const { inputs } = await provider.check({}, desired({ importId: ui.integration_id }));
-    await provider.create(inputs);
+    const { inputs } = await fresh.check({}, desired({ importId: ui.integration_id }));
+    await fresh.create(inputs);
     expect(emulator.requests.at(-1)!.fields).toEqual([
       "label",
       "destination",

@@ -1,7 +1,16 @@
 // Layer 1: diff — no API call; what updates in place and what replaces.
-import { describe, expect, it } from "vitest";
-import { diffIntegration, keepUnchanged } from "../provider/diff";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type * as Diff from "../provider/diff";
 import { UNKNOWN } from "../provider/schema";
+
+// Each test loads diff.ts afresh: its field table (which fields, how each is read, which replace)
+// is module-level, and is checked here as loaded for the test, not as loaded once for the file.
+let diffIntegration: typeof Diff.diffIntegration;
+let keepUnchanged: typeof Diff.keepUnchanged;
+beforeEach(async () => {
+  vi.resetModules();
+  ({ diffIntegration, keepUnchanged } = await import("../provider/diff.js"));
+});
 
 const state = () => ({
   integrationId: "abc",
@@ -133,6 +142,10 @@ describe("diff under ignoreChanges (the engine's paths, as the plugin receives t
     });
   });
 
+  it("a bracketed key is one key, dots and all: [properties.writeKey] and label[] name no field, so hide nothing", () => {
+    expect(diffIntegration(state(), news(), ["[properties.writeKey]", "label[]"]).changed).toEqual(ALL);
+  });
+
   it("an ignored field that would replace neither changes nor replaces", () => {
     const moved = { ...desired(), onBehalfOf: "subuser-a", destination: "Other" };
     expect(diffIntegration(state(), moved, ["onBehalfOf"])).toMatchObject({
@@ -161,6 +174,17 @@ describe("keepUnchanged: what an update did not change keeps state's value", () 
     });
     expect(keepUnchanged(answer(), state(), ["label", "filters.emailEvents"])).toStrictEqual({
       ...answer(),
+      properties: { writeKey: "wk_123456", destinationRegion: "US" },
+    });
+  });
+
+  it("puts state's nested values in place where the answer has no object for them (absent, null)", () => {
+    const { filters: _f, ...noFilters } = answer();
+    const kept = keepUnchanged({ ...noFilters, properties: null }, state(), []);
+    expect(kept).toStrictEqual({
+      ...answer(),
+      label: "Untitled Integration",
+      filters: { emailEvents: ["click", "open"] },
       properties: { writeKey: "wk_123456", destinationRegion: "US" },
     });
   });

@@ -1,12 +1,12 @@
 // The shared operations (provider/operations.ts) in-process, with what only the plugin sends the
 // dynamic provider's runtime cannot: preview answers, ignoreChanges, URNs, an import's id, and a
 // control with warnings; against the emulator. Also the listings cache (places.ts).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { keyDigest, type Listing } from "../provider/client";
 import { type Control, UNBOUNDED } from "../provider/control";
-import { IntegrationOperations, parseImportId } from "../provider/operations";
-import { Listings } from "../provider/places";
+import type * as Operations from "../provider/operations";
+import type * as Places from "../provider/places";
 import { UNKNOWN } from "../provider/schema";
 import { API_KEY, desired, expectNoSecretPart, rejectionOf, WRITE_KEY, WRITE_KEY_2 } from "./support/fixtures";
 
@@ -19,7 +19,19 @@ beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: [API_KEY, OTHER_KEY], allowEchoFault: true });
 });
 afterAll(() => emulator.close());
-beforeEach(() => {
+// Each test loads operations.ts (and places.ts) afresh: their module-level helpers (what outputs
+// record of the client, what ties a listing to its holder, which keys are known) are checked as
+// loaded for the test, not as loaded once for the file.
+let IntegrationOperations: typeof Operations.IntegrationOperations;
+let parseImportId: typeof Operations.parseImportId;
+let Listings: typeof Places.Listings;
+let describePlace: typeof Places.describePlace;
+let notProof: typeof Places.notProof;
+type IntegrationOperations = Operations.IntegrationOperations;
+beforeEach(async () => {
+  vi.resetModules();
+  ({ IntegrationOperations, parseImportId } = await import("../provider/operations.js"));
+  ({ Listings, describePlace, notProof } = await import("../provider/places.js"));
   for (const [account, list] of emulator.accounts()) for (const i of list) emulator.remove(i.integration_id, account);
   emulator.clearFaults();
   emulator.requests.length = 0;
@@ -107,7 +119,8 @@ describe("preview answers (the plugin's Create and Update with preview)", () => 
       sendgridKeyDigest: "d1",
       stateVersion: 2,
     };
-    const news = { ...desired({ label: "Renamed" }), integrationId: "other", userId: "u2" };
+    // A changed importId is no change once adopted: state's stays.
+    const news = { ...desired({ label: "Renamed", importId: "another-id" }), integrationId: "other", userId: "u2" };
     expect(ops.previewUpdate(olds, news)).toStrictEqual({
       outs: { ...olds, label: "Renamed", stateVersion: 3 },
     });
@@ -382,6 +395,11 @@ describe("what proves an integration gone: its owner listed, or the key that las
     expect(await readWith(API_KEY, "", API_KEY)).toStrictEqual({ id: "", props: {} });
   });
 
+  it("a userId that is not text (state edited by hand) is no owner either: the key decides", async () => {
+    fromUi();
+    expect(await readWith(API_KEY, 1000001, API_KEY)).toStrictEqual({ id: "", props: {} });
+  });
+
   it("a delete proven by the same key's empty listing is done; by another key's, it fails and keeps state", async () => {
     const ops = deployment();
     const { id, outs } = await created(ops);
@@ -642,10 +660,47 @@ describe("write keys are redacted from a shared listing's errors, whoever made t
     redacted(error);
   });
 
+  it("a key checked while a shared listing was under way is redacted from the update that shares it", async () => {
+    other();
+    const ops = deployment();
+    const { id, outs } = await created(ops);
+    emulator.inject({ kind: "echo", method: "GET" });
+    const reading = rejectionOf(ops.read(id, outs)); // lists the place, before the other key is known
+    await new Promise((resolve) => setImmediate(resolve));
+    await ops.check({}, otherInputs());
+    // The update keeps its label: it shares the read's listing (one GET), and its failure.
+    const updating = rejectionOf(ops.update(id, outs, desired({ filters: { emailEvents: ["bounce"] } })));
+    const [readError, updateError] = await Promise.all([reading, updating]);
+    expect(emulator.requests.map((r) => r.method)).toEqual(["GET"]);
+    redacted(readError);
+    redacted(updateError);
+  });
+
   it("the adopting resource's own key is redacted from the adoption's listing", async () => {
     const ui = fromUi("", WRITE_KEY); // listed first, with the key the program declares
     emulator.inject({ kind: "echo", method: "GET" });
     redacted(await rejectionOf(deployment().create({ ...desired(), importId: ui.integration_id })));
+  });
+});
+
+describe("places in messages, and what a listing proves (places.ts)", () => {
+  it("names the account, the subuser, both, or neither", () => {
+    expect(describePlace({})).toBe("the account");
+    expect(describePlace({ onBehalfOf: "sub-a" })).toBe('subuser "sub-a"');
+    expect(describePlace({ account: "eu" })).toBe('account "eu"');
+    expect(describePlace({ account: "eu", onBehalfOf: "sub-a" })).toBe('account "eu", subuser "sub-a"');
+  });
+
+  it("a listing whose entries all belong to other users names each of them, and the owner", () => {
+    const entry = (id: string, user: string) => ({ integration_id: id, user_id: user }) as never;
+    const listing: Listing = {
+      integrations: [entry("i1", "111"), entry("i2", "222"), entry("i3", "111")],
+      unidentified: 0,
+    };
+    expect(notProof(listing, { userId: "999", sameKey: true })).toBe(
+      "the integrations listed belong to SendGrid user 111, 222, not to user 999 that owns it: the API key may be another account's",
+    );
+    expect(notProof(listing, { userId: "222", sameKey: false })).toBeUndefined();
   });
 });
 
