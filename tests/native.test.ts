@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { checkConfig, configFrom, diffConfig, main, type Served, serve } from "../provider/native";
-import { LIST_TOKEN, RESOURCE_TOKEN } from "../provider/native/schema";
+import { LIST_TOKEN, packageSchema, RESOURCE_TOKEN } from "../provider/native/schema";
 import { isSecret, reveal, SECRET_SIG, SIG_KEY, secret } from "../provider/native/secrets";
 import { connect, type ProviderClient, startFakeEngine } from "./support/engine.cjs";
 import { SimEngine, withEngineSecrets } from "./support/engine-sim";
@@ -59,6 +59,14 @@ beforeEach(async () => {
 });
 
 describe("plugin info and configuration", () => {
+  it("GetSchema answers the package schema of this version, with the resource and the function", async () => {
+    const schema = await client.getSchema();
+    expect(schema).toEqual(packageSchema(VERSION));
+    expect(schema).toMatchObject({ name: "sendgrid-segment", version: VERSION });
+    expect(Object.keys(schema.resources)).toEqual([RESOURCE_TOKEN]);
+    expect(Object.keys(schema.functions)).toEqual([LIST_TOKEN]);
+  });
+
   it("reports the package version", async () => {
     expect(await client.getPluginInfo()).toEqual({ version: VERSION });
   });
@@ -430,6 +438,12 @@ describe("the resource, as the engine drives it", () => {
     expect(error.message).toBe(
       'Unknown resource type "sendgrid-segment:index:Other": this provider has sendgrid-segment:index:SegmentIntegration',
     );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("refuses a request whose URN has no type part, naming the empty type", async () => {
+    const error = await rejectionOf(client.raw("create", "CreateRequest"));
+    expect(error.message).toBe('Unknown resource type "": this provider has sendgrid-segment:index:SegmentIntegration');
     expect(emulator.requests).toEqual([]);
   });
 

@@ -245,7 +245,6 @@ export class SendGridSegmentProvider {
     getPluginInfo: answer<emptyproto.Empty, plugproto.PluginInfo>(() =>
       new plugproto.PluginInfo().setVersion(PACKAGE_VERSION),
     ),
-    // known gap BlockStatement: GetSchema is driven by plugin-executable.test.ts, outside the in-process mutation set
     getSchema: answer<provproto.GetSchemaRequest, provproto.GetSchemaResponse>(() => {
       const schema = JSON.stringify(packageSchema(PACKAGE_VERSION));
       return new provproto.GetSchemaResponse().setSchema(schema);
@@ -400,7 +399,6 @@ export class SendGridSegmentProvider {
 
   /** Refuses a resource type this provider does not have (a URN's type is after its third `::`). */
   private assertType(urn: string): void {
-    // known gap StringLiteral: the engine never sends a URN without a type part
     const type = urn.split("::")[2] ?? "";
     if (type.split("$").at(-1) !== RESOURCE_TOKEN) {
       throw new Error(`Unknown resource type ${JSON.stringify(type)}: this provider has ${RESOURCE_TOKEN}`);
