@@ -187,8 +187,8 @@ export function stackIdOf(deployment: any, resources: any[]): StackId {
   const service = providers?.type === "service" && providers.state ? providers.state : {};
   const text = (value: unknown) => (typeof value === "string" && value ? value : undefined);
   const fromUrn = resources
-    // equivalent StringLiteral: any other text in place of a missing urn does not match either
-    .map((r) => /^urn:pulumi:([^:]+)::([^:]+)::/.exec(String(r?.urn ?? "")))
+    // a missing urn reads "undefined" or "null", which does not match
+    .map((r) => /^urn:pulumi:([^:]+)::([^:]+)::/.exec(String(r?.urn)))
     .find((m) => m !== null);
   const organization = text(service.owner);
   const project = text(service.project) ?? fromUrn?.[2];
@@ -258,9 +258,8 @@ function revealed(value: any): any {
 function jsonOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text);
-    // equivalent BlockStatement: an emptied catch returns undefined all the same
   } catch {
-    return undefined;
+    // not JSON: undefined
   }
 }
 

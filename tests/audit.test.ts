@@ -1209,6 +1209,35 @@ describe("audit's parts", () => {
     expect(two.unmanaged).toStrictEqual([]);
   });
 
+  it("a pending create whose region SendGrid leaves out: may be it on the fields shown, each hidden field named", () => {
+    const pending = integration({ name: "p", destinationRegion: "EU", writeKey: "wk-p" });
+    const report = auditPlace({}, stateOf([], [pending]), [
+      live("masked", { writeKey: "****" }, "EU"),
+      live("no-region", { writeKey: "wk-p", properties: {} as LiveIntegration["properties"] }),
+      live("no-region-other-key", { writeKey: "wk-other", properties: {} as LiveIntegration["properties"] }),
+    ]);
+    // One hides the write key, the other the region: both are named, as SendGrid's doing.
+    expect(report.pendingCreates).toStrictEqual([
+      {
+        stack: "prod",
+        name: "p",
+        urn: pending.urn,
+        matches: [],
+        possibleMatches: ["masked", "no-region"],
+        steps: [
+          "pulumi refresh --clear-pending-creates --stack prod: drop the pending create from state (the CLI cannot import it for a dynamic resource)",
+          '2 live integrations may be "p" (masked, no-region): label, destination and events agree, but SendGrid masks ' +
+            "or leaves out the write key and region. Before adopting, check the write key and region in SendGrid: " +
+            "adopting sets every field, the write key included, so adopting another Segment source's integration would take it over",
+          'only if its write key is the one "p" declares: add `importId: "<the one whose write key it is>"` to the ' +
+            'declaration of "p", then `pulumi up --stack prod`; if not, `pulumi up --stack prod` creates "p"',
+        ],
+      },
+    ]);
+    // A different write key is proven another integration, region shown or not.
+    expect(report.unmanaged.map((u) => u.id)).toStrictEqual(["no-region-other-key"]);
+  });
+
   it("recovers a pending create per door: the plugin's import (its id naming the place), importId in the dynamic door", () => {
     // Region and write key shown on both sides (--show-secrets): the live ones are proven matches.
     const shown = { destinationRegion: "US", writeKey: "wk-p" };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator";
 import { checkConfig, configFrom, diffConfig, main, type Served, serve } from "../provider/native";
-import { LIST_TOKEN, RESOURCE_TOKEN } from "../provider/native/schema";
+import { LIST_TOKEN, packageSchema, RESOURCE_TOKEN } from "../provider/native/schema";
 import { isSecret, reveal, SECRET_SIG, SIG_KEY, secret } from "../provider/native/secrets";
 import { connect, type ProviderClient, startFakeEngine } from "./support/engine.cjs";
 import { SimEngine, withEngineSecrets } from "./support/engine-sim";
@@ -59,6 +59,14 @@ beforeEach(async () => {
 });
 
 describe("plugin info and configuration", () => {
+  it("GetSchema answers the package schema of this version, with the resource and the function", async () => {
+    const schema = await client.getSchema();
+    expect(schema).toEqual(packageSchema(VERSION));
+    expect(schema).toMatchObject({ name: "sendgrid-segment", version: VERSION });
+    expect(Object.keys(schema.resources)).toEqual([RESOURCE_TOKEN]);
+    expect(Object.keys(schema.functions)).toEqual([LIST_TOKEN]);
+  });
+
   it("reports the package version", async () => {
     expect(await client.getPluginInfo()).toEqual({ version: VERSION });
   });
@@ -177,6 +185,34 @@ describe("plugin info and configuration", () => {
     expect(diffConfig({ region: "global" }, {})).toEqual({ diffs: ["region"], replaces: [] }); // global either way
     expect(diffConfig({ region: "GLOBAL" }, { region: "global" }).replaces).toEqual([]);
     expect(diffConfig({ accounts: { a: { apiKey: "x" } } }, {})).toEqual({ diffs: ["accounts"], replaces: [] });
+  });
+
+  it('DiffConfig: old settings that are empty (null, "") name no region, and accounts that do not parse decide nothing', () => {
+    // Empty old settings say nothing about where the integrations were: no replacement on them.
+    expect(diffConfig({ region: "" }, { region: "eu" })).toEqual({ diffs: ["region"], replaces: [] });
+    expect(diffConfig({ region: null }, { region: "eu" })).toEqual({ diffs: ["region"], replaces: [] });
+    expect(diffConfig({ apiKey: "", region: null }, { region: "eu" })).toEqual({
+      diffs: ["apiKey", "region"],
+      replaces: [],
+    });
+    // Accounts that are not valid JSON (CheckConfig reports them) are no account at all, before or after.
+    expect(diffConfig({ accounts: "{not json" }, { accounts: { a: { region: "eu" } } })).toEqual({
+      diffs: ["accounts"],
+      replaces: [],
+    });
+    expect(diffConfig({ region: "eu", accounts: { a: {} } }, { region: "eu", accounts: "[" })).toEqual({
+      diffs: ["accounts"],
+      replaces: [],
+    });
+  });
+
+  it("DiffConfig: a named account that moves replaces even while the top-level settings are unknown (preview)", () => {
+    expect(
+      diffConfig(
+        { region: "global", accounts: { a: { apiKey: "x", region: "global" } } },
+        { region: UNKNOWN, accounts: { a: { apiKey: "x", region: "eu" } } },
+      ),
+    ).toEqual({ diffs: ["region", "accounts"], replaces: ["accounts"] });
   });
 
   it("settings still unknown at preview: no CheckConfig failure, and DiffConfig does not replace yet", async () => {
@@ -325,6 +361,20 @@ describe("the resource, as the engine drives it", () => {
     expect((await diff({ ...args(), destination: "Segment" })).changes).toBe(false);
   });
 
+  it("Diff at preview: a value not known yet is an update (replacing or not), never an add or a delete", async () => {
+    const engine = new SimEngine(client);
+    await engine.up("u", args());
+    const { id, outputs } = engine.state.get("u")!;
+    const res = await client.diff("u", id, outputs, { ...args(), properties: UNKNOWN, onBehalfOf: UNKNOWN });
+    // properties (an object) unknown: its fields are updates; onBehalfOf, unset before, unknown now: it may stay unset.
+    expect(res).toMatchObject({ changes: true, replaces: ["onBehalfOf"], diffs: ["properties", "onBehalfOf"] });
+    expect(res.detailedDiff).toEqual({
+      onBehalfOf: { kind: "UPDATE_REPLACE", inputDiff: true },
+      "properties.destinationRegion": { kind: "UPDATE", inputDiff: true },
+      "properties.writeKey": { kind: "UPDATE", inputDiff: true },
+    });
+  });
+
   it("Diff marks a removed replacing field DELETE_REPLACE and a removed label DELETE", async () => {
     const engine = new SimEngine(client);
     await engine.up("sub", args({ onBehalfOf: "sub", label: "L" }));
@@ -388,6 +438,12 @@ describe("the resource, as the engine drives it", () => {
     expect(error.message).toBe(
       'Unknown resource type "sendgrid-segment:index:Other": this provider has sendgrid-segment:index:SegmentIntegration',
     );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("refuses a request whose URN has no type part, naming the empty type", async () => {
+    const error = await rejectionOf(client.raw("create", "CreateRequest"));
+    expect(error.message).toBe('Unknown resource type "": this provider has sendgrid-segment:index:SegmentIntegration');
     expect(emulator.requests).toEqual([]);
   });
 
@@ -635,6 +691,52 @@ describe("secrets on the wire", () => {
   });
 });
 
+describe("serve's options", () => {
+  it("an engine-gone handler without an engine address: served as usual, nothing watched", async () => {
+    const gone: string[] = [];
+    const own = await serve({ onEngineGone: (why) => gone.push(why), healthIntervalMs: 10 });
+    const other = connect({ port: own.port, req, type: RESOURCE_TOKEN });
+    try {
+      expect(await other.getPluginInfo()).toEqual({ version: VERSION });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(gone).toEqual([]);
+    } finally {
+      other.close();
+      await own.stop();
+    }
+  });
+
+  it("main without an exit of its own exits the process (code 0) once its engine is gone", async () => {
+    const engine = await startFakeEngine({ req });
+    const exits: unknown[] = [];
+    const exit = process.exit;
+    process.exit = ((code?: number) => {
+      exits.push(code);
+    }) as never;
+    const error = console.error;
+    console.error = () => undefined;
+    const fs = createRequire(__filename)("node:fs") as typeof import("node:fs");
+    const writeSync = fs.writeSync;
+    fs.writeSync = ((fd: number, text: string) => (fd === 1 ? text.length : writeSync(fd, text))) as never;
+    syncBuiltinESMExports();
+    let started: Served | undefined;
+    try {
+      started = await main([engine.address], { healthIntervalMs: 30 });
+      fs.writeSync = writeSync;
+      syncBuiltinESMExports();
+      await engine.close();
+      for (let i = 0; i < 50 && exits.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(exits).toEqual([0]);
+    } finally {
+      fs.writeSync = writeSync;
+      syncBuiltinESMExports();
+      process.exit = exit;
+      console.error = error;
+      await started?.stop();
+    }
+  });
+});
+
 describe("the engine's controls (issue 22)", () => {
   const hung = async (timeout: number) => {
     emulator.inject({ kind: "hang", method: "POST", times: 10 });
@@ -669,18 +771,37 @@ describe("the engine's controls (issue 22)", () => {
     emulator.clearFaults();
   });
 
+  it("without a link to an engine (none given), an import that warns still succeeds", async () => {
+    const hidden = await startEmulator({ apiKeys: [API_KEY], writeKeyMode: "omitted", omitRegion: true });
+    try {
+      await client.configureArgs({ apiKey: secret(API_KEY), apiBaseUrl: hidden.url });
+      const ui = hidden.seed({
+        label: "Hidden",
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: WRITE_KEY, destination_region: "EU" },
+      });
+      const read = await client.read("h", ui.integration_id);
+      expect(read.id).toBe(ui.integration_id);
+      expect(reveal(read.inputs!).plain).toMatchObject({ label: "Hidden", properties: {} });
+    } finally {
+      await hidden.close();
+    }
+  });
+
   it("a custom timeout on delete, read and update bounds them too", async () => {
     const engine = new SimEngine(client);
     await engine.up("t", args());
     const { id, inputs, outputs } = engine.state.get("t")!;
     emulator.inject({ kind: "hang", method: "*", times: 50 });
-    for (const run of [
-      () => client.read("t", id, outputs, inputs, { timeout: 0.2 }),
-      () => client.update("t", id, outputs, { ...inputs, label: "x" }, { timeout: 0.2 }),
-      () => client.delete("t", id, outputs, { timeout: 0.2 }),
-    ]) {
+    for (const [what, run] of [
+      ["read", () => client.read("t", id, outputs, inputs, { timeout: 0.2 })],
+      ["update", () => client.update("t", id, outputs, { ...inputs, label: "x" }, { timeout: 0.2 })],
+      ["delete", () => client.delete("t", id, outputs, { timeout: 0.2 })],
+    ] as const) {
       const error = await rejectionOf(run());
-      expect(error.message).toMatch(/custom timeout \(0\.2 s, customTimeouts\) ran out/);
+      // The message names the operation whose time ran out.
+      expect(error.message).toContain(`the ${what}'s custom timeout (0.2 s, customTimeouts) ran out`);
     }
     emulator.clearFaults();
   });

@@ -473,6 +473,21 @@ describe("one deployment, configured once per serialized provider (cmd/dynamic-p
     expect(emulator.integrations()).toHaveLength(1);
   });
 
+  it("a stack config that changes only the accounts makes new operations, which see the new accounts", async () => {
+    const withAccounts = (name: string) =>
+      configureRequest({
+        "sendgrid:apiKey": API_KEY,
+        "sendgrid:apiBaseUrl": emulator.url,
+        "sendgrid:accounts": JSON.stringify({ [name]: { apiKey: API_KEY, apiBaseUrl: emulator.url } }),
+      }) as never;
+    await provider.configure(withAccounts("brand"));
+    const { inputs } = await provider.check({}, desired({ account: "other" }));
+    expect((await rejectionOf(provider.create(inputs))).message).toContain('No SendGrid account "other" is configured');
+    await provider.configure(withAccounts("other"));
+    await provider.create(inputs);
+    expect(emulator.integrations()).toHaveLength(1);
+  });
+
   it("run by the dynamic-provider runtime, warnings reach the engine's log before the operation answers", async () => {
     const old = await created();
     const engine = await startFakeEngine({ req: createRequire(__filename) });

@@ -19,10 +19,12 @@ let operations = new IntegrationOperations();
 let configured: string | undefined;
 
 /** The keys of the stack config this provider reads (`sendgrid:*`). */
-const KEYS = [
-  ...Object.values(settingNames(undefined, DEFAULT_NAMESPACE)).map((n) => n.config),
-  `${DEFAULT_NAMESPACE}:accounts`,
-];
+function stackKeys(): string[] {
+  return [
+    ...Object.values(settingNames(undefined, DEFAULT_NAMESPACE)).map((n) => n.config),
+    `${DEFAULT_NAMESPACE}:accounts`,
+  ];
+}
 
 /**
  * Receives the whole stack config (namespaced keys, `sendgrid:*`). The runtime calls it once per
@@ -36,12 +38,13 @@ export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<v
     const value = req.config.get(key); // always text from the engine; String() guards older SDKs
     return value === undefined ? undefined : String(value);
   };
-  const snapshot = JSON.stringify(KEYS.map((key) => read(key) ?? null));
+  const keys = stackKeys();
+  const snapshot = JSON.stringify(keys.map((key) => read(key) ?? null));
   if (snapshot === configured) return;
   configured = snapshot;
   // Stryker disable next-line ArrayDeclaration: an empty entry leaves each key to `read`, which gives the same text: the engine's config (cmd/dynamic-provider config.js) is a new object per Configure, never changed
-  const values = new Map(KEYS.map((key) => [key, read(key)]));
-  // Stryker disable next-line LogicalOperator: every key the operations read is in KEYS, read above from the same unchanging config: `read(key)` gives what the map holds
+  const values = new Map(keys.map((key) => [key, read(key)]));
+  // Stryker disable next-line LogicalOperator: every key the operations read is in stackKeys(), read above from the same unchanging config: `read(key)` gives what the map holds
   operations = new IntegrationOperations((key) => values.get(key) ?? read(key));
 }
 
@@ -97,11 +100,13 @@ export const create = (inputs: Props): Promise<{ id: string; outs: IntegrationOu
  * differs from state, the refreshed inputs are returned too, so the next preview diffs the program
  * against what really exists (the engine keeps `properties` secret in them as it was).
  */
-export const read = (id: string, props: Props): Promise<ReadResult> =>
-  logged((control) => operations.read(id, props, control));
+export function read(id: string, props: Props): Promise<ReadResult> {
+  return logged((control) => operations.read(id, props, control));
+}
 
-export const update = (id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> =>
-  logged((control) => operations.update(id, olds, news, control));
+export function update(id: string, olds: Props, news: Props): Promise<{ outs: IntegrationOutputs }> {
+  return logged((control) => operations.update(id, olds, news, control));
+}
 
 const del = (id: string, props: Props): Promise<void> => logged((control) => operations.delete(id, props, control));
 
@@ -111,4 +116,5 @@ export { del as delete };
  * What the shim installs on the provider object after `configure`. The named exports above stay
  * too: state written by 0.1.0 holds a shim that calls them by name.
  */
+// killed by hand ObjectLiteral: an empty object fails provider.test.ts "the methods the shim installs" when applied by hand
 export const methods = { check, diff, create, read, update, delete: del };
