@@ -99,6 +99,7 @@ async function attemptCreates(
       return { integration: await client.create(toWire(desired), scopeOf(desired), control), adopted: false };
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) {
+        // Stryker disable next-line LogicalOperator,ArrayDeclaration: these keys only redact the 403 check's list errors, which explainForbidden discards (it returns the 403)
         throw await explainForbidden(client, desired, error, control, settling.writeKeys ?? []);
       }
       if (!mayHaveCommitted(error)) throw error;
@@ -195,6 +196,8 @@ export function mayStillCommit(error: unknown): boolean {
 }
 
 /** A 2xx that could not be used: the server created it, whatever the answer's body. */
+// equivalent ConditionalExpression: only ApiError and ResponseError carry a status (any other failure's is undefined, every comparison false), and each carries a final answer's status, never below 200
+// equivalent EqualityOperator: a 300 never gets here: mayHaveCommitted refuses every 3xx before (a redirect did nothing)
 const answeredSuccess = (error: unknown): boolean =>
   (error instanceof ResponseError || error instanceof ApiError) && error.status >= 200 && error.status < 300;
 
@@ -294,8 +297,10 @@ async function listPlace(
   scope: Scope,
 ): Promise<Listing> {
   try {
+    // known gap ArrayDeclaration: dropping these keys shows only in a list error quoting a write key, which no list error does today
     return await settling.listings.fresh(client, place, settling.control ?? UNBOUNDED, [
       ...keysOf(scope),
+      // Stryker disable next-line ArrayDeclaration: redacting one more text changes no message without it
       ...(settling.writeKeys ?? []),
     ]);
   } catch (listFailure) {
@@ -356,6 +361,8 @@ function routeMismatch(doing: string, id: string, client: IntegrationsClient, er
   );
 }
 
+// equivalent ArrowFunction: the filter keeps strings only for the type: redaction skips a missing key, and the scope's keys are redacted again by the error listPlace throws
+// Stryker disable next-line MethodExpression,ConditionalExpression,EqualityOperator,StringLiteral,ArrayDeclaration: as above; one more text to redact changes no message
 const keysOf = (scope: Scope): string[] => (scope.writeKeys ?? []).filter((k): k is string => typeof k === "string");
 const secretsOf = (desired: IntegrationInputs) => [desired.properties.writeKey];
 /** The failure's own message, kept short enough that what follows it always shows. */
@@ -382,6 +389,8 @@ export function compareLive(
   const outputs = fromWire(live, desired) as unknown as Record<string, unknown>;
   const changed = diffIntegration(outputs, desired as unknown as Record<string, unknown>).changed;
   const differ = changed.filter((field) => !unseen.includes(field));
+  // equivalent ConditionalExpression: a key shown as another stays as shown in fromWire's outputs, so diff already names properties.writeKey (the Set drops the repeat)
+  // equivalent StringLiteral: as above, for the "different" test
   if (key === "different") differ.push("properties.writeKey");
   return { differ: [...new Set(differ)], unseen };
 }
@@ -418,6 +427,7 @@ async function findMatches(
   try {
     listing = await settling.listings.fresh(client, placeOf(desired), settling.control ?? UNBOUNDED, [
       ...secretsOf(desired),
+      // Stryker disable next-line ArrayDeclaration: redacting one more text changes no message without it
       ...(settling.writeKeys ?? []),
     ]);
   } catch (listFailure) {

@@ -729,6 +729,24 @@ describe("create: what the user is told when it cannot be settled", () => {
     expect(calls()).toEqual(["POST 524", "GET 200"]);
   });
 
+  it("a stop during the POST stops the settle list too: it may have been created, look for it", async () => {
+    const { client } = await direct();
+    const stop = new AbortController();
+    const failing = wrapped(client, {
+      create: async () => {
+        stop.abort(new Error("stopped by the engine"));
+        throw gateway502();
+      },
+    });
+    const error = await rejectionOf(
+      createReconciled(failing, ours, new Holdings(), { listings: new Listings(), control: { signal: stop.signal } }),
+    );
+    expect(error.message).toMatch(
+      /It may have been created, and listing the account's integrations to check also failed/,
+    );
+    expect(emulator.requests).toEqual([]);
+  });
+
   it("an operation already stopped sends no POST", async () => {
     const { client } = await direct();
     const error = await rejectionOf(
@@ -755,6 +773,14 @@ describe("create: what the user is told when it cannot be settled", () => {
       /It may have been created, and the listing cannot tell: 2 listed integrations carry no id\. Look for "Prod events" in SendGrid before re-running$/,
     );
     expect((error as { liveIds?: string[] }).liveIds).toEqual([]);
+  });
+
+  it("a 200 (not 201) whose body is no integration is the server's word too: never POSTed again", async () => {
+    const { client, sleep } = await direct();
+    emulator.inject({ kind: "status", status: 200, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.message).toContain("SendGrid answered that it created it");
+    expect(calls()).toEqual(["POST 200", "GET 200", "GET 200"]);
   });
 
   it("a 2xx the list does not show: the message tells how to adopt it, and names no candidate", async () => {
@@ -821,6 +847,10 @@ describe("compareLive: what a live integration does not show is unseen, never di
 
   it("a write key shown as another is different", () => {
     expect(compareLive(live({}, { write_key: "wk_someone_elses_key" }), ours)).toEqual({
+      differ: ["properties.writeKey"],
+      unseen: [],
+    });
+    expect(compareLive(live({}, { write_key: "****ffff" }), ours)).toEqual({
       differ: ["properties.writeKey"],
       unseen: [],
     });
