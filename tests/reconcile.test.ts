@@ -5,11 +5,13 @@ import { type Emulator, startEmulator } from "../emulator";
 import { IntegrationsClient } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import * as provider from "../provider/dynamic";
-import { ApiError, ConfigurationError, RequestError, ResponseError } from "../provider/errors";
+import { ApiError, ConfigurationError, ListRouteError, RequestError, ResponseError } from "../provider/errors";
 import { Holdings } from "../provider/holdings";
 import { Listings, notProof } from "../provider/places";
 import {
+  compareLive,
   createReconciled,
+  deleteReconciled,
   differences,
   keyVerdict,
   mayHaveCommitted,
@@ -621,5 +623,523 @@ describe("issue 23: the same integration only on visible fields", () => {
     const fresh = await createReconciled(client, ours, holdings, sleep);
     expect(fresh.integration_id).not.toBe(made.integration_id);
     expect(calls()).toEqual(["POST 503", "GET 200", "POST 201"]);
+  });
+});
+
+/** A client of the emulator whose own methods `over` replace (a write whose answer is lost, a list that fails). */
+const wrapped = (client: IntegrationsClient, over: Record<string, unknown>): IntegrationsClient =>
+  Object.assign(Object.create(client), over);
+/** A client whose listings do not show the region of integration `id` (an answer that leaves a field out). */
+const hidingRegionOf = (client: IntegrationsClient, id: string) =>
+  wrapped(client, {
+    list: async (...args: Parameters<IntegrationsClient["list"]>) => {
+      const listing = await client.list(...args);
+      const integrations = listing.integrations.map((i) =>
+        i.integration_id === id ? { ...i, properties: { ...i.properties, destination_region: undefined } } : i,
+      );
+      return { ...listing, integrations } as typeof listing;
+    },
+  });
+const gateway502 = () =>
+  new ApiError("delete", "SendGrid Segment integration x", 502, { errors: [{ message: "bad gateway" }] }, []);
+const stoppedControl = () => {
+  const stop = new AbortController();
+  stop.abort(new Error("stopped by the engine"));
+  return { signal: stop.signal };
+};
+
+describe("create: what the user is told when it cannot be settled", () => {
+  const twin = (write_key = WRITE_KEY) =>
+    emulator.seed({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key, destination_region: "US" },
+    }).integration_id;
+
+  it("two live twins after a lost answer: both named, none adopted, nothing POSTed again", async () => {
+    const { client, sleep } = await direct();
+    const [a, b] = [twin(), twin()];
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.message).toBe(
+      'Unable to create SendGrid Segment integration "Prod events": HTTP 503 Service Unavailable: internal error. ' +
+        `It may have been created: 2 live integrations may be it (${a}, ${b}). None was recorded in state: ` +
+        "check them in SendGrid, adopt the right one (importId, or `pulumi import` with the plugin) and delete any extra, then re-run",
+    );
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([a, b]);
+    expect(calls()).toEqual(["POST 503", "GET 200"]);
+  });
+
+  it("two twins whose keys the API masks: the message says they do not show every field", async () => {
+    await emulator.close();
+    emulator = await startEmulator({ apiKeys: [API_KEY], writeKeyMode: "masked" });
+    const { client, sleep } = await direct();
+    const [a, b] = [twin("wk_one_source_93ab"), twin("wk_two_source_93ab")];
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.message).toContain(
+      `It may have been created: 2 live integrations may be it (${a}, ${b}). 2 of them do not show every field ` +
+        "(the API hides or leaves out the write key or another field), so none can be proven to be this one. None was recorded",
+    );
+  });
+
+  it("one twin proven and one that hides its region: neither is adopted", async () => {
+    const { client, sleep } = await direct();
+    const proven = twin();
+    const hidden = twin();
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const error = await rejectionOf(createReconciled(hidingRegionOf(client, hidden), ours, new Holdings(), sleep));
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([proven, hidden]);
+    expect(error.message).toContain(`2 live integrations may be it (${proven}, ${hidden}). 1 of them does not show`);
+    expect(emulator.integrations()).toHaveLength(2);
+  });
+
+  it("a gateway's 502 with a twin that may be it: no settle wait, the candidate is named at once", async () => {
+    const { client, waits, sleep } = await direct();
+    const hidden = twin();
+    emulator.inject({ kind: "status", status: 502, method: "POST" });
+    const error = await rejectionOf(createReconciled(hidingRegionOf(client, hidden), ours, new Holdings(), sleep));
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([hidden]);
+    expect(error.message).toContain(`1 live integration may be it (${hidden}). 1 of them does not show`);
+    expect(waits).toEqual([]);
+    expect(calls()).toEqual(["POST 502", "GET 200"]);
+  });
+
+  it("a settle wait the operation stops: it may have been created, look for the label", async () => {
+    const { client } = await direct();
+    const control = { signal: new AbortController().signal };
+    const given: unknown[] = [];
+    const wait = async (_ms: number, c: unknown) => {
+      given.push(c);
+      throw new Error("the operation's custom timeout ran out");
+    };
+    emulator.inject({ kind: "status", status: 524, method: "POST" });
+    const error = await rejectionOf(
+      createReconciled(client, ours, new Holdings(), { listings: new Listings(), wait, control }),
+    );
+    expect(error.code).toBe("ERR_SENDGRID_AMBIGUOUS_CREATE");
+    expect(error.message).toBe(
+      'Unable to create SendGrid Segment integration "Prod events": HTTP 524 A Timeout Occurred (a gateway): internal error. It may have been created, ' +
+        "and waiting to check was stopped (the operation's custom timeout ran out). " +
+        'Look for "Prod events" in SendGrid before re-running',
+    );
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([]);
+    expect(given).toEqual([control]); // the wait is the operation's: its stop ends it
+    expect(calls()).toEqual(["POST 524", "GET 200"]);
+  });
+
+  it("a stop during the POST stops the settle list too: it may have been created, look for it", async () => {
+    const { client } = await direct();
+    const stop = new AbortController();
+    const failing = wrapped(client, {
+      create: async () => {
+        stop.abort(new Error("stopped by the engine"));
+        throw gateway502();
+      },
+    });
+    const error = await rejectionOf(
+      createReconciled(failing, ours, new Holdings(), { listings: new Listings(), control: { signal: stop.signal } }),
+    );
+    expect(error.message).toMatch(
+      /It may have been created, and listing the account's integrations to check also failed/,
+    );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("an operation already stopped sends no POST", async () => {
+    const { client } = await direct();
+    const error = await rejectionOf(
+      createReconciled(client, ours, new Holdings(), { listings: new Listings(), control: stoppedControl() }),
+    );
+    expect(error).toBeInstanceOf(RequestError);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("two listed integrations without an id: the message counts them, no candidate is named", async () => {
+    const { client, sleep } = await direct();
+    for (const label of ["A", "B"]) {
+      const seeded = emulator.seed({
+        label,
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: "wk_other_key_1", destination_region: "US" },
+      });
+      delete (seeded as { integration_id?: string }).integration_id;
+    }
+    emulator.inject({ kind: "status", status: 503, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.message).toMatch(
+      /It may have been created, and the listing cannot tell: 2 listed integrations carry no id\. Look for "Prod events" in SendGrid before re-running$/,
+    );
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([]);
+  });
+
+  it("a 200 (not 201) whose body is no integration is the server's word too: never POSTed again", async () => {
+    const { client, sleep } = await direct();
+    emulator.inject({ kind: "status", status: 200, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.message).toContain("SendGrid answered that it created it");
+    expect(calls()).toEqual(["POST 200", "GET 200", "GET 200"]);
+  });
+
+  it("a 2xx the list does not show: the message tells how to adopt it, and names no candidate", async () => {
+    const { client, sleep } = await direct();
+    emulator.inject({ kind: "status", status: 201, method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, new Holdings(), sleep));
+    expect(error.message).toMatch(
+      /nothing was sent again\. Look for "Prod events" in SendGrid and adopt it \(importId, or `pulumi import` with the plugin\) before re-running$/,
+    );
+    expect((error as { liveIds?: string[] }).liveIds).toEqual([]);
+  });
+
+  it("an id another resource holds: the message says to check both with the audit", async () => {
+    const { client, sleep } = await direct();
+    const holdings = new Holdings();
+    holdings.seen("foreign-0000");
+    emulator.inject({ kind: "malformed", body: "foreign-id", method: "POST" });
+    const error = await rejectionOf(createReconciled(client, ours, holdings, sleep));
+    expect(error.message).toMatch(
+      /it was not taken over\. Check both in SendGrid \(`pulumi-sendgrid-segment audit`\) before re-running$/,
+    );
+  });
+
+  it("a subuser's lost answer is settled by listing the subuser, where it was made", async () => {
+    const { client, sleep } = await direct();
+    const sub = toIntegrationInputs(desired({ onBehalfOf: "eu-sub" }));
+    emulator.inject({ kind: "commit-drop", method: "POST" });
+    const made = await createReconciled(client, sub, new Holdings(), sleep);
+    expect(emulator.integrations("eu-sub").map((i) => i.integration_id)).toEqual([made.integration_id]);
+    expect(emulator.integrations()).toEqual([]);
+    expect(calls()).toEqual(["POST 0", "GET 200"]);
+  });
+
+  it("at the limit with an entry that carries no id, the quota message counts it too", async () => {
+    for (let i = 0; i < 10; i++) {
+      const seeded = emulator.seed({
+        label: `L${i}`,
+        destination: "Segment",
+        filters: { email_events: ["open"] },
+        properties: { write_key: "wk_other_1", destination_region: "US" },
+      });
+      if (i === 9) delete (seeded as { integration_id?: string }).integration_id;
+    }
+    const error = await rejectionOf(provider.create(await checked()));
+    expect(error.code).toBe("ERR_SENDGRID_QUOTA");
+    expect(error.message).toMatch(/the account already has 10 Segment integrations, SendGrid's limit is 10: "L0" \(/);
+  });
+});
+
+describe("compareLive: what a live integration does not show is unseen, never different", () => {
+  it("each field left out is named once, as unseen", () => {
+    expect(compareLive(live({ destination: undefined }), ours)).toEqual({ differ: [], unseen: ["destination"] });
+    expect(compareLive(live({ filters: {} }), ours)).toEqual({ differ: [], unseen: ["filters.emailEvents"] });
+    const { filters: _none, ...bare } = live();
+    expect(compareLive(bare as IdentifiedWireIntegration, ours)).toEqual({
+      differ: [],
+      unseen: ["filters.emailEvents"],
+    });
+    expect(compareLive(live({}, { write_key: "****93ab" }), ours)).toEqual({
+      differ: [],
+      unseen: ["properties.writeKey"],
+    });
+  });
+
+  it("a write key shown as another is different", () => {
+    expect(compareLive(live({}, { write_key: "wk_someone_elses_key" }), ours)).toEqual({
+      differ: ["properties.writeKey"],
+      unseen: [],
+    });
+    expect(compareLive(live({}, { write_key: "****ffff" }), ours)).toEqual({
+      differ: ["properties.writeKey"],
+      unseen: [],
+    });
+  });
+});
+
+describe("deleteReconciled: a delete whose answer does not settle it", () => {
+  const seeded = () =>
+    emulator.seed({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: WRITE_KEY, destination_region: "US" },
+    }).integration_id;
+  const place = { account: undefined, onBehalfOf: undefined };
+
+  it("a 404 for an integration the list still shows: the base URL is wrong, nothing was changed", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.inject({ kind: "status", status: 404, method: "DELETE" });
+    const error = await rejectionOf(deleteReconciled(client, id, place, {}, settling(), { sameKey: true }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe(
+      `Unable to delete SendGrid Segment integration ${id}: HTTP 404, yet the list at ${client.advice.baseUrl} shows it: ` +
+        `the requests do not reach the Integrations API as they should. Check ${client.advice.apiBaseUrl}; nothing was changed`,
+    );
+    expect(calls()).toEqual(["DELETE 404", "GET 200"]);
+  });
+
+  it("a 404 not in SendGrid's error shape says so", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.inject({ kind: "html", status: 404, method: "DELETE" });
+    const error = await rejectionOf(deleteReconciled(client, id, place, {}, settling(), { sameKey: true }));
+    expect(error.message).toMatch(/; nothing was changed \(the 404 was not in SendGrid's error shape\)$/);
+  });
+
+  it("a gateway's answer while it is still listed: one settle wait, then gone is done", async () => {
+    const { client, waits } = await direct();
+    const id = seeded();
+    const failing = wrapped(client, {
+      delete: async () => {
+        emulator.remove(id); // the origin deletes it after the gateway gave up
+        throw gateway502();
+      },
+    });
+    let first = true;
+    const lists = wrapped(failing, {
+      list: async (...args: Parameters<IntegrationsClient["list"]>) => {
+        const listing = await client.list(...args);
+        if (!first) return listing;
+        first = false;
+        return { ...listing, integrations: [live({ integration_id: id })] }; // not yet committed
+      },
+    });
+    await deleteReconciled(
+      lists,
+      id,
+      place,
+      {},
+      { listings: new Listings(), wait: async (ms) => void waits.push(ms) },
+      {
+        sameKey: true,
+      },
+    );
+    expect(waits).toEqual([300]);
+    expect(calls()).toEqual(["GET 200", "GET 200"]);
+  });
+
+  it("a gateway's answer, still listed after the wait: the delete's error stands", async () => {
+    const { client, waits } = await direct();
+    const id = seeded();
+    const failing = wrapped(client, { delete: async () => Promise.reject(gateway502()) });
+    const error = await rejectionOf(
+      deleteReconciled(
+        failing,
+        id,
+        place,
+        {},
+        { listings: new Listings(), wait: async (ms) => void waits.push(ms) },
+        {
+          sameKey: true,
+        },
+      ),
+    );
+    expect(error.message).toContain("HTTP 502");
+    expect(waits).toEqual([300]);
+    expect(calls()).toEqual(["GET 200", "GET 200"]);
+  });
+
+  it("a settle wait the operation stops: it may have been deleted, state still holds it", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    const failing = wrapped(client, { delete: async () => Promise.reject(gateway502()) });
+    const wait = async () => Promise.reject(new Error("cancelled"));
+    const error = await rejectionOf(
+      deleteReconciled(failing, id, place, {}, { listings: new Listings(), wait }, { sameKey: true }),
+    );
+    expect(error.code).toBe("ERR_SENDGRID_UNPROVEN");
+    expect(error.message).toBe(
+      "Unable to delete SendGrid Segment integration x: HTTP 502 Bad Gateway: bad gateway. " +
+        "It may have been deleted, and waiting to check was stopped; state still holds it: re-run",
+    );
+  });
+
+  it("the second listing failing after the wait: it may have been deleted, run pulumi refresh", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    let lists = 0;
+    const failing = wrapped(client, {
+      delete: async () => Promise.reject(gateway502()),
+      list: async (...args: Parameters<IntegrationsClient["list"]>) => {
+        if (++lists === 2) throw new Error("socket hang up");
+        return client.list(...args);
+      },
+    });
+    const error = await rejectionOf(
+      deleteReconciled(failing, id, place, {}, { listings: new Listings(), wait: async () => {} }, { sameKey: true }),
+    );
+    expect(error.message).toMatch(
+      /It may have been deleted, and listing the account to check also failed \(socket hang up\)/,
+    );
+  });
+
+  it("absent from a listing that does not prove it gone: it may have been deleted, state still holds it", async () => {
+    const { client } = await direct();
+    const failing = wrapped(client, { delete: async () => Promise.reject(gateway502()) });
+    const error = await rejectionOf(
+      deleteReconciled(
+        failing,
+        "gone-1",
+        place,
+        {},
+        { listings: new Listings(), wait: async () => {} },
+        { sameKey: false },
+      ),
+    );
+    expect(error.code).toBe("ERR_SENDGRID_UNPROVEN");
+    expect(error.message).toMatch(
+      /^Unable to delete SendGrid Segment integration x: HTTP 502 Bad Gateway: bad gateway\. It may have been deleted, but listing the account does not prove it \(.*the API key is not the one that last saw it.*\); state still holds it$/,
+    );
+  });
+
+  it("a settle list that finds no list route: a setting to fix; it may have been deleted, refresh before re-running", async () => {
+    const { client } = await direct();
+    const failing = wrapped(client, {
+      delete: async () => Promise.reject(gateway502()),
+      list: async () => Promise.reject(new ListRouteError("no list route", "Check sendgrid:apiBaseUrl")),
+    });
+    const error = await rejectionOf(
+      deleteReconciled(failing, "id-1", place, {}, { listings: new Listings() }, { sameKey: true }),
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe(
+      "Unable to delete SendGrid Segment integration x: HTTP 502 Bad Gateway: bad gateway. It may have been deleted, " +
+        "and listing the account to check found no list route (HTTP 404): Check sendgrid:apiBaseUrl. " +
+        "State keeps integration id-1 as it was: once it is fixed, Run `pulumi refresh` (it drops the integration if it was deleted), then re-run",
+    );
+  });
+
+  it("a settle list that fails otherwise: it may have been deleted, refresh before re-running", async () => {
+    const { client } = await direct();
+    const failing = wrapped(client, {
+      delete: async () => Promise.reject(gateway502()),
+      list: async () => Promise.reject(new Error("socket hang up")),
+    });
+    const error = await rejectionOf(
+      deleteReconciled(failing, "id-1", place, {}, { listings: new Listings() }, { sameKey: true }),
+    );
+    expect(error.code).toBe("ERR_SENDGRID_UNPROVEN");
+    expect(error.message).toBe(
+      "Unable to delete SendGrid Segment integration x: HTTP 502 Bad Gateway: bad gateway. It may have been deleted, " +
+        "and listing the account to check also failed (socket hang up); state keeps integration id-1 as it was: " +
+        "Run `pulumi refresh` (it drops the integration if it was deleted), then re-run",
+    );
+  });
+
+  it("an operation already stopped sends no DELETE", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    const error = await rejectionOf(
+      deleteReconciled(
+        client,
+        id,
+        place,
+        {},
+        { listings: new Listings(), control: stoppedControl() },
+        { sameKey: true },
+      ),
+    );
+    expect(error).toBeInstanceOf(RequestError);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("the settle list is the operation's: a stop during the delete stops the list too", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    const stop = new AbortController();
+    const failing = wrapped(client, {
+      delete: async () => {
+        stop.abort(new Error("stopped by the engine"));
+        throw gateway502();
+      },
+    });
+    await rejectionOf(
+      deleteReconciled(
+        failing,
+        id,
+        place,
+        {},
+        { listings: new Listings(), control: { signal: stop.signal } },
+        {
+          sameKey: true,
+        },
+      ),
+    );
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it("after it settles, the place is listed anew on the next read", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    const listings = new Listings();
+    await listings.get(client, place);
+    await deleteReconciled(client, id, place, {}, { listings }, { sameKey: true });
+    await listings.get(client, place);
+    expect(calls()).toEqual(["GET 200", "DELETE 204", "GET 200"]);
+  });
+});
+
+describe("patchReconciled: when the read-back cannot settle it", () => {
+  const seeded = () =>
+    emulator.seed({
+      label: "Prod events",
+      destination: "Segment",
+      filters: { email_events: ["click", "delivered", "open"] },
+      properties: { write_key: WRITE_KEY, destination_region: "US" },
+    }).integration_id;
+
+  it("a 404 for an integration the list shows: the base URL is wrong", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    emulator.inject({ kind: "status", status: 404, method: "PATCH" });
+    const error = await rejectionOf(patchReconciled(client, id, ours, ["label"], {}, settling()));
+    expect(error.message).toMatch(
+      new RegExp(`^Unable to update SendGrid Segment integration ${id}: HTTP 404, yet the list`),
+    );
+  });
+
+  it("absent from a listing that does not prove it gone: not listed, but not proven gone", async () => {
+    const { client } = await direct();
+    emulator.inject({ kind: "status", status: 404, method: "PATCH" });
+    const error = await rejectionOf(
+      patchReconciled(client, "gone-1", ours, ["label"], {}, settling(), { sameKey: false }),
+    );
+    expect(error.code).toBe("ERR_SENDGRID_UNPROVEN");
+    expect(error.message).toMatch(
+      /\. Integration gone-1 is not listed in the account, but that does not prove it is gone \(.*the API key is not the one that last saw it/,
+    );
+  });
+
+  it("absent from a listing that proves it (the default holder: the same key): gone, refresh", async () => {
+    const { client } = await direct();
+    emulator.inject({ kind: "status", status: 404, method: "PATCH" });
+    const error = await rejectionOf(patchReconciled(client, "gone-1", ours, ["label"], {}, settling()));
+    expect(error.message).toMatch(
+      /^Unable to update SendGrid Segment integration gone-1: it no longer exists in the account/,
+    );
+  });
+
+  it("a settle list that fails: it may have been updated, re-run", async () => {
+    const { client } = await direct();
+    const failing = wrapped(client, {
+      update: async () => Promise.reject(gateway502()),
+      list: async () => Promise.reject(new Error("socket hang up")),
+    });
+    const error = await rejectionOf(patchReconciled(failing, "id-1", ours, ["label"], {}, settling()));
+    expect(error.message).toMatch(
+      /It may have been updated, and listing the account to check also failed \(socket hang up\); state keeps integration id-1 as it was: re-run$/,
+    );
+  });
+
+  it("an operation already stopped sends no PATCH", async () => {
+    const { client } = await direct();
+    const id = seeded();
+    const error = await rejectionOf(
+      patchReconciled(client, id, ours, ["label"], {}, { listings: new Listings(), control: stoppedControl() }),
+    );
+    expect(error).toBeInstanceOf(RequestError);
+    expect(emulator.requests).toEqual([]);
   });
 });
