@@ -245,9 +245,9 @@ export function checkInputs(news: Record<string, unknown>): {
   const failures = new FailureList();
   const result = v.safeParse(integrationSchema, raw);
   for (const issue of result.issues ?? []) {
-    // equivalent ArrayDeclaration: the schema is given an object, so every issue has a path
+    // Stryker disable next-line ArrayDeclaration: raw is always a plain object, so every issue is under one of its keys and has a path
     const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
-    // equivalent StringLiteral: (as above) every issue names a property
+    // Stryker disable next-line StringLiteral: (as above) every issue's path has a key, and a non-empty path never gives ""
     const property = propertyPath(path) || "inputs";
     // Values still unknown during preview are not failures.
     if (valueAt(raw, path) === UNKNOWN) continue;

@@ -1,39 +1,53 @@
 // Layer 1: check — validation before any API call, and normalization.
-import { describe, expect, it } from "vitest";
-import { checkInputs, MAX_UNKNOWN_KEYS, toIntegrationInputs, UNKNOWN } from "../provider/schema";
+// UNKNOWN here is the engine's own sentinel for a value not known yet (preview), not the provider's copy.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { unknownValue as UNKNOWN } from "@pulumi/pulumi/runtime/rpc";
+import * as v from "valibot";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type * as Schema from "../provider/schema";
 import { EMAIL_EVENTS } from "../provider/types";
+
+// Every test checks the model as a fresh load of the module defines it: its rules, messages and
+// descriptions are made when the module loads. (So StrykerJS sees these tests run the model's
+// definitions; loaded once at import, they would be static mutants that no test is run against.)
+let model: typeof Schema;
+beforeEach(async () => {
+  vi.resetModules();
+  model = await import("../provider/schema.js");
+});
 
 const valid = () => ({
   filters: { emailEvents: ["open", "click", "delivered"] },
   properties: { writeKey: "wk_123456", destinationRegion: "US" },
 });
 
-const failuresOf = (news: unknown) => checkInputs(news as Record<string, unknown>).failures;
+const failuresOf = (news: unknown) => model.checkInputs(news as Record<string, unknown>).failures;
 const props = (news: unknown) => failuresOf(news).map((f) => f.property);
 
 describe("check: normalization", () => {
   it("defaults label and destination as the API does", () => {
-    const { inputs, failures } = checkInputs(valid());
+    const { inputs, failures } = model.checkInputs(valid());
     expect(failures).toEqual([]);
     expect(inputs.label).toBe("Untitled Integration");
     expect(inputs.destination).toBe("Segment");
   });
 
   it("deduplicates and orders events so order and repeats never diff", () => {
-    const a = checkInputs({ ...valid(), filters: { emailEvents: ["open", "click", "open"] } }).inputs;
-    const b = checkInputs({ ...valid(), filters: { emailEvents: ["click", "open"] } }).inputs;
+    const a = model.checkInputs({ ...valid(), filters: { emailEvents: ["open", "click", "open"] } }).inputs;
+    const b = model.checkInputs({ ...valid(), filters: { emailEvents: ["click", "open"] } }).inputs;
     expect(a.filters).toEqual({ emailEvents: ["click", "open"] });
     expect(a).toEqual(b);
   });
 
   it("keeps an explicit label and drops undefined (a gRPC Struct cannot hold it)", () => {
-    const { inputs } = checkInputs({ ...valid(), label: "Prod", onBehalfOf: undefined });
+    const { inputs } = model.checkInputs({ ...valid(), label: "Prod", onBehalfOf: undefined });
     expect(inputs.label).toBe("Prod");
     expect("onBehalfOf" in inputs).toBe(false);
   });
 
   it("does not send __provider back as an input it validated", () => {
-    const { inputs, failures } = checkInputs({ ...valid(), __provider: "exports.handler = ..." });
+    const { inputs, failures } = model.checkInputs({ ...valid(), __provider: "exports.handler = ..." });
     expect(failures).toEqual([]);
     expect(inputs.__provider).toBeUndefined();
   });
@@ -120,19 +134,19 @@ describe("check: one failure per bad field, with its property path", () => {
   it("is linear and bounded in the number of bad values: one failure per field, with a count (issue 23)", () => {
     // (How long it takes is the benchmark's: `npm run bench` times 100,000 bad events.)
     const many = 100_000;
-    const { failures } = checkInputs({
+    const { failures } = model.checkInputs({
       ...valid(),
       filters: { emailEvents: Array.from({ length: many }, (_, i) => `bad${i}`) },
       ...Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, 1])),
     });
-    expect(failures).toHaveLength(1 + MAX_UNKNOWN_KEYS + 1);
+    expect(failures).toHaveLength(1 + model.MAX_UNKNOWN_KEYS + 1);
     expect(failures[0]).toEqual({
       property: "filters.emailEvents[0]",
       reason: `must be one of ${EMAIL_EVENTS.join(", ")}; got "bad0" (and ${many - 1} more bad values in filters.emailEvents)`,
     });
     expect(failures.at(-1)).toEqual({
       property: "inputs",
-      reason: `and ${500 - MAX_UNKNOWN_KEYS} more properties that are not properties of SegmentIntegration`,
+      reason: `and ${500 - model.MAX_UNKNOWN_KEYS} more properties that are not properties of SegmentIntegration`,
     });
     // Everything the failures say fits far inside a gRPC message (4 MiB).
     expect(JSON.stringify(failures).length).toBeLessThan(10_000);
@@ -140,9 +154,9 @@ describe("check: one failure per bad field, with its property path", () => {
 
   it("lists up to MAX_UNKNOWN_KEYS misspelled properties one by one, and counts the rest", () => {
     const extras = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`extra${i}`, 1]));
-    const all = failuresOf({ ...valid(), ...extras(MAX_UNKNOWN_KEYS) });
-    expect(all.map((f) => f.property)).toEqual(Array.from({ length: MAX_UNKNOWN_KEYS }, (_, i) => `extra${i}`));
-    expect(failuresOf({ ...valid(), ...extras(MAX_UNKNOWN_KEYS + 1) }).at(-1)).toEqual({
+    const all = failuresOf({ ...valid(), ...extras(model.MAX_UNKNOWN_KEYS) });
+    expect(all.map((f) => f.property)).toEqual(Array.from({ length: model.MAX_UNKNOWN_KEYS }, (_, i) => `extra${i}`));
+    expect(failuresOf({ ...valid(), ...extras(model.MAX_UNKNOWN_KEYS + 1) }).at(-1)).toEqual({
       property: "inputs",
       reason: "and 1 more property that is not properties of SegmentIntegration",
     });
@@ -200,7 +214,7 @@ describe("check: values unknown during preview are not failures", () => {
 
   it("never throws on events that cannot become text, and reports them", () => {
     const news = { ...valid(), filters: { emailEvents: [{ toString: 1 }, "open", Object.create(null)] } };
-    const { inputs, failures } = checkInputs(news);
+    const { inputs, failures } = model.checkInputs(news);
     expect(failures.map((f) => f.property)).toEqual(["filters.emailEvents[0]"]);
     expect(failures[0]?.reason).toMatch(/\(and 1 more bad value in filters\.emailEvents\)$/);
     expect((inputs.filters as { emailEvents: unknown[] }).emailEvents).toHaveLength(3);
@@ -208,7 +222,7 @@ describe("check: values unknown during preview are not failures", () => {
 
   it("leaves a list with unknown events as written: its set is not known yet", () => {
     const news = { ...valid(), filters: { emailEvents: ["open", UNKNOWN, "click", "open"] } };
-    expect(checkInputs(news)).toStrictEqual({
+    expect(model.checkInputs(news)).toStrictEqual({
       inputs: { ...news, label: "Untitled Integration", destination: "Segment" },
       failures: [],
     });
@@ -217,7 +231,7 @@ describe("check: values unknown during preview are not failures", () => {
   it("still reports known bad values beside unknown ones, and leaves unknown lists unsorted", () => {
     const news = { ...valid(), filters: { emailEvents: ["open", UNKNOWN, "nope"] } };
     expect(props(news)).toEqual(["filters.emailEvents[2]"]);
-    expect((checkInputs(news).inputs.filters as { emailEvents: string[] }).emailEvents).toEqual([
+    expect((model.checkInputs(news).inputs.filters as { emailEvents: string[] }).emailEvents).toEqual([
       "open",
       UNKNOWN,
       "nope",
@@ -227,7 +241,7 @@ describe("check: values unknown during preview are not failures", () => {
 
 describe("desired state from checked inputs or stored outputs", () => {
   it("fills the defaults state written without them lacks", () => {
-    expect(toIntegrationInputs({})).toStrictEqual({
+    expect(model.toIntegrationInputs({})).toStrictEqual({
       label: "Untitled Integration",
       destination: "Segment",
       filters: { emailEvents: [] },
@@ -237,7 +251,7 @@ describe("desired state from checked inputs or stored outputs", () => {
 
   it("keeps a subuser and an account only when they are non-empty strings", () => {
     const read = (extra: Record<string, unknown>) =>
-      toIntegrationInputs({ ...valid(), integrationId: "id-1", userId: "7", ...extra });
+      model.toIntegrationInputs({ ...valid(), integrationId: "id-1", userId: "7", ...extra });
     expect(read({ onBehalfOf: "sub", account: "eu" })).toStrictEqual({
       label: "Untitled Integration",
       destination: "Segment",
@@ -360,5 +374,77 @@ describe("check: every message, in full", () => {
       filters: "is required: an object with emailEvents",
       properties: "is required: an object with writeKey and destinationRegion",
     });
+  });
+});
+
+describe("what the engine and the shipped package schema rely on", () => {
+  it("skips exactly the engine's unknown sentinel, and drops the runtime's serialized provider", () => {
+    expect(model.UNKNOWN).toBe(UNKNOWN);
+    const { inputs, failures } = model.checkInputs({
+      ...valid(),
+      properties: { writeKey: UNKNOWN, destinationRegion: UNKNOWN },
+      __provider: "exports.handler = ...",
+    });
+    expect(failures).toEqual([]);
+    expect(Object.keys(inputs).sort()).toEqual(["destination", "filters", "label", "properties"]);
+  });
+
+  // plugin/schema.json is what GetSchema answers and every SDK's docs come from (package-schema.test.ts
+  // checks it is what native/schema.ts makes); here: that the model a check loads says the same.
+  const shipped = JSON.parse(readFileSync(join(__dirname, "../plugin/schema.json"), "utf8"));
+  type Field = { description?: string; willReplaceOnChanges?: boolean; secret?: boolean };
+  const said = (fields: Record<string, Field>) =>
+    Object.fromEntries(
+      Object.entries(fields).map(([name, f]) => [
+        name,
+        { description: f.description, replaces: f.willReplaceOnChanges === true, secret: f.secret === true },
+      ]),
+    );
+  const modelled = (entries: Record<string, v.GenericSchema>) =>
+    Object.fromEntries(
+      Object.entries(entries).map(([name, field]) => {
+        const inner = field.type === "optional" ? (field as unknown as { wrapped: v.GenericSchema }).wrapped : field;
+        const meta = model.fieldMeta(field);
+        return [
+          name,
+          {
+            description: v.getDescription(inner as never),
+            replaces: meta.replaces === true,
+            secret: meta.secret === true,
+          },
+        ];
+      }),
+    );
+
+  it("every input's description, which inputs replace the integration and which are secret", () => {
+    const resource = shipped.resources["sendgrid-segment:index:SegmentIntegration"];
+    expect(modelled(model.integrationSchema.entries)).toEqual(said(resource.inputProperties));
+    const type = (name: string) => shipped.types[`sendgrid-segment:index:${name}`];
+    const { filters, properties } = model.integrationSchema.entries;
+    for (const [field, name] of [
+      [filters, "SegmentIntegrationFilters"],
+      [properties, "SegmentIntegrationProperties"],
+    ] as const) {
+      const object = (field as unknown as { pipe: [{ entries: Record<string, v.GenericSchema> }] }).pipe[0];
+      expect(modelled(object.entries)).toEqual(said(type(name).properties));
+    }
+  });
+
+  it("takes over the dynamic provider's state: the alias is the type pulumi.dynamic.Resource gives it", async () => {
+    const { DYNAMIC_RESOURCE_TYPE } = await import("../provider/types.js");
+    // `pulumi-nodejs:dynamic/<module>:<type>`, with the module and type SegmentIntegration passes.
+    expect(DYNAMIC_RESOURCE_TYPE).toBe("pulumi-nodejs:dynamic/sendgrid:SegmentIntegration");
+    expect(shipped.resources["sendgrid-segment:index:SegmentIntegration"].aliases).toEqual([
+      { type: DYNAMIC_RESOURCE_TYPE },
+    ]);
+  });
+});
+
+describe("resource names from labels (import and the root program)", () => {
+  it("lower-case letters and digits joined by single dashes, nothing when none are left", async () => {
+    const { slug } = await import("../provider/types.js");
+    expect(slug("Prod events!")).toBe("prod-events");
+    expect(slug("  EU / marketing--2 ")).toBe("eu-marketing-2");
+    expect(slug("¡!")).toBe("");
   });
 });
