@@ -61,7 +61,7 @@ export async function adoptIntegration(
       }
       const message = why
         ? `integration ${importId} is not listed in ${describePlace(place)}, and the listing cannot prove it does not exist (${why}); nothing was created`
-        : `no integration ${importId} in ${describePlace(place)}; nothing was created`;
+        : `no integration ${importId} in ${describePlace(place)}; nothing was created. To create a new one, remove importId from the program`;
       throw new ApiError("create", subject, 404, { errors: [{ message }] }, [desired.properties.writeKey]);
     }
     return await patchReconciled(client, importId, desired, ALL_FIELDS, scope, settling);

@@ -427,7 +427,7 @@ export class IntegrationOperations {
         assertAbsent(listing, id, holderOf(olds, sendgrid), "update");
         throw new ConfigurationError(
           `Unable to ${doing}: it no longer exists in ${describePlace(placeOf(desired))} (deleted outside Pulumi?). ` +
-            "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again",
+            "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again (remove importId from the program first, if it names this integration)",
         );
       }
       label = live.label ?? String(olds.label ?? desired.label);

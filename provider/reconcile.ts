@@ -352,7 +352,8 @@ async function listedAfter(
   }
   throw new UnprovenError(
     `Unable to ${doing} SendGrid Segment integration ${id}: it no longer exists in ${describePlace(place)} ` +
-      "(deleted outside Pulumi?). Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again",
+      "(deleted outside Pulumi?). Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again " +
+      "(remove importId from the program first, if it names this integration)",
     scope.writeKeys,
   );
 }

@@ -60,7 +60,7 @@ describe("importId", () => {
     const error = await rejectionOf(provider.create(inputs));
     expect(error.message).toBe(
       "Unable to create SendGrid Segment integration from importId does-not-exist: HTTP 404 Not Found: " +
-        "no integration does-not-exist in the account; nothing was created",
+        "no integration does-not-exist in the account; nothing was created. To create a new one, remove importId from the program",
     );
     expect(emulator.requests.map((r) => r.method)).toEqual(["GET"]);
     expect(emulator.accounts()).toEqual(before);
@@ -70,7 +70,7 @@ describe("importId", () => {
     const { inputs } = await provider.check({}, desired({ importId: "nope-1", onBehalfOf: "sub-b" }));
     expect((await rejectionOf(provider.create(inputs))).message).toBe(
       "Unable to create SendGrid Segment integration from importId nope-1: HTTP 404 Not Found: " +
-        'no integration nope-1 in subuser "sub-b"; nothing was created',
+        'no integration nope-1 in subuser "sub-b"; nothing was created. To create a new one, remove importId from the program',
     );
   });
 

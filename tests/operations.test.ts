@@ -183,7 +183,8 @@ describe("an update that lists the place first (the label is unchanged)", () => 
     expect(error.code).toBe("ERR_SENDGRID_CONFIG");
     expect(error.message).toBe(
       `Unable to update SendGrid Segment integration ${id}: it no longer exists in the account (deleted outside Pulumi?). ` +
-        "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again",
+        "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again " +
+        "(remove importId from the program first, if it names this integration)",
     );
     expect(calls()).toEqual(["GET 200"]);
   });
@@ -484,7 +485,7 @@ describe("ids a staying resource keeps, and deletes in a place", () => {
     // Another place: nothing deleted there, so the absence fails as any adoption's.
     const elsewhere = await rejectionOf(ops.create({ ...desired(), importId: gone }));
     expect(elsewhere.message).toBe(
-      `Unable to create SendGrid Segment integration from importId ${gone}: HTTP 404 Not Found: no integration ${gone} in the account; nothing was created`,
+      `Unable to create SendGrid Segment integration from importId ${gone}: HTTP 404 Not Found: no integration ${gone} in the account; nothing was created. To create a new one, remove importId from the program`,
     );
     emulator.requests.length = 0;
     const control = watched();
@@ -513,7 +514,7 @@ describe("ids a staying resource keeps, and deletes in a place", () => {
     expect((await ops.read(id, outs)).id).toBe("");
     const error = await rejectionOf(ops.create({ ...desired(), importId: id }));
     expect(error.message).toBe(
-      `Unable to create SendGrid Segment integration from importId ${id}: HTTP 404 Not Found: no integration ${id} in the account; nothing was created`,
+      `Unable to create SendGrid Segment integration from importId ${id}: HTTP 404 Not Found: no integration ${id} in the account; nothing was created. To create a new one, remove importId from the program`,
     );
   });
 });

@@ -239,7 +239,8 @@ describe.each(DOORS)("%s", (_door, door) => {
       const error = await rejectionOf(provider.update(id, outs, await checked({ label: "x" })));
       expect(error.message).toBe(
         `Unable to update SendGrid Segment integration ${id}: it no longer exists in the account (deleted outside Pulumi?). ` +
-          "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again",
+          "Run `pulumi refresh` to drop it from state; `pulumi up` then creates it again " +
+          "(remove importId from the program first, if it names this integration)",
       );
       expect(emulator.requests.map((r) => `${r.method} ${r.status}`)).toEqual(["PATCH 404", "GET 200"]);
     });

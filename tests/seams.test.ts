@@ -333,7 +333,9 @@ describe.each(DOORS)("%s", (name, startDoor) => {
       expect(await engine.refresh("adopted")).toBe("gone");
       await deployment();
       const error = await rejectionOf(engine.up("adopted", args({ importId: uiId })));
-      expect(error.message).toContain(`no integration ${uiId} in the account; nothing was created`);
+      expect(error.message).toContain(
+        `no integration ${uiId} in the account; nothing was created. To create a new one, remove importId from the program`,
+      );
       expect(liveIds()).toEqual([]);
     });
   });

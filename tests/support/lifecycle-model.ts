@@ -84,6 +84,8 @@ export interface Real {
   printed: string[];
   /** Resources operated on in this deployment (provider process). */
   touched: Set<string>;
+  /** While a heal runs the program as an error said: without importId (healed). */
+  withoutImportId?: boolean;
 }
 
 const output = (real: Real) => [...real.printed, real.current.output()].join("\n");
@@ -233,30 +235,57 @@ function accountForNew(model: Model, real: Real, before: Set<string>, failure: E
 }
 
 /**
- * 7. The failed step, run again without faults in a new deployment, succeeds: what the provider
- * wrote into state never makes an operation fail. Where the error said a refresh is needed (the
- * integration was deleted outside Pulumi), the refresh comes first, as the error says.
+ * 7. The failed step, run again without faults in a new deployment, succeeds, once the user has
+ * done what the errors said (and only that): what the provider wrote into state never makes an
+ * operation fail. An error that says a refresh is needed (an integration deleted outside Pulumi, or
+ * a delete that may have happened) gets the refresh first; one that says the program's importId
+ * names no integration gets the program without it. Each direction is followed at most once.
  */
 async function healed(model: Model, real: Real, failure: Error, heal: () => Promise<unknown>) {
   // Targeted runs (`--target`): they declare none of the other resources, so the heal may act on any.
   const targeted = () => restart(real, [...real.engine.state.keys()]);
   await targeted();
   const before = new Set(liveMap(real.emulator).keys());
-  if (/Run `pulumi refresh`/.test(failure.message)) {
-    for (const name of [...real.engine.state.keys()]) await real.engine.refresh(name);
-    await targeted();
-  }
-  try {
-    await heal();
-  } catch (error) {
-    expect.fail(
-      `a step failed (${failure.message.slice(0, 200)}), and running it again without faults failed too: ${(error as Error).message}`,
-    );
+  const followed: string[] = [];
+  let said = failure;
+  for (;;) {
+    if (/Run `pulumi refresh`/.test(said.message) && !followed.includes("refresh")) {
+      followed.push("refresh");
+      for (const name of [...real.engine.state.keys()]) await real.engine.refresh(name);
+      await targeted();
+    } else if (/To create a new one, remove importId from the program/.test(said.message) && !followed.includes("importId")) {
+      followed.push("importId");
+      real.withoutImportId = true;
+      await targeted();
+    }
+    try {
+      await heal();
+      break;
+    } catch (error) {
+      const again = error as Error;
+      const more = /Run `pulumi refresh`|To create a new one, remove importId from the program/.test(again.message);
+      if (more && followed.length < 2 && again.message !== said.message) {
+        said = again;
+        continue;
+      }
+      expect.fail(
+        `a step failed (${failure.message.slice(0, 200)}), and running it again without faults${followed.length ? ` (after: ${followed.join(", ")})` : ""} failed too: ${again.message}`,
+      );
+    } finally {
+      real.withoutImportId = false;
+    }
   }
   accountForNew(model, real, before, undefined, 0);
   checkInvariants(model, real);
   await restart(real);
 }
+
+/** The program's arguments: without importId once an error said to remove it (healed). */
+const declared = (real: Real, args: Args): Args => {
+  if (!real.withoutImportId) return args;
+  const { importId: _gone, ...rest } = args;
+  return rest;
+};
 
 /** A late commit still pending when a step ends lands before the invariants are checked. */
 async function settleLateCommits(faults: Fault[]) {
@@ -345,7 +374,7 @@ class Up implements Cmd {
     await withFaults(model, real, this.faults, 1, up, old ? [old.id] : [], async () => {
       // The same program again: a `--replace` is a flag of that one command, not repeated.
       const { replace: _flag, ...options } = this.options;
-      step = await real.engine.up(this.name, args, options);
+      step = await real.engine.up(this.name, declared(real, args), options);
     });
     if (!step) return;
     // A replacement is created from the program's own inputs: the engine's second check applies no
@@ -552,7 +581,9 @@ class ProviderReplaced implements Cmd {
         step = await real.engine.up(this.name, args, options);
         return [old.id];
       };
-      await withFaults(model, real, this.faults, 1, up, [old.id], () => real.engine.up(this.name, args));
+      await withFaults(model, real, this.faults, 1, up, [old.id], () =>
+        real.engine.up(this.name, declared(real, args)),
+      );
       if (step === "replace") expectLiveAsDeclared(real, this.name, args);
     } finally {
       await previous.stop();
