@@ -253,7 +253,10 @@ async function healed(model: Model, real: Real, failure: Error, heal: () => Prom
       followed.push("refresh");
       for (const name of [...real.engine.state.keys()]) await real.engine.refresh(name);
       await targeted();
-    } else if (/To create a new one, remove importId from the program/.test(said.message) && !followed.includes("importId")) {
+    } else if (
+      /To create a new one, remove importId from the program/.test(said.message) &&
+      !followed.includes("importId")
+    ) {
       followed.push("importId");
       real.withoutImportId = true;
       await targeted();
