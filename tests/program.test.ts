@@ -42,8 +42,8 @@ describe("root program (Pulumi.yaml + index.ts)", () => {
     expect(eu!.inputs).toMatchObject({ onBehalfOf: "eu-sub", properties: { secret: { destinationRegion: "EU" } } });
   });
 
-  it("marks properties as an additional secret output", () => {
-    for (const r of integrationsOf(run)) expect(r.additionalSecretOutputs).toEqual(["properties"]);
+  it("marks properties and the key digest as additional secret outputs", () => {
+    for (const r of integrationsOf(run)) expect(r.additionalSecretOutputs).toEqual(["properties", "sendgridKeyDigest"]);
   });
 
   it("serializes a thin provider: identical for every resource, no secrets, no machine paths", () => {
@@ -101,7 +101,7 @@ describe("examples/ (the package used by its name from a consumer project)", () 
     expect(integration).toMatchObject({
       name: "prod-events",
       inputs: { label: "Prod events", properties: { secret: { writeKey: WRITE_KEY, destinationRegion: "US" } } },
-      additionalSecretOutputs: ["properties"],
+      additionalSecretOutputs: ["properties", "sendgridKeyDigest"],
     });
     expectCleanProvider(integration!.provider);
     expect(integration!.provider).not.toContain(dir);
