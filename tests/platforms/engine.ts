@@ -97,11 +97,19 @@ export async function drive(plugin: ProviderServer, emulator: Emulator, download
     acceptOutputs: false,
   });
 
-  const engine = new SimEngine(plugin);
+  // Each command (`up`, `up`, `refresh`, `destroy`) is a deployment of its own, which registers a
+  // resource once (step_generator.go generateURN): the plugin is configured anew for each.
+  let engine = new SimEngine(plugin);
+  const nextRun = async () => {
+    await plugin.configureArgs(config);
+    engine = engine.next(plugin);
+  };
   expect(await engine.up("events", args())).toBe("create");
   const { id } = engine.state.get("events")!;
   expect(emulator.integrations().map((i) => i.integration_id)).toContain(id);
+  await nextRun();
   expect(await engine.up("events", args({ label: "Renamed" }))).toBe("update");
+  await nextRun();
   expect(await engine.refresh("events")).toBe("refreshed");
 
   const imported = await plugin.read("imported", id);
@@ -111,6 +119,7 @@ export async function drive(plugin: ProviderServer, emulator: Emulator, download
   const listed = await plugin.invoke(LIST_TOKEN, {});
   expect((listed.return!.integrations as { integrationId: string }[]).map((i) => i.integrationId)).toContain(id);
 
+  await nextRun();
   await engine.destroy("events");
   expect(emulator.integrations().map((i) => i.integration_id)).not.toContain(id);
   expectNoSecretPart(plugin.stderr);
