@@ -160,7 +160,7 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     expect(integrations.map((r) => r.name)).toEqual([`${kind}-prod`, `${kind}-sub`]);
     for (const r of integrations) {
       expect(r.inputs.properties).toEqual({ secret: { writeKey: WRITE_KEY, destinationRegion: "US" } });
-      expect(r.additionalSecretOutputs).toEqual(["properties"]);
+      expect(r.additionalSecretOutputs).toEqual(["properties", "sendgridKeyDigest"]);
     }
     expect(run.outputs).toEqual({ ids: [`${kind}-prod-id`, `${kind}-sub-id`] });
 
