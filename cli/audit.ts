@@ -506,6 +506,7 @@ function pendingVerdict(
       view(p.label, p.destination, p.emailEvents, p.destinationRegion),
       view(l.label, l.destination, l.filters.emailEvents, liveRegion),
     ).changes;
+  // equivalent StringLiteral: (for "other") callers compare the verdict with "same" and "maybe" only, so any other text reads as "other"
   return { verdict: differs ? "other" : hidden.length ? "maybe" : "same", hidden };
 }
 

@@ -204,6 +204,7 @@ export function mayStillCommit(error: unknown): boolean {
 function answeredSuccess(error: unknown): boolean {
   // equivalent ConditionalExpression: only ApiError and ResponseError carry a status (any other failure's is undefined, every comparison false), and each carries a final answer's status, never below 200
   // equivalent EqualityOperator: a 300 never gets here: mayHaveCommitted refuses every 3xx before (a redirect did nothing)
+  // equivalent LogicalOperator: ((A or B) or status >= 200) and status < 300 differs only for an error that carries a status but is neither class, and none does
   return (error instanceof ResponseError || error instanceof ApiError) && error.status >= 200 && error.status < 300;
 }
 
