@@ -6,13 +6,14 @@
 //
 // Matrix knobs (see .ci/run): CONSUMER_NODE (node binary, default this one) and CONSUMER_PULUMI
 // (@pulumi/pulumi version, default the one this repository pins).
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProviderServer } from "../support/engine.cjs";
 import { API_KEY, WRITE_KEY, WRITE_KEY_2 } from "../support/fixtures";
@@ -192,7 +193,8 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
     try {
       await server.configure({ "sendgrid:apiKey": API_KEY, "sendgrid:apiBaseUrl": emulator.url });
       await runLifecycle(server, emulator, provider, `${kind}-prod`, nextDeployment);
-      await runUpgrade(server, emulator, loadStateFixture("0.1.0"), provider, nextDeployment);
+      // The upgrade's first run (a refresh, then an up) is a deployment of its own: a new provider process.
+      await runUpgrade(await nextDeployment(), emulator, loadStateFixture("0.1.0"), provider, nextDeployment);
     } finally {
       for (const p of processes) await p.stop();
       await emulator.close();
@@ -234,15 +236,17 @@ describe.each(["cjs", "esm"] as const)(`%s consumer (node ${nodeVersion}, @pulum
         return destroying;
       });
       expect(seen).toEqual([]);
-      // The control: Node's own agent, in the same environment.
-      const control = execFileSync(
+      // The control: Node's own agent, in the same environment. Run asynchronously: the emulator
+      // and the proxy answer from this process, so a synchronous child would wait on them forever.
+      const { stdout } = await promisify(execFile)(
         NODE,
         [
           "-e",
           `require("http").get(${JSON.stringify(`${emulator.url}/v3/marketing/integrations`)}, (r) => { console.log(r.statusCode); r.resume(); }).on("error", (e) => console.log(e.code))`,
         ],
         { env: { ...process.env, ...env }, encoding: "utf8" },
-      ).trim();
+      );
+      const control = stdout.trim();
       const proxied = seen.length > 0;
       console.log(
         `node ${nodeVersion}: the environment proxy ${proxied ? "is" : "is not"} used by Node's own agent (answer ${control})`,
